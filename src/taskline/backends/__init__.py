@@ -1,0 +1,1 @@
+"""Storage engines behind one protocol: `base.Backend`."""

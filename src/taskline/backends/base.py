@@ -1,0 +1,182 @@
+"""The one seam between the use cases and storage: `Backend`, a protocol of atomic transitions.
+
+Each method is one atomic step (a Lua script on Redis, one transaction on SQLite) and
+names the SPEC §2 states it moves between. Backends take an `EngineConfig` and a `Clock`
+when built, so calls carry only what the caller knows. They raise `taskline.errors` only.
+"""
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Final, Literal, Protocol
+
+from taskline.backends.wakeup import WorkSignal
+from taskline.core.spec import TaskSpec
+from taskline.core.states import TaskState
+from taskline.core.task import HeartbeatAck, Lease, QueueStats, Submitted, Task, TaskFilter, TaskPage
+
+
+class _Unchanged:
+    def __repr__(self) -> str:
+        return "UNCHANGED"
+
+
+UNCHANGED: Final[Any] = _Unchanged()
+"""Sentinel for `retry(payload=...)`: keep the payload the task has."""
+
+
+class Backend(Protocol):
+    name: Literal["redis", "sqlite"]
+
+    async def submit(self, specs: Sequence[TaskSpec]) -> list[Submitted]:
+        """Store new tasks, all or nothing: → pending, or → scheduled when due later.
+
+        Results are in input order. A spec whose `unique_key` (scoped by queue) names a task
+        that is not terminal, or was submitted less than its `unique_ttl` ago, stores nothing
+        and returns that task with `created=False`; a later spec in the same batch with an
+        earlier one's key gets the earlier one's task.
+
+        Raises:
+            QueueFull: a queue would hold more than `max_queue_size` pending + scheduled +
+                retrying tasks; nothing was stored.
+        """
+        ...
+
+    async def get(self, task_id: str) -> Task | None: ...
+
+    async def list_tasks(self, filter: TaskFilter, *, limit: int, cursor: str | None = None) -> TaskPage:
+        """Tasks newest first (by id). `cursor` is the `next_cursor` of the previous page;
+        a page may hold fewer than `limit` tasks and still have a `next_cursor`."""
+        ...
+
+    async def cancel(self, task_id: str) -> Task:
+        """pending | scheduled | retrying → cancelled; running → running with cancel_requested.
+
+        Raises:
+            NotFound: no such task.  InvalidTransition: the task is terminal.
+        """
+        ...
+
+    async def retry(self, task_id: str, *, payload: Any = UNCHANGED) -> Task:
+        """failed | cancelled → pending, attempts kept, `max_retries` counted afresh.
+        Never refused for queue size (SPEC §4).
+
+        Raises:
+            NotFound: no such task.  InvalidTransition: not failed or cancelled.
+        """
+        ...
+
+    async def lease(
+        self,
+        *,
+        worker_id: str,
+        queues: Sequence[str] | None = None,
+        types: Sequence[str] | None = None,
+        max: int = 1,
+    ) -> list[Lease]:
+        """pending → running for up to `max` tasks of the given queues and types (None: any),
+        never from a paused queue, in lease order: higher priority first, then due time
+        (with priority aging, SPEC §2), across all the queues asked for.
+
+        Each lease gets a fresh fencing token and ends at the earlier of now + lease_s and
+        the attempt's deadline (started_at + timeout). `attempts` counts the new attempt.
+        """
+        ...
+
+    async def heartbeat(self, task_id: str, token: str, *, progress: float | None = None) -> HeartbeatAck:
+        """Renew a lease (running → running) up to the attempt's deadline; store progress.
+
+        Raises:
+            NotFound: no such task.  LeaseLost: the token is not the running attempt's.
+        """
+        ...
+
+    async def complete(self, task_id: str, token: str, *, result: Any = None) -> Task:
+        """running → completed. The same token again on the completed task returns it
+        unchanged (the first result stands).
+
+        Raises:
+            NotFound: no such task.  LeaseLost: the token is not the running attempt's.
+        """
+        ...
+
+    async def fail(
+        self, task_id: str, token: str, *, error: str, retry: bool = True, retry_after_s: float | None = None
+    ) -> Task:
+        """End a running attempt in failure: → cancelled if cancel was requested; else →
+        retrying (due after the backoff, or `retry_after_s`) while retries are left and
+        `retry` is true; else → failed (the DLQ).
+
+        Raises:
+            NotFound: no such task.  LeaseLost: not the running attempt's token.
+        """
+        ...
+
+    async def release(self, task_id: str, token: str) -> Task:
+        """running → pending without using up the attempt: a worker shutting down hands it back.
+
+        Raises:
+            NotFound: no such task.  LeaseLost: not the running attempt's token.
+        """
+        ...
+
+    async def forward_due(self, *, limit: int = 1000) -> int:
+        """scheduled | retrying → pending for tasks due by now; returns how many moved."""
+        ...
+
+    async def recover_expired(self, *, limit: int = 1000) -> int:
+        """Running tasks whose lease ran out: a failed attempt with error `timeout` (deadline
+        reached) or `lease expired`, ending as `fail` would (cancelled, retrying or failed).
+        Returns how many were recovered; their tokens are stale from then on."""
+        ...
+
+    async def next_timer(self) -> float | None:
+        """The earliest time at which `forward_due` or `recover_expired` will have work."""
+        ...
+
+    async def counts(self) -> dict[TaskState, int]:
+        """Tasks per state, every state present."""
+        ...
+
+    async def queue_stats(self) -> list[QueueStats]:
+        """Every known queue, by name."""
+        ...
+
+    async def pause_queue(self, queue: str) -> None: ...
+
+    async def resume_queue(self, queue: str) -> None: ...
+
+    async def purge(self, queue: str, *, priority: int | None = None) -> int:
+        """Delete the queue's pending tasks (of one priority, or all); returns how many."""
+        ...
+
+    async def dlq_list(self, *, limit: int, cursor: str | None = None) -> TaskPage:
+        """Failed tasks, most recently failed first."""
+        ...
+
+    async def dlq_retry(self, ids: Sequence[str] | None = None) -> int:
+        """failed → pending for the listed failed tasks (None: all); returns how many moved."""
+        ...
+
+    async def dlq_delete(self) -> int:
+        """Delete every failed task; returns how many."""
+        ...
+
+    async def trim_retention(self, *, limit: int = 1000) -> int:
+        """Delete completed and cancelled tasks older than `retention_s` and failed ones older
+        than `dlq_retention_s` (age from `completed_at`); returns how many."""
+        ...
+
+    def watch(self, queues: Sequence[str] | None) -> AbstractContextManager[WorkSignal]:
+        """A signal set whenever a task may have become pending in `queues` (None: any).
+        Register before leasing, then wait on it, and no wake-up is missed."""
+        ...
+
+    async def wait_timers(self, timeout: float) -> None:
+        """Return early when a new due time or deadline may precede `next_timer()`'s answer."""
+        ...
+
+    async def ping(self) -> bool:
+        """True if the store answers."""
+        ...
+
+    async def close(self) -> None: ...

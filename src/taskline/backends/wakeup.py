@@ -1,0 +1,65 @@
+"""In-process wake-ups: long polls wait for work, the scheduler waits for timers.
+
+Both backends feed the same hub: SQLite after its own commits, Redis from a pub/sub
+listener, so a waiter never sleeps in a loop and never misses a notification that lands
+between its last look and its wait (it registers before it looks).
+"""
+
+import asyncio
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+
+
+class WorkSignal:
+    """Set when work may have become leasable in one of the queues it watches."""
+
+    def __init__(self, queues: frozenset[str] | None) -> None:
+        self.queues = queues
+        self._event = asyncio.Event()
+
+    def set(self) -> None:
+        self._event.set()
+
+    async def wait(self, timeout: float) -> bool:
+        """Wait until notified (since the last wait) or `timeout`; True if notified."""
+        try:
+            await asyncio.wait_for(self._event.wait(), timeout)
+        except TimeoutError:
+            return False
+        finally:
+            self._event.clear()
+        return True
+
+
+class WakeupHub:
+    def __init__(self) -> None:
+        self._watchers: set[WorkSignal] = set()
+        self._timers = asyncio.Event()
+
+    @contextmanager
+    def watch(self, queues: Iterable[str] | None) -> Iterator[WorkSignal]:
+        """Register interest in `queues` (None: every queue) for the life of the block."""
+        signal = WorkSignal(frozenset(queues) if queues is not None else None)
+        self._watchers.add(signal)
+        try:
+            yield signal
+        finally:
+            self._watchers.discard(signal)
+
+    def work_ready(self, queue: str | None) -> None:
+        """Wake the watchers of `queue` (None: all of them)."""
+        for signal in self._watchers:
+            if queue is None or signal.queues is None or queue in signal.queues:
+                signal.set()
+
+    def timers_changed(self) -> None:
+        """A due time or lease deadline may now be earlier than the scheduler thinks."""
+        self._timers.set()
+
+    async def wait_timers(self, timeout: float) -> None:
+        try:
+            await asyncio.wait_for(self._timers.wait(), max(timeout, 0.0))
+        except TimeoutError:
+            pass
+        finally:
+            self._timers.clear()

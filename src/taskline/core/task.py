@@ -1,0 +1,152 @@
+"""The task record and the small value types the backends take and return.
+
+Times in the domain are float seconds since the Unix epoch; backends store integer ms.
+"""
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from taskline.core.states import TaskState
+
+if TYPE_CHECKING:
+    from taskline.core.spec import TaskSpec
+
+
+@dataclass(slots=True, frozen=True)
+class AttemptError:
+    """One failed attempt, as kept in `Task.errors`."""
+
+    attempt: int
+    error: str
+    at: float
+
+
+@dataclass(slots=True)
+class Task:
+    """A task as stored: the submitted fields, the server-set fields, and lease bookkeeping."""
+
+    id: str
+    type: str
+    queue: str = "default"
+    payload: Any = field(default_factory=dict)
+    priority: int = 1
+    max_retries: int = 3
+    timeout: float = 300.0
+    scheduled_at: float | None = None
+    unique_key: str | None = None
+    unique_ttl: int = 86400
+    metadata: dict[str, Any] = field(default_factory=dict)
+    webhook: str | None = None
+    state: TaskState = TaskState.PENDING
+    attempts: int = 0
+    result: Any = None
+    error: str | None = None
+    errors: list[AttemptError] = field(default_factory=list)
+    progress: float | None = None
+    worker_id: str | None = None
+    cancel_requested: bool = False
+    webhook_status: dict[str, Any] | None = None
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    started_at: float | None = None
+    completed_at: float | None = None
+    # When the task becomes (or became) leasable: submit time, scheduled time, or retry time.
+    due_at: float = 0.0
+    # Lease bookkeeping, set while running and kept after so a repeated `complete` is recognised.
+    lease_token: str | None = None
+    lease_expires_at: float | None = None
+    # Retries allowed from the last manual retry on: attempts beyond this base count against max_retries.
+    retry_base: int = 0
+
+    @property
+    def deadline(self) -> float | None:
+        """When the current attempt must end (`started_at + timeout`)."""
+        return None if self.started_at is None else self.started_at + self.timeout
+
+    @property
+    def may_retry(self) -> bool:
+        """Whether a failure of the current attempt leaves a retry (max_retries counts from `retry_base`)."""
+        return self.attempts - self.retry_base <= self.max_retries
+
+
+@dataclass(slots=True, frozen=True)
+class Lease:
+    """A leased task and the fencing token its results must carry."""
+
+    task: Task
+    token: str
+    expires_at: float
+
+
+@dataclass(slots=True, frozen=True)
+class HeartbeatAck:
+    expires_at: float
+    cancel_requested: bool
+
+
+@dataclass(slots=True, frozen=True)
+class Submitted:
+    """The outcome of one submit: the stored task, and False when `unique_key` hit an existing one."""
+
+    task: Task
+    created: bool
+
+
+@dataclass(slots=True, frozen=True)
+class TaskFilter:
+    state: TaskState | None = None
+    type: str | None = None
+    queue: str | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class TaskPage:
+    tasks: list[Task]
+    next_cursor: str | None
+
+
+@dataclass(slots=True)
+class QueueStats:
+    """One queue's counts: pending by priority (index 0 = low … 3 = critical), others by state."""
+
+    name: str
+    paused: bool = False
+    pending: list[int] = field(default_factory=lambda: [0, 0, 0, 0])
+    scheduled: int = 0
+    running: int = 0
+    retrying: int = 0
+    failed: int = 0
+    completed: int = 0
+    cancelled: int = 0
+
+    @property
+    def queued(self) -> int:
+        """Tasks that count against max_queue_size."""
+        return sum(self.pending) + self.scheduled + self.retrying
+
+
+def new_task(spec: "TaskSpec", *, task_id: str, now: float) -> Task:
+    """The record a submit stores: pending now, or scheduled when `spec.due_at` is ahead."""
+    scheduled = spec.due_at is not None and spec.due_at > now
+    due_at = spec.due_at if spec.due_at is not None else now
+    return Task(
+        id=task_id,
+        type=spec.type,
+        queue=spec.queue,
+        payload=spec.payload,
+        priority=spec.priority,
+        max_retries=spec.max_retries,
+        timeout=spec.timeout,
+        scheduled_at=spec.due_at,
+        unique_key=spec.unique_key,
+        unique_ttl=spec.unique_ttl,
+        metadata=spec.metadata,
+        webhook=spec.webhook,
+        webhook_status={"state": "pending", "attempts": 0, "last_status": None, "last_error": None}
+        if spec.webhook
+        else None,
+        state=TaskState.SCHEDULED if scheduled else TaskState.PENDING,
+        created_at=now,
+        updated_at=now,
+        due_at=max(due_at, now) if not scheduled else due_at,
+    )

@@ -1,0 +1,56 @@
+"""Fixtures shared by every test: a real redis-server for the session, and `backend`,
+one fixture over both backends so the contract suite runs unchanged on each."""
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from taskline.backends.base import Backend
+from taskline.core.clock import FrozenClock
+from taskline.core.config import EngineConfig
+from tests.helpers.servers import RedisServer, running_redis
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    with running_redis(tmp_path_factory.mktemp("redis")) as server:
+        yield server
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock()
+
+
+@pytest.fixture
+def engine_config() -> EngineConfig:
+    return EngineConfig()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushall()
+    client.close()
+    return redis_server.url
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+async def backend(
+    request: pytest.FixtureRequest, tmp_path: Path, clock: FrozenClock, engine_config: EngineConfig
+) -> AsyncIterator[Backend]:
+    if request.param == "redis":
+        from taskline.backends.redis.backend import RedisBackend
+
+        url = request.getfixturevalue("redis_url")
+        store: Backend = await RedisBackend.connect(url, config=engine_config, clock=clock)
+    else:
+        from taskline.backends.sqlite.backend import SqliteBackend
+
+        store = await SqliteBackend.open(tmp_path / "taskline.db", config=engine_config, clock=clock)
+    try:
+        yield store
+    finally:
+        await store.close()

@@ -1,0 +1,1 @@
+"""Shared test machinery: real servers on free loopback ports, and seeding helpers."""
