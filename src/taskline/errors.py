@@ -1,13 +1,17 @@
 """Every error Taskline raises on purpose, each carrying its SPEC error code and HTTP status.
 
     TasklineError
+    ├── InvalidJson            400 invalid_json
     ├── ValidationFailed       422 validation_error   (details: [{"field", "message"}] or with "index")
+    ├── Unauthorized           401 unauthorized
+    ├── Forbidden              403 forbidden
     ├── PayloadTooLarge        413 payload_too_large
     ├── NotFound               404 not_found
     ├── Conflict               409 conflict
     │   ├── InvalidTransition  409 invalid_state      (the task's state does not allow it)
     │   ├── LeaseLost          409 lease_lost         (stale or unknown fencing token)
     │   └── IdempotencyConflict 409 idempotency_conflict
+    ├── RateLimited            429 rate_limited       (retry_after_s set)
     ├── QueueFull              503 queue_full         (retry_after_s set)
     └── BackendUnavailable     503 backend_unavailable
 
@@ -27,9 +31,24 @@ class TasklineError(Exception):
         self.details = details
 
 
+class InvalidJson(TasklineError):
+    code = "invalid_json"
+    status = 400
+
+
 class ValidationFailed(TasklineError):
     code = "validation_error"
     status = 422
+
+
+class Unauthorized(TasklineError):
+    code = "unauthorized"
+    status = 401
+
+
+class Forbidden(TasklineError):
+    code = "forbidden"
+    status = 403
 
 
 class PayloadTooLarge(TasklineError):
@@ -59,13 +78,22 @@ class IdempotencyConflict(Conflict):
     code = "idempotency_conflict"
 
 
-class QueueFull(TasklineError):
-    code = "queue_full"
-    status = 503
+class RetryLater(TasklineError):
+    """An error that tells the client when to come back (the Retry-After header)."""
 
     def __init__(self, message: str, retry_after_s: int = 1, details: Any = None) -> None:
         super().__init__(message, details)
         self.retry_after_s = retry_after_s
+
+
+class RateLimited(RetryLater):
+    code = "rate_limited"
+    status = 429
+
+
+class QueueFull(RetryLater):
+    code = "queue_full"
+    status = 503
 
 
 class BackendUnavailable(TasklineError):

@@ -113,6 +113,7 @@ class Backend(Protocol):
 
     async def release(self, task_id: str, token: str) -> Task:
         """running → pending without using up the attempt: a worker shutting down hands it back.
+        A task whose cancel was requested ends cancelled instead.
 
         Raises:
             NotFound: no such task.  LeaseLost: not the running attempt's token.
@@ -166,13 +167,22 @@ class Backend(Protocol):
         than `dlq_retention_s` (age from `completed_at`); returns how many."""
         ...
 
+    async def take_token(self, client: str, *, rate: float, burst: int) -> float:
+        """Spend one token of `client`'s bucket (refilled at `rate`/s, holding `burst`).
+
+        Returns 0 when allowed, else the seconds until a token will be there. Kept in the
+        store so that every API instance on one Redis shares each client's bucket.
+        """
+        ...
+
     def watch(self, queues: Sequence[str] | None) -> AbstractContextManager[WorkSignal]:
         """A signal set whenever a task may have become pending in `queues` (None: any).
         Register before leasing, then wait on it, and no wake-up is missed."""
         ...
 
-    async def wait_timers(self, timeout: float) -> None:
-        """Return early when a new due time or deadline may precede `next_timer()`'s answer."""
+    async def wait_timers(self, max_wait_s: float) -> None:
+        """Sleep up to `max_wait_s`, returning early when a new due time or deadline may
+        precede `next_timer()`'s answer."""
         ...
 
     async def ping(self) -> bool:

@@ -20,10 +20,13 @@ class WorkSignal:
     def set(self) -> None:
         self._event.set()
 
-    async def wait(self, timeout: float) -> bool:
-        """Wait until notified (since the last wait) or `timeout`; True if notified."""
+    async def wait(self, within_s: float) -> bool:
+        """Wait until notified (since the last wait), at most `within_s`; True if notified."""
+        if self._event.is_set():  # wait_for with a 0 timeout would cancel before looking
+            self._event.clear()
+            return True
         try:
-            await asyncio.wait_for(self._event.wait(), timeout)
+            await asyncio.wait_for(self._event.wait(), within_s)
         except TimeoutError:
             return False
         finally:
@@ -56,9 +59,9 @@ class WakeupHub:
         """A due time or lease deadline may now be earlier than the scheduler thinks."""
         self._timers.set()
 
-    async def wait_timers(self, timeout: float) -> None:
+    async def wait_timers(self, max_wait_s: float) -> None:
         try:
-            await asyncio.wait_for(self._timers.wait(), max(timeout, 0.0))
+            await asyncio.wait_for(self._timers.wait(), max(max_wait_s, 0.0))
         except TimeoutError:
             pass
         finally:

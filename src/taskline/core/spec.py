@@ -71,7 +71,8 @@ def _number(errors: _Errors, key: str, value: object, lo: float, hi: float, lo_o
     ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
     if ok and (value > lo if lo_open else value >= lo) and value <= hi:  # type: ignore[operator]
         return float(value)  # type: ignore[arg-type]
-    errors.add(key, f"must be a number {'above' if lo_open else 'from'} {lo:g} {'and at most' if lo_open else 'to'} {hi:g}")
+    lower = f"above {lo:g} and at most" if lo_open else f"from {lo:g} to"
+    errors.add(key, f"must be a number {lower} {hi:g}")
     return lo
 
 

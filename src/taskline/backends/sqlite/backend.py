@@ -1,0 +1,208 @@
+"""`SqliteBackend`: the `Backend` protocol over one SQLite file, for one process.
+
+Writes go to the `Writer` thread (group commit), reads to the `Reader` thread, and wake-ups
+to an in-process `WakeupHub` once the write that caused them has committed.
+"""
+
+import asyncio
+import random
+import sqlite3
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from taskline.backends import base
+from taskline.backends.sqlite import inspection
+from taskline.backends.sqlite.buckets import TokenBuckets
+from taskline.backends.sqlite.connection import Synchronous, connect, ensure_schema
+from taskline.backends.sqlite.reader import Reader
+from taskline.backends.sqlite.transitions import KEEP_PAYLOAD, Transitions
+from taskline.backends.sqlite.writer import Wakeups, Writer
+from taskline.backends.wakeup import WakeupHub, WorkSignal
+from taskline.core.clock import Clock, SystemClock
+from taskline.core.config import EngineConfig
+from taskline.core.spec import TaskSpec
+from taskline.core.states import TaskState
+from taskline.core.task import HeartbeatAck, Lease, QueueStats, Submitted, Task, TaskFilter, TaskPage
+from taskline.errors import BackendUnavailable
+
+
+class SqliteBackend:
+    """The embedded backend: durable against a killed process, one process per file."""
+
+    name: Literal["redis", "sqlite"] = "sqlite"
+
+    def __init__(
+        self, writer: Writer, reader: Reader, transitions: Transitions, hub: WakeupHub, buckets: TokenBuckets
+    ) -> None:
+        """Use `SqliteBackend.open`; this only wires the parts together."""
+        self._writer = writer
+        self._reader = reader
+        self._tx = transitions
+        self._hub = hub
+        self._buckets = buckets
+
+    @classmethod
+    async def open(
+        cls,
+        path: Path | str,
+        *,
+        config: EngineConfig | None = None,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+        synchronous: Synchronous = "NORMAL",
+    ) -> "SqliteBackend":
+        """Open (creating if needed) the database at `path`.
+
+        Args:
+            path: the database file; its `-wal` and `-shm` companions live beside it.
+            config: the engine's tunables.
+            clock: where `now` comes from; never the wall clock directly, so tests can move it.
+            rng: the source of backoff jitter (one draw per failed attempt).
+            synchronous: `NORMAL` survives a killed process; `FULL` also survives power loss,
+                at the price of an fsync per group commit.
+
+        Raises:
+            BackendUnavailable: the file cannot be opened or has an unknown schema version.
+        """
+        hub = WakeupHub()
+        write_conn, read_conn = await asyncio.to_thread(_connect_pair, path, synchronous)
+        writer = Writer(write_conn, partial(_notify, hub))
+        clock = clock or SystemClock()
+        transitions = Transitions(config or EngineConfig(), clock, rng or random.Random())
+        return cls(writer, Reader(read_conn), transitions, hub, TokenBuckets(clock))
+
+    # -- submit and read ------------------------------------------------------------------
+
+    async def submit(self, specs: Sequence[TaskSpec]) -> list[Submitted]:
+        return await self._writer.run(partial(self._tx.submit, specs=list(specs)))
+
+    async def get(self, task_id: str) -> Task | None:
+        return await self._reader.run(partial(inspection.get, task_id=task_id))
+
+    async def list_tasks(self, filter: TaskFilter, *, limit: int, cursor: str | None = None) -> TaskPage:
+        return await self._reader.run(partial(inspection.list_tasks, filter=filter, limit=limit, cursor=cursor))
+
+    async def cancel(self, task_id: str) -> Task:
+        return await self._writer.run(partial(self._tx.cancel, task_id=task_id))
+
+    async def retry(self, task_id: str, *, payload: Any = base.UNCHANGED) -> Task:
+        kept = KEEP_PAYLOAD if payload is base.UNCHANGED else payload
+        return await self._writer.run(partial(self._tx.retry, task_id=task_id, payload=kept))
+
+    # -- workers --------------------------------------------------------------------------
+
+    async def lease(
+        self,
+        *,
+        worker_id: str,
+        queues: Sequence[str] | None = None,
+        types: Sequence[str] | None = None,
+        max: int = 1,
+    ) -> list[Lease]:
+        operation = partial(self._tx.lease, worker_id=worker_id, queues=queues, types=types, max=max)
+        return await self._writer.run(operation)
+
+    async def heartbeat(self, task_id: str, token: str, *, progress: float | None = None) -> HeartbeatAck:
+        return await self._writer.run(partial(self._tx.heartbeat, task_id=task_id, token=token, progress=progress))
+
+    async def complete(self, task_id: str, token: str, *, result: Any = None) -> Task:
+        return await self._writer.run(partial(self._tx.complete, task_id=task_id, token=token, result=result))
+
+    async def fail(
+        self, task_id: str, token: str, *, error: str, retry: bool = True, retry_after_s: float | None = None
+    ) -> Task:
+        operation = partial(
+            self._tx.fail, task_id=task_id, token=token, error=error, retry=retry, retry_after_s=retry_after_s
+        )
+        return await self._writer.run(operation)
+
+    async def release(self, task_id: str, token: str) -> Task:
+        return await self._writer.run(partial(self._tx.release, task_id=task_id, token=token))
+
+    # -- scheduler ------------------------------------------------------------------------
+
+    async def forward_due(self, *, limit: int = 1000) -> int:
+        return await self._writer.run(partial(self._tx.forward_due, limit=limit))
+
+    async def recover_expired(self, *, limit: int = 1000) -> int:
+        return await self._writer.run(partial(self._tx.recover_expired, limit=limit))
+
+    async def next_timer(self) -> float | None:
+        return await self._reader.run(inspection.next_timer)
+
+    async def trim_retention(self, *, limit: int = 1000) -> int:
+        return await self._writer.run(partial(self._tx.trim_retention, limit=limit))
+
+    # -- stats and admin ------------------------------------------------------------------
+
+    async def counts(self) -> dict[TaskState, int]:
+        return await self._reader.run(inspection.counts)
+
+    async def queue_stats(self) -> list[QueueStats]:
+        return await self._reader.run(inspection.queue_stats)
+
+    async def pause_queue(self, queue: str) -> None:
+        await self._writer.run(partial(self._tx.set_paused, queue=queue, paused=True))
+
+    async def resume_queue(self, queue: str) -> None:
+        await self._writer.run(partial(self._tx.set_paused, queue=queue, paused=False))
+
+    async def purge(self, queue: str, *, priority: int | None = None) -> int:
+        return await self._writer.run(partial(self._tx.purge, queue=queue, priority=priority))
+
+    async def dlq_list(self, *, limit: int, cursor: str | None = None) -> TaskPage:
+        return await self._reader.run(partial(inspection.dlq_list, limit=limit, cursor=cursor))
+
+    async def dlq_retry(self, ids: Sequence[str] | None = None) -> int:
+        return await self._writer.run(partial(self._tx.dlq_retry, ids=None if ids is None else list(ids)))
+
+    async def dlq_delete(self) -> int:
+        return await self._writer.run(self._tx.dlq_delete)
+
+    # -- wake-ups and lifecycle -----------------------------------------------------------
+
+    async def take_token(self, client: str, *, rate: float, burst: int) -> float:
+        return self._buckets.take(client, rate=rate, burst=burst)
+
+    def watch(self, queues: Sequence[str] | None) -> AbstractContextManager[WorkSignal]:
+        return self._hub.watch(queues)
+
+    async def wait_timers(self, max_wait_s: float) -> None:
+        await self._hub.wait_timers(max_wait_s)
+
+    async def ping(self) -> bool:
+        try:
+            return await self._reader.run(inspection.ping)
+        except BackendUnavailable:
+            return False
+
+    async def close(self) -> None:
+        """Finish queued writes, then stop both threads and close both connections."""
+        await self._writer.close()
+        await self._reader.close()
+
+
+def _connect_pair(path: Path | str, synchronous: Synchronous) -> tuple[sqlite3.Connection, sqlite3.Connection]:
+    write_conn = connect(path, synchronous=synchronous)
+    try:
+        ensure_schema(write_conn)
+        return write_conn, connect(path, synchronous=synchronous)
+    except BaseException:
+        write_conn.close()
+        raise
+
+
+def _notify(hub: WakeupHub, wakeups: Wakeups) -> None:
+    for queue in wakeups.ready:
+        hub.work_ready(queue)
+    if wakeups.timers:
+        hub.timers_changed()
+
+
+if TYPE_CHECKING:
+
+    def _conforms(backend: SqliteBackend) -> base.Backend:
+        return backend  # mypy proves here that SqliteBackend satisfies the protocol

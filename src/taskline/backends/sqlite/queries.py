@@ -1,0 +1,72 @@
+"""The SQL the backend runs: named statements from queries.sql and the schema, loaded once.
+
+Each statement becomes a typed attribute of `QUERIES`, so a misspelt name fails mypy and a
+statement missing from the file fails at import, not in the middle of a transition.
+"""
+
+import re
+from dataclasses import dataclass, fields
+from importlib.resources import files
+
+SCHEMA_VERSION = 1
+_NAME_LINE = re.compile(r"^-- name: (\w+)[ \t]*$", re.MULTILINE)
+
+
+@dataclass(slots=True, frozen=True)
+class Queries:
+    get_task: str
+    insert_task: str
+    save_task: str
+    unique_holder: str
+    queued_in_queue: str
+    add_queue: str
+    add_queue_type: str
+    set_paused: str
+    leasable_pairs: str
+    lease_candidates: str
+    lease_task: str
+    due_tasks: str
+    make_pending: str
+    expired_leases: str
+    next_due: str
+    next_expiry: str
+    counts_by_state: str
+    all_queues: str
+    counts_by_queue: str
+    purge_pending: str
+    dlq_page: str
+    dlq_all: str
+    dlq_delete: str
+    trim_finished: str
+    trim_dead: str
+    list_all: str
+    list_by_state: str
+    list_by_queue: str
+    list_by_type: str
+    ping: str
+
+
+def _read(name: str) -> str:
+    return files(__package__).joinpath(name).read_text(encoding="utf-8")
+
+
+def parse_named(text: str) -> dict[str, str]:
+    """Split `-- name: x` sections into {name: statement}, comments and blank edges kept out."""
+    parts = _NAME_LINE.split(text)
+    named: dict[str, str] = {}
+    for name, body in zip(parts[1::2], parts[2::2], strict=True):
+        lines = [line for line in body.strip().splitlines() if not line.lstrip().startswith("--")]
+        named[name] = "\n".join(lines).strip()
+    return named
+
+
+def _load() -> Queries:
+    named = parse_named(_read("queries.sql"))
+    expected = {f.name for f in fields(Queries)}
+    if named.keys() != expected:
+        raise RuntimeError(f"queries.sql does not match Queries: {sorted(named.keys() ^ expected)}")
+    return Queries(**named)
+
+
+QUERIES = _load()
+SCHEMA = _read("schema.sql")

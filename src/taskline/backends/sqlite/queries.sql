@@ -1,0 +1,151 @@
+-- Every statement the SQLite backend runs, by name (loaded by queries.py).
+-- A query that filters on state repeats the partial index's own WHERE term word for word:
+-- SQLite uses a partial index only when the query's WHERE visibly implies the index's.
+-- Hot paths name their index (INDEXED BY): without statistics the planner prefers
+-- tasks_by_state and then sorts every task in that state; pinned, a statement that could no
+-- longer use its index fails to prepare instead of silently scanning.
+
+-- name: get_task
+SELECT * FROM tasks WHERE id = ?;
+
+-- name: insert_task
+INSERT INTO tasks (
+    id, type, queue, payload, priority, max_retries, timeout, scheduled_ms, unique_key, unique_ttl,
+    metadata, webhook, state, attempts, result, error, errors, progress, worker_id, cancel_requested,
+    webhook_status, created_ms, updated_ms, started_ms, completed_ms, due_ms, order_key, lease_token,
+    lease_expires_ms, retry_base
+) VALUES (
+    :id, :type, :queue, :payload, :priority, :max_retries, :timeout, :scheduled_ms, :unique_key, :unique_ttl,
+    :metadata, :webhook, :state, :attempts, :result, :error, :errors, :progress, :worker_id, :cancel_requested,
+    :webhook_status, :created_ms, :updated_ms, :started_ms, :completed_ms, :due_ms, :order_key, :lease_token,
+    :lease_expires_ms, :retry_base
+) RETURNING *;
+
+-- name: save_task
+-- Writes back every field a transition may change (type, queue and the submitted options never do).
+UPDATE tasks SET
+    payload = :payload, state = :state, attempts = :attempts, result = :result, error = :error,
+    errors = :errors, progress = :progress, worker_id = :worker_id, cancel_requested = :cancel_requested,
+    webhook_status = :webhook_status, updated_ms = :updated_ms, started_ms = :started_ms,
+    completed_ms = :completed_ms, due_ms = :due_ms, order_key = :order_key, lease_token = :lease_token,
+    lease_expires_ms = :lease_expires_ms, retry_base = :retry_base
+WHERE id = :id
+RETURNING *;
+
+-- name: unique_holder
+-- The newest task holding a unique key in a queue (older holders were taken over).
+SELECT * FROM tasks WHERE queue = ? AND unique_key = ? ORDER BY id DESC LIMIT 1;
+
+-- name: queued_in_queue
+SELECT COALESCE(SUM(n), 0) FROM counts WHERE queue = ? AND state IN ('pending', 'scheduled', 'retrying');
+
+-- name: add_queue
+INSERT INTO queues (name) VALUES (?) ON CONFLICT (name) DO NOTHING;
+
+-- name: add_queue_type
+INSERT INTO queue_types (queue, type) VALUES (?, ?) ON CONFLICT (queue, type) DO NOTHING;
+
+-- name: set_paused
+INSERT INTO queues (name, paused) VALUES (:queue, :paused)
+    ON CONFLICT (name) DO UPDATE SET paused = excluded.paused;
+
+-- name: leasable_pairs
+SELECT qt.queue, qt.type FROM queue_types AS qt JOIN queues AS q ON q.name = qt.queue WHERE q.paused = 0;
+
+-- name: lease_candidates
+SELECT order_key, id FROM tasks INDEXED BY tasks_leasable
+WHERE state = 'pending' AND queue = ? AND type = ?
+ORDER BY order_key, id
+LIMIT ?;
+
+-- name: lease_task
+-- The lease ends at the earlier of now + lease_s and the attempt's deadline (started + timeout).
+UPDATE tasks SET
+    state = 'running', attempts = attempts + 1, worker_id = :worker_id, started_ms = :now_ms,
+    lease_token = :token, lease_expires_ms = MIN(:end_ms, :now_ms + CAST(ROUND(timeout * 1000) AS INTEGER)),
+    progress = NULL, updated_ms = :now_ms
+WHERE id = :id AND state = 'pending'
+RETURNING *;
+
+-- name: due_tasks
+SELECT id, queue, priority, due_ms FROM tasks INDEXED BY tasks_due
+WHERE state IN ('scheduled', 'retrying') AND due_ms <= ?
+ORDER BY due_ms
+LIMIT ?;
+
+-- name: make_pending
+UPDATE tasks SET state = 'pending', order_key = :order_key, updated_ms = :now_ms WHERE id = :id;
+
+-- name: expired_leases
+SELECT * FROM tasks INDEXED BY tasks_lease_expiry
+WHERE state = 'running' AND lease_expires_ms <= ?
+ORDER BY lease_expires_ms
+LIMIT ?;
+
+-- name: next_due
+SELECT MIN(due_ms) FROM tasks INDEXED BY tasks_due WHERE state IN ('scheduled', 'retrying');
+
+-- name: next_expiry
+SELECT MIN(lease_expires_ms) FROM tasks INDEXED BY tasks_lease_expiry WHERE state = 'running';
+
+-- name: counts_by_state
+SELECT state, SUM(n) AS n FROM counts GROUP BY state;
+
+-- name: all_queues
+SELECT name, paused FROM queues ORDER BY name;
+
+-- name: counts_by_queue
+SELECT queue, state, priority, n FROM counts WHERE n > 0;
+
+-- name: purge_pending
+DELETE FROM tasks INDEXED BY tasks_leasable
+WHERE state = 'pending' AND queue = :queue AND (:priority IS NULL OR priority = :priority);
+
+-- name: dlq_page
+-- Most recently failed first; the cursor is the (completed_ms, id) of the last row shown.
+SELECT * FROM tasks INDEXED BY tasks_dead
+WHERE state = 'failed' AND (completed_ms, id) < (:before_ms, :before_id)
+ORDER BY completed_ms DESC, id DESC
+LIMIT :limit;
+
+-- name: dlq_all
+SELECT * FROM tasks INDEXED BY tasks_dead WHERE state = 'failed' ORDER BY completed_ms, id;
+
+-- name: dlq_delete
+DELETE FROM tasks WHERE state = 'failed';
+
+-- name: trim_finished
+DELETE FROM tasks WHERE id IN (
+    SELECT id FROM tasks INDEXED BY tasks_finished WHERE state IN ('completed', 'cancelled') AND completed_ms < ? LIMIT ?
+);
+
+-- name: trim_dead
+DELETE FROM tasks WHERE id IN (
+    SELECT id FROM tasks INDEXED BY tasks_dead WHERE state = 'failed' AND completed_ms < ? LIMIT ?
+);
+
+-- name: list_all
+-- The task list: newest first by id, one indexed filter leading, the others applied on the way.
+SELECT * FROM tasks WHERE id < :before_id ORDER BY id DESC LIMIT :limit;
+
+-- name: list_by_state
+SELECT * FROM tasks
+WHERE state = :state AND id < :before_id
+    AND (:type IS NULL OR type = :type) AND (:queue IS NULL OR queue = :queue)
+ORDER BY id DESC
+LIMIT :limit;
+
+-- name: list_by_queue
+SELECT * FROM tasks
+WHERE queue = :queue AND id < :before_id AND (:type IS NULL OR type = :type)
+ORDER BY id DESC
+LIMIT :limit;
+
+-- name: list_by_type
+SELECT * FROM tasks
+WHERE type = :type AND id < :before_id
+ORDER BY id DESC
+LIMIT :limit;
+
+-- name: ping
+SELECT 1;
