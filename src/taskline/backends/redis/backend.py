@@ -1,0 +1,410 @@
+"""RedisBackend: the Backend protocol on Redis, each transition one Lua script.
+
+This module marshals arguments, runs scripts and decodes replies. The state machine lives
+in the scripts (lua/) and in core (backoff, order keys, retry rules); key names in keys.py;
+reads in inspect.py. Decisions that need randomness or policy (backoff jitter, may a task
+retry) are made here from a fresh read and checked by the script, since Lua can't draw them.
+"""
+
+import random
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Literal, TypeVar
+
+from redis.asyncio import BlockingConnectionPool, Redis
+
+from taskline.backends.base import UNCHANGED
+from taskline.backends.redis import housekeeping, timers
+from taskline.backends.redis.codec import decode_task, encode_json, encode_task, from_ms, log_id, to_ms
+from taskline.backends.redis.context import RedisContext
+from taskline.backends.redis.failures import redis_unavailable
+from taskline.backends.redis.inspect import Inspector
+from taskline.backends.redis.keys import DEFAULT_NAMESPACE, KeySpace, QueueKeys
+from taskline.backends.redis.leasing import Leaser
+from taskline.backends.redis.scripts import StaleRead
+from taskline.backends.redis.wake import WakeListener
+from taskline.backends.wakeup import WakeupHub, WorkSignal
+from taskline.core.clock import Clock, SystemClock
+from taskline.core.config import EngineConfig
+from taskline.core.ids import new_task_id
+from taskline.core.priority import order_key
+from taskline.core.spec import TaskSpec
+from taskline.core.states import TaskState
+from taskline.core.task import HeartbeatAck, Lease, QueueStats, Submitted, Task, TaskFilter, TaskPage, new_task
+from taskline.errors import BackendUnavailable, LeaseLost, NotFound, QueueFull
+
+T = TypeVar("T")
+Args = list[str | int | float]
+
+_STALE_READ_RETRIES = 5
+
+
+class RedisBackend:
+    """The Backend protocol on a Redis server or cluster."""
+
+    name: Literal["redis", "sqlite"] = "redis"
+
+    def __init__(
+        self,
+        client: "Redis",
+        *,
+        config: EngineConfig,
+        clock: Clock,
+        namespace: str = DEFAULT_NAMESPACE,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._client = client
+        self._config = config
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self._ctx = RedisContext(client, KeySpace(namespace), config)
+        self._keys = self._ctx.keys
+        self._scripts = self._ctx.scripts
+        self._catalog = self._ctx.catalog
+        self._offsets = self._ctx.offsets
+        self._inspector = Inspector(self._ctx)
+        self._leaser = Leaser(self._ctx)
+        self._hub = WakeupHub()
+        self._listener = WakeListener(client, self._keys.wake_channel, self._hub)
+
+    @classmethod
+    async def connect(
+        cls,
+        url: str,
+        *,
+        config: EngineConfig | None = None,
+        clock: Clock | None = None,
+        namespace: str = DEFAULT_NAMESPACE,
+        rng: random.Random | None = None,
+        max_connections: int = 64,
+    ) -> "RedisBackend":
+        """Connect to `url` (redis:// or rediss://) and start the wake-up listener.
+
+        Raises:
+            BackendUnavailable: Redis does not answer.
+
+        Args:
+            url: the server.
+            config: the engine's tunables.
+            clock: where `now` comes from (tests pass a FrozenClock).
+            namespace: the prefix of every key.
+            rng: the source of backoff jitter draws.
+            max_connections: connections in the pool; further concurrent calls wait for one.
+        """
+        # A blocking pool makes a burst of concurrent calls queue for a connection instead of
+        # failing with "Too many connections".
+        client = Redis.from_pool(BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=20))
+        backend = cls(
+            client, config=config or EngineConfig(), clock=clock or SystemClock(), namespace=namespace, rng=rng
+        )
+        try:
+            with redis_unavailable():
+                await client.ping()
+                await backend._listener.start()
+        except BaseException:
+            await client.aclose()
+            raise
+        return backend
+
+    def _now_ms(self) -> int:
+        return to_ms(self._clock.now())
+
+    def _channel_args(self, queue: str) -> Args:
+        return [self._keys.wake_channel, queue]
+
+    # --- submit -------------------------------------------------------------------------
+
+    async def submit(self, specs: Sequence[TaskSpec]) -> list[Submitted]:
+        now = self._clock.now()
+        tasks = [new_task(spec, task_id=new_task_id(), now=now) for spec in specs]
+        by_queue: dict[str, list[int]] = {}
+        for index, task in enumerate(tasks):
+            by_queue.setdefault(task.queue, []).append(index)
+        await self._catalog.register(set(by_queue))
+        results: list[Submitted | None] = [None] * len(tasks)
+        stored: list[tuple[str, list[Task]]] = []
+        try:
+            for queue in await self._fullest_first(by_queue):
+                batch = [tasks[i] for i in by_queue[queue]]
+                outcomes = await self._submit_to_queue(queue, batch)
+                stored.append((queue, [o.task for o in outcomes if o.created]))
+                for index, outcome in zip(by_queue[queue], outcomes, strict=True):
+                    results[index] = outcome
+        except QueueFull:
+            for queue, created in stored:  # another queue refused: the batch is all or nothing
+                await self._withdraw(queue, created)
+            raise
+        return [r for r in results if r is not None]
+
+    async def _fullest_first(self, by_queue: dict[str, list[int]]) -> list[str]:
+        """Queues in order of least room left, so a refusal usually comes before anything is stored."""
+        if len(by_queue) == 1:
+            return list(by_queue)
+        stats = {q.name: q.queued for q in await self._inspector.queue_stats()}
+        return sorted(by_queue, key=lambda q: self._config.max_queue_size - stats.get(q, 0) - len(by_queue[q]))
+
+    async def _submit_to_queue(self, queue: str, batch: list[Task]) -> list[Submitted]:
+        keys = self._keys.queue(queue)
+        pending_keys: dict[str, int] = {}
+        script_keys = [keys.tasks, keys.counts, keys.scheduled, keys.unique, keys.types, keys.log]
+        args: Args = [self._now_ms(), self._config.max_queue_size, *self._channel_args(queue)]
+        records = [encode_task(task) for task in batch]
+        for task, record in zip(batch, records, strict=True):
+            due_ms = to_ms(task.due_at)
+            if task.state is TaskState.PENDING:
+                if task.type not in pending_keys:
+                    script_keys.append(keys.pending(task.type))
+                    pending_keys[task.type] = len(script_keys)
+                field, score, index = (
+                    f"pending:{task.priority}",
+                    order_key(task.priority, due_ms, self._config.priority_aging_s),
+                    pending_keys[task.type],
+                )
+            else:
+                field, score, index = "scheduled", due_ms, 0
+            args += [task.id, task.type, field, score, index, task.unique_key or "", log_id(task.id), record]
+        reply = await self._scripts.run("submit", script_keys, args)
+        stored = {task.id: decode_task(task.id, queue, record) for task, record in zip(batch, records, strict=True)}
+        outcomes = []
+        for task, (hit_id, hit_record) in zip(batch, zip(reply[::2], reply[1::2], strict=True), strict=True):
+            if not hit_id:
+                self._catalog.remember(task.id, queue, task.type)
+                outcomes.append(Submitted(stored[task.id], created=True))
+            elif hit_record:
+                outcomes.append(Submitted(decode_task(hit_id.decode(), queue, hit_record), created=False))
+            else:
+                outcomes.append(Submitted(stored[hit_id.decode()], created=False))
+        if any(o.created and o.task.state is TaskState.PENDING for o in outcomes):
+            self._hub.work_ready(queue)
+        if any(o.created and o.task.state is TaskState.SCHEDULED for o in outcomes):
+            self._hub.timers_changed()
+        return outcomes
+
+    async def _withdraw(self, queue: str, created: list[Task]) -> None:
+        keys = self._keys.queue(queue)
+        script_keys = [keys.tasks, keys.counts, keys.scheduled, keys.unique]
+        args: Args = []
+        for task in created:
+            index = 0
+            if task.state is TaskState.PENDING:
+                script_keys.append(keys.pending(task.type))
+                index = len(script_keys)
+            args += [task.id, index]
+        if args:
+            await self._scripts.run("withdraw", script_keys, args)
+
+    # --- one task by id -----------------------------------------------------------------
+
+    async def get(self, task_id: str) -> Task | None:
+        return await self._inspector.get(task_id)
+
+    async def _read(self, task_id: str) -> Task:
+        task = await self._inspector.get(task_id)
+        if task is None:
+            raise NotFound("no such task")
+        return task
+
+    async def _on_task(self, task_id: str, call: Callable[[QueueKeys, str], Awaitable[T]]) -> T:
+        """Run `call(queue keys, task type)` for a task, finding its queue first if not remembered."""
+        place = self._catalog.place_of(task_id)
+        if place is None:
+            task = await self._read(task_id)
+            place = (task.queue, task.type)
+        return await call(self._keys.queue(place[0]), place[1])
+
+    def _task_reply(self, keys: QueueKeys, task_id: str, raw: bytes) -> Task:
+        return decode_task(task_id, keys.name, raw)
+
+    async def cancel(self, task_id: str) -> Task:
+        async def call(keys: QueueKeys, task_type: str) -> Task:
+            script_keys = [
+                keys.tasks,
+                keys.counts,
+                keys.scheduled,
+                keys.retrying,
+                keys.cancelled,
+                keys.pending(task_type),
+            ]
+            raw = await self._scripts.run("cancel", script_keys, [task_id, self._now_ms()])
+            return self._task_reply(keys, task_id, raw)
+
+        return await self._on_task(task_id, call)
+
+    async def retry(self, task_id: str, *, payload: Any = UNCHANGED) -> Task:
+        async def call(keys: QueueKeys, task_type: str) -> Task:
+            script_keys = [keys.tasks, keys.counts, keys.failed, keys.cancelled, keys.pending(task_type)]
+            new_payload = "" if payload is UNCHANGED else encode_json(payload)
+            args: Args = [task_id, self._now_ms(), new_payload, *self._offsets, *self._channel_args(keys.name)]
+            raw = await self._scripts.run("retry", script_keys, args)
+            self._hub.work_ready(keys.name)
+            return self._task_reply(keys, task_id, raw)
+
+        return await self._on_task(task_id, call)
+
+    async def heartbeat(self, task_id: str, token: str, *, progress: float | None = None) -> HeartbeatAck:
+        async def call(keys: QueueKeys, _: str) -> HeartbeatAck:
+            progress_arg = "" if progress is None else repr(float(progress))
+            args: Args = [task_id, token, self._now_ms(), to_ms(self._config.lease_s), progress_arg]
+            expires_ms, cancel_requested = await self._scripts.run("heartbeat", [keys.tasks, keys.running], args)
+            return HeartbeatAck(expires_at=from_ms(expires_ms), cancel_requested=bool(cancel_requested))
+
+        return await self._on_task(task_id, call)
+
+    async def complete(self, task_id: str, token: str, *, result: Any = None) -> Task:
+        async def call(keys: QueueKeys, _: str) -> Task:
+            script_keys = [keys.tasks, keys.counts, keys.running, keys.completed]
+            args: Args = [task_id, token, self._now_ms(), "" if result is None else encode_json(result)]
+            return self._task_reply(keys, task_id, await self._scripts.run("complete", script_keys, args))
+
+        return await self._on_task(task_id, call)
+
+    async def release(self, task_id: str, token: str) -> Task:
+        async def call(keys: QueueKeys, task_type: str) -> Task:
+            script_keys = [keys.tasks, keys.counts, keys.running, keys.cancelled, keys.pending(task_type)]
+            args: Args = [task_id, token, self._now_ms(), *self._offsets, *self._channel_args(keys.name)]
+            task = self._task_reply(keys, task_id, await self._scripts.run("release", script_keys, args))
+            self._hub.work_ready(keys.name)
+            return task
+
+        return await self._on_task(task_id, call)
+
+    def _retry_delay_ms(self, task: Task, retry_after_s: float | None) -> int:
+        """The backoff before the next attempt (one jitter draw per failed attempt)."""
+        if retry_after_s is not None:
+            return to_ms(retry_after_s)
+        return to_ms(self._config.backoff.delay_s(task.attempts, self._rng.random()))
+
+    async def fail(
+        self, task_id: str, token: str, *, error: str, retry: bool = True, retry_after_s: float | None = None
+    ) -> Task:
+        for _ in range(_STALE_READ_RETRIES):
+            # Read first: the backoff depends on the attempt number, the draw can't happen in Lua.
+            task = await self._read(task_id)
+            keys = self._keys.queue(task.queue)
+            script_keys = [keys.tasks, keys.counts, keys.running, keys.retrying, keys.failed, keys.cancelled]
+            may_retry = retry and task.may_retry
+            args: Args = [task_id, token, self._now_ms(), error, task.attempts, int(may_retry)]
+            args += [self._retry_delay_ms(task, retry_after_s), self._keys.wake_channel]
+            try:
+                raw = await self._scripts.run("fail", script_keys, args)
+            except StaleRead:
+                continue
+            ended = self._task_reply(keys, task_id, raw)
+            if ended.state is TaskState.RETRYING:
+                self._hub.timers_changed()
+            return ended
+        raise LeaseLost(f"task {task_id} kept changing while failing it")
+
+    # --- leasing and timers -------------------------------------------------------------
+
+    async def lease(
+        self,
+        *,
+        worker_id: str,
+        queues: Sequence[str] | None = None,
+        types: Sequence[str] | None = None,
+        max: int = 1,
+    ) -> list[Lease]:
+        leased = await self._leaser.lease(
+            worker_id=worker_id, queues=queues, types=types, max_tasks=max, now_ms=self._now_ms()
+        )
+        if leased:
+            self._hub.timers_changed()
+        return [Lease(task=t, token=t.lease_token or "", expires_at=t.lease_expires_at or 0.0) for t in leased]
+
+    async def forward_due(self, *, limit: int = 1000) -> int:
+        moved = await timers.forward_due(self._ctx, self._now_ms(), limit)
+        for queue in moved:
+            self._hub.work_ready(queue)
+        return sum(moved.values())
+
+    async def recover_expired(self, *, limit: int = 1000) -> int:
+        recovered = await timers.recover_expired(
+            self._ctx, self._now_ms(), limit, lambda task: self._retry_delay_ms(task, None)
+        )
+        if recovered:
+            self._hub.timers_changed()
+        return recovered
+
+    async def next_timer(self) -> float | None:
+        return await self._inspector.next_timer()
+
+    def watch(self, queues: Sequence[str] | None) -> AbstractContextManager[WorkSignal]:
+        return self._hub.watch(queues)
+
+    async def wait_timers(self, max_wait_s: float) -> None:
+        await self._hub.wait_timers(max_wait_s)
+
+    # --- reads --------------------------------------------------------------------------
+
+    async def list_tasks(self, filter: TaskFilter, *, limit: int, cursor: str | None = None) -> TaskPage:
+        return await self._inspector.list_tasks(filter, limit=limit, cursor=cursor)
+
+    async def counts(self) -> dict[TaskState, int]:
+        return await self._inspector.counts()
+
+    async def queue_stats(self) -> list[QueueStats]:
+        return await self._inspector.queue_stats()
+
+    async def dlq_list(self, *, limit: int, cursor: str | None = None) -> TaskPage:
+        return await self._inspector.dlq_list(limit=limit, cursor=cursor)
+
+    # --- admin --------------------------------------------------------------------------
+
+    async def pause_queue(self, queue: str) -> None:
+        await self._catalog.register({queue})
+        with redis_unavailable():
+            await self._client.set(self._keys.queue(queue).paused, 1)
+
+    async def resume_queue(self, queue: str) -> None:
+        with redis_unavailable():
+            await self._client.delete(self._keys.queue(queue).paused)
+            await self._client.publish(self._keys.wake_channel, queue)
+        self._hub.work_ready(queue)
+
+    async def purge(self, queue: str, *, priority: int | None = None) -> int:
+        return await housekeeping.purge(self._ctx, queue, priority)
+
+    async def dlq_retry(self, ids: Sequence[str] | None = None) -> int:
+        by_queue: dict[str, list[str]] = {}
+        if ids is None:
+            for queue in await self._catalog.queues(fresh=True):
+                by_queue[queue] = await housekeeping.failed_ids(self._ctx, queue)
+        else:
+            for task_id in dict.fromkeys(ids):
+                task = await self._inspector.get(task_id)
+                if task is not None:
+                    by_queue.setdefault(task.queue, []).append(task_id)
+        moved = 0
+        for queue, queue_ids in by_queue.items():
+            if queue_ids:
+                count = await housekeeping.dlq_retry(self._ctx, queue, queue_ids, self._now_ms())
+                if count:
+                    self._hub.work_ready(queue)
+                moved += count
+        return moved
+
+    async def dlq_delete(self) -> int:
+        return sum([await housekeeping.dlq_delete(self._ctx, q) for q in await self._catalog.queues(fresh=True)])
+
+    async def trim_retention(self, *, limit: int = 1000) -> int:
+        return await housekeeping.trim_retention(self._ctx, self._now_ms(), limit)
+
+    async def take_token(self, client: str, *, rate: float, burst: int) -> float:
+        if rate <= 0:
+            return 0.0
+        args: Args = [self._now_ms(), repr(float(rate)), burst]
+        return float(await self._scripts.run("take_token", [self._keys.rate_limit(client)], args))
+
+    # --- connection ---------------------------------------------------------------------
+
+    async def ping(self) -> bool:
+        try:
+            with redis_unavailable():
+                return bool(await self._client.ping())
+        except BackendUnavailable:
+            return False
+
+    async def close(self) -> None:
+        await self._listener.stop()
+        await self._client.aclose()

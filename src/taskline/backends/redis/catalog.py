@@ -1,0 +1,102 @@
+"""What this process knows about the store's layout: queue names, task types, where a task lives.
+
+Nothing here is authoritative; each cache is refreshed from Redis when it might be stale
+(a lease that finds nothing, a task id not found in the queues known so far). Queue and type
+of a task never change, so remembering a task's queue can't go wrong: at worst the task is
+gone and the script says so.
+"""
+
+from collections import OrderedDict
+
+from redis.asyncio import Redis
+
+from taskline.backends.redis.failures import redis_unavailable
+from taskline.backends.redis.keys import KeySpace
+
+_REMEMBERED_TASKS = 100_000
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class Catalog:
+    """Cached queue names, per-queue task types, and task id -> (queue, type)."""
+
+    def __init__(self, client: "Redis", keys: KeySpace) -> None:
+        self._client = client
+        self._keys = keys
+        self._queues: set[str] = set()
+        self._registered: set[str] = set()
+        self._types: dict[str, frozenset[str]] = {}
+        self._places: OrderedDict[str, tuple[str, str]] = OrderedDict()
+
+    async def register(self, queues: set[str]) -> None:
+        """Add queues to the global set before their first task is stored (once per process)."""
+        new = queues - self._registered
+        if new:
+            with redis_unavailable():
+                await self._client.sadd(self._keys.queues, *sorted(new))
+            self._registered |= new
+            self._queues |= new
+
+    async def queues(self, *, fresh: bool = False) -> list[str]:
+        """Every known queue, by name; `fresh` reads the global set again."""
+        if fresh or not self._queues:
+            with redis_unavailable():
+                members = await self._client.smembers(self._keys.queues)
+            self._queues = {_text(m) for m in members}
+        return sorted(self._queues)
+
+    async def types(self, queues: list[str], *, fresh: bool = False) -> dict[str, frozenset[str]]:
+        """The task types each queue has seen; `fresh` reads them again."""
+        missing = [q for q in queues if fresh or q not in self._types]
+        if missing:
+            with redis_unavailable():
+                async with self._client.pipeline(transaction=False) as pipe:
+                    for queue in missing:
+                        pipe.smembers(self._keys.queue(queue).types)
+                    replies = await pipe.execute()
+            for queue, members in zip(missing, replies, strict=True):
+                self._types[queue] = frozenset(_text(m) for m in members)
+        return {q: self._types[q] for q in queues}
+
+    def remember(self, task_id: str, queue: str, task_type: str) -> None:
+        """Note where a task lives (its queue and type never change)."""
+        self._places[task_id] = (queue, task_type)
+        self._places.move_to_end(task_id)
+        if len(self._places) > _REMEMBERED_TASKS:
+            self._places.popitem(last=False)
+
+    def place_of(self, task_id: str) -> tuple[str, str] | None:
+        """The remembered (queue, type) of a task, if this process has seen it."""
+        return self._places.get(task_id)
+
+    async def find(self, task_id: str) -> tuple[str, bytes | str] | None:
+        """The queue and stored record of a task, or None if no queue holds it.
+
+        Asks the remembered queue first, then every known queue in one pipeline, then the
+        queues other processes added since this one last looked.
+        """
+        place = self._places.get(task_id)
+        remembered = None if place is None else place[0]
+        if remembered is not None:
+            with redis_unavailable():
+                raw = await self._client.hget(self._keys.queue(remembered).tasks, task_id)
+            if raw is not None:
+                return remembered, raw
+        searched: set[str] = set()
+        for fresh in (False, True):
+            queues = [q for q in await self.queues(fresh=fresh) if q not in searched]
+            if not queues:
+                continue
+            with redis_unavailable():
+                async with self._client.pipeline(transaction=False) as pipe:
+                    for queue in queues:
+                        pipe.hget(self._keys.queue(queue).tasks, task_id)
+                    replies = await pipe.execute()
+            for queue, raw in zip(queues, replies, strict=True):
+                if raw is not None:
+                    return queue, raw
+            searched |= set(queues)
+        return None

@@ -1,0 +1,43 @@
+"""What every part of the Redis backend shares: the client, key names, scripts, caches and config."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from redis.asyncio import Redis
+
+from taskline.backends.redis.catalog import Catalog
+from taskline.backends.redis.failures import redis_unavailable
+from taskline.backends.redis.keys import KeySpace
+from taskline.backends.redis.scripts import ScriptRunner
+from taskline.core.config import EngineConfig
+from taskline.core.priority import order_key
+
+Command = tuple[str, tuple[Any, ...]]
+"""A redis-py client method name and its arguments, for `RedisContext.pipeline`."""
+
+
+@dataclass(slots=True)
+class RedisContext:
+    client: "Redis"
+    keys: KeySpace
+    config: EngineConfig
+    scripts: ScriptRunner = field(init=False)
+    catalog: Catalog = field(init=False)
+    # order_key is linear in due time, so each priority's offset is all the scripts need.
+    offsets: list[int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.scripts = ScriptRunner(self.client)
+        self.catalog = Catalog(self.client, self.keys)
+        self.offsets = [order_key(p, 0, self.config.priority_aging_s) for p in range(4)]
+
+    async def pipeline(self, commands: Sequence[Command]) -> list[Any]:
+        """Run the commands in one round trip, without MULTI (they may span slots)."""
+        if not commands:
+            return []
+        with redis_unavailable():
+            async with self.client.pipeline(transaction=False) as pipe:
+                for method, args in commands:
+                    getattr(pipe, method)(*args)
+                return list(await pipe.execute())

@@ -1,0 +1,117 @@
+"""Every Redis key and channel name Taskline uses, built here and nowhere else.
+
+A queue's keys all carry the hash tag `{<queue>}`, so each script touches one slot and Redis
+Cluster accepts it. Queue names come from core.spec (`[A-Za-z0-9_.:-]`), so they can never
+hold a brace and break the tag; fixed suffixes can't collide with them because a user-chosen
+name only ever appears inside the braces. Global keys live in slots of their own and are
+never touched by a queue script.
+"""
+
+import hashlib
+from dataclasses import dataclass
+
+DEFAULT_NAMESPACE = "taskline"
+
+TIMER_MESSAGE = "~timer"
+"""Published on the wake channel when a due time or lease deadline appears; `~` is not a queue character."""
+
+
+@dataclass(frozen=True, slots=True)
+class QueueKeys:
+    """The keys of one queue (all in the slot of its hash tag)."""
+
+    name: str
+    prefix: str
+
+    @property
+    def tasks(self) -> str:
+        """HASH task id -> encoded record."""
+        return self.prefix + "tasks"
+
+    @property
+    def counts(self) -> str:
+        """HASH `pending:<0..3>`, `scheduled`, `running`, ... -> tasks in that state."""
+        return self.prefix + "counts"
+
+    @property
+    def scheduled(self) -> str:
+        """ZSET id -> due_ms."""
+        return self.prefix + "scheduled"
+
+    @property
+    def retrying(self) -> str:
+        """ZSET id -> due_ms of the next attempt."""
+        return self.prefix + "retrying"
+
+    @property
+    def running(self) -> str:
+        """ZSET id -> lease_expires_ms (what the recoverer scans)."""
+        return self.prefix + "running"
+
+    @property
+    def failed(self) -> str:
+        """ZSET id -> failed_at_ms (the DLQ)."""
+        return self.prefix + "failed"
+
+    @property
+    def completed(self) -> str:
+        """ZSET id -> completed_at_ms (for retention)."""
+        return self.prefix + "completed"
+
+    @property
+    def cancelled(self) -> str:
+        """ZSET id -> cancelled_at_ms (for retention)."""
+        return self.prefix + "cancelled"
+
+    @property
+    def unique(self) -> str:
+        """HASH unique_key -> id of the task holding it."""
+        return self.prefix + "unique"
+
+    @property
+    def types(self) -> str:
+        """SET of task types ever submitted to the queue (names the pending zsets)."""
+        return self.prefix + "types"
+
+    @property
+    def paused(self) -> str:
+        """STRING; exists while the queue is paused."""
+        return self.prefix + "paused"
+
+    @property
+    def log(self) -> str:
+        """STREAM of task ids in creation order (listing newest first)."""
+        return self.prefix + "log"
+
+    def pending(self, task_type: str) -> str:
+        """ZSET id -> order key, for the pending tasks of one type."""
+        return f"{self.prefix}pending:{task_type}"
+
+
+@dataclass(frozen=True, slots=True)
+class KeySpace:
+    """The key names under one namespace (prefix)."""
+
+    namespace: str = DEFAULT_NAMESPACE
+
+    @property
+    def queues(self) -> str:
+        """SET of every queue name ever submitted to (global: its own slot)."""
+        return f"{self.namespace}:queues"
+
+    @property
+    def wake_channel(self) -> str:
+        """Pub/sub channel: a queue name (work may be pending there) or TIMER_MESSAGE."""
+        return f"{self.namespace}:wake"
+
+    def rate_limit(self, client: str) -> str:
+        """HASH tokens, at_ms: one client's token bucket, in a slot of its own.
+
+        The client (an API key or an address) is hashed: no secret lands in a key name, and
+        no brace in it can shift the hash tag.
+        """
+        digest = hashlib.sha256(client.encode()).hexdigest()[:32]
+        return f"{self.namespace}:ratelimit:{{{digest}}}"
+
+    def queue(self, name: str) -> QueueKeys:
+        return QueueKeys(name=name, prefix=f"{self.namespace}:{{{name}}}:")

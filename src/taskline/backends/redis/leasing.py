@@ -1,0 +1,96 @@
+"""Leasing across queues in lease order: peek each queue's best pending order key, then lease
+from the best queue for as long as its tasks stay ahead of the next queue's head."""
+
+import secrets
+from collections.abc import Sequence
+
+from taskline.backends.redis.codec import decode_task, to_ms
+from taskline.backends.redis.context import Command, RedisContext
+from taskline.core.task import Task
+
+
+class Leaser:
+    """pending → running for up to `max_tasks` tasks of the queues and types asked for."""
+
+    def __init__(self, ctx: RedisContext) -> None:
+        self._ctx = ctx
+
+    async def lease(
+        self,
+        *,
+        worker_id: str,
+        queues: Sequence[str] | None,
+        types: Sequence[str] | None,
+        max_tasks: int,
+        now_ms: int,
+    ) -> list[Task]:
+        """The leased tasks, best order key first (ties across queues in queue-name order)."""
+        candidates = await self._candidates(queues, types, fresh=False)
+        leased = await self._lease_in_order(candidates, worker_id, max_tasks, now_ms)
+        if not leased and (queues is None or types is None):
+            # Another process may have added a queue or a type since they were cached.
+            refreshed = await self._candidates(queues, types, fresh=True)
+            if refreshed != candidates:
+                leased = await self._lease_in_order(refreshed, worker_id, max_tasks, now_ms)
+        return leased
+
+    async def _candidates(
+        self, queues: Sequence[str] | None, types: Sequence[str] | None, *, fresh: bool
+    ) -> dict[str, list[str]]:
+        """Queue -> the pending keys to look at (empty queues of known types are included)."""
+        catalog = self._ctx.catalog
+        names = sorted(set(queues)) if queues is not None else await catalog.queues(fresh=fresh)
+        if types is not None:
+            wanted = {q: sorted(set(types)) for q in names}
+        else:
+            wanted = {q: sorted(t) for q, t in (await catalog.types(names, fresh=fresh)).items()}
+        return {q: [self._ctx.keys.queue(q).pending(t) for t in ts] for q, ts in wanted.items() if ts}
+
+    async def _heads(self, candidates: dict[str, list[str]]) -> list[tuple[float, str]]:
+        """(best order key, queue) of every unpaused queue with pending work, best first."""
+        commands: list[Command] = []
+        for queue, pending_keys in candidates.items():
+            commands.append(("exists", (self._ctx.keys.queue(queue).paused,)))
+            commands += [("zrange", (key, 0, 0, False, True)) for key in pending_keys]
+        replies = iter(await self._ctx.pipeline(commands))
+        heads = []
+        for queue, pending_keys in candidates.items():
+            paused = next(replies)
+            scores = [float(reply[0][1]) for reply in (next(replies) for _ in pending_keys) if reply]
+            if scores and not paused:
+                heads.append((min(scores), queue))
+        return sorted(heads)
+
+    async def _lease_in_order(
+        self, candidates: dict[str, list[str]], worker_id: str, max_tasks: int, now_ms: int
+    ) -> list[Task]:
+        if len(candidates) <= 1:  # one queue: its script alone keeps the order
+            return [
+                t
+                for q in candidates
+                for t in await self._lease_from(q, candidates[q], worker_id, max_tasks, None, now_ms)
+            ]
+        leased: list[Task] = []
+        for _ in range(max_tasks + len(candidates)):  # bounded even if other leasers keep racing us
+            heads = await self._heads(candidates)
+            if not heads or len(leased) >= max_tasks:
+                break
+            (_, best), bound = heads[0], (heads[1][0] if len(heads) > 1 else None)
+            leased += await self._lease_from(best, candidates[best], worker_id, max_tasks - len(leased), bound, now_ms)
+        return leased
+
+    async def _lease_from(
+        self, queue: str, pending_keys: list[str], worker_id: str, count: int, bound: float | None, now_ms: int
+    ) -> list[Task]:
+        keys = self._ctx.keys.queue(queue)
+        script_keys = [keys.tasks, keys.counts, keys.running, keys.paused, *pending_keys]
+        args: list[str | int | float] = [now_ms, to_ms(self._ctx.config.lease_s), worker_id]
+        args += ["" if bound is None else repr(bound), self._ctx.keys.wake_channel]
+        args += [secrets.token_hex(16) for _ in range(count)]
+        reply = await self._ctx.scripts.run("lease", script_keys, args)
+        tasks = []
+        for raw_id, raw in zip(reply[::2], reply[1::2], strict=True):
+            task = decode_task(raw_id.decode(), queue, raw)
+            self._ctx.catalog.remember(task.id, queue, task.type)
+            tasks.append(task)
+        return tasks

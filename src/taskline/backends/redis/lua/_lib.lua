@@ -1,0 +1,110 @@
+-- _lib.lua: helpers prepended to every script by scripts.py; not a transition itself.
+-- Keys arrive only as parameters (named *_key), never built here, so scripts stay cluster-safe.
+-- Records are JSON objects whose user data (payload, result, metadata, webhook_status) are
+-- already-encoded JSON strings: cjson never re-encodes them, so `[]` stays `[]` and big
+-- integers keep their digits. Records never hold null: an absent field is the default.
+
+local function load_task(tasks_key, id)
+  local raw = redis.call('HGET', tasks_key, id)
+  if not raw then
+    return nil
+  end
+  return cjson.decode(raw)
+end
+
+local function save_task(tasks_key, id, task)
+  local raw = cjson.encode(task)
+  redis.call('HSET', tasks_key, id, raw)
+  return raw
+end
+
+-- The running task `id`, if `token` is its lease's; else nil and the error reply to return.
+local function leased_task(tasks_key, id, token)
+  local task = load_task(tasks_key, id)
+  if not task then
+    return nil, redis.error_reply('NOT_FOUND')
+  end
+  if task.state ~= 'running' or task.lease_token ~= token then
+    return nil, redis.error_reply('LEASE_LOST')
+  end
+  return task
+end
+
+-- The field of taskline:{q}:counts that a task in its current state is counted under.
+local function count_field(task)
+  if task.state == 'pending' then
+    return 'pending:' .. task.priority
+  end
+  return task.state
+end
+
+local function move_count(counts_key, from_field, to_field)
+  if from_field then
+    redis.call('HINCRBY', counts_key, from_field, -1)
+  end
+  if to_field then
+    redis.call('HINCRBY', counts_key, to_field, 1)
+  end
+end
+
+local function is_terminal(state)
+  return state == 'completed' or state == 'failed' or state == 'cancelled'
+end
+
+-- Order key of a pending task: due time plus its priority's offset (core.priority.order_key
+-- is linear in due time, so Python passes the four offsets and no policy lives in Lua).
+local function order_score(task, offsets)
+  return task.due_ms + offsets[task.priority + 1]
+end
+
+-- Reads four order-key offsets (priority 0..3) starting at ARGV[first].
+local function read_offsets(first)
+  return {tonumber(ARGV[first]), tonumber(ARGV[first + 1]), tonumber(ARGV[first + 2]), tonumber(ARGV[first + 3])}
+end
+
+-- Makes a task pending (from any non-pending state) in its type's pending zset.
+local function enqueue(counts_key, pending_key, id, task, offsets)
+  local from = count_field(task)
+  task.state = 'pending'
+  redis.call('ZADD', pending_key, order_score(task, offsets), id)
+  move_count(counts_key, from, count_field(task))
+end
+
+-- Removes a task for good and frees its unique key (only if the key still names it).
+local function delete_task(tasks_key, counts_key, uniques_key, id, task)
+  redis.call('HDEL', tasks_key, id)
+  move_count(counts_key, count_field(task), nil)
+  if task.unique_key and redis.call('HGET', uniques_key, task.unique_key) == id then
+    redis.call('HDEL', uniques_key, task.unique_key)
+  end
+end
+
+-- A running attempt ends in failure: cancelled if a cancel was asked for, else retrying
+-- (due after delay_ms) when may_retry, else failed (the DLQ). Shared by fail and
+-- recover_expired so the two can never disagree. Returns the saved record.
+local function end_attempt(tasks_key, counts_key, running_key, retrying_key, failed_key, cancelled_key,
+                           id, task, now, err, may_retry, delay_ms)
+  local errors = task.errors or {}
+  errors[#errors + 1] = {attempt = task.attempts, error = err, at_ms = now}
+  task.errors = errors
+  task.error = err
+  task.worker_id = nil
+  task.lease_expires_ms = nil
+  task.updated_ms = now
+  redis.call('ZREM', running_key, id)
+  if task.cancel_requested then
+    task.state = 'cancelled'
+    task.completed_ms = now
+    redis.call('ZADD', cancelled_key, now, id)
+  elseif may_retry then
+    task.state = 'retrying'
+    task.due_ms = now + delay_ms
+    redis.call('ZADD', retrying_key, task.due_ms, id)
+  else
+    task.state = 'failed'
+    task.completed_ms = now
+    redis.call('ZADD', failed_key, now, id)
+  end
+  move_count(counts_key, 'running', task.state)
+  return save_task(tasks_key, id, task)
+end

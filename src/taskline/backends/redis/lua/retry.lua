@@ -1,0 +1,30 @@
+-- retry.lua: failed | cancelled -> pending (manual retry): attempts kept, max_retries counted
+-- afresh from here, never refused for queue size.
+-- KEYS[1] taskline:{q}:tasks  KEYS[2] taskline:{q}:counts  KEYS[3] taskline:{q}:failed
+-- KEYS[4] taskline:{q}:cancelled  KEYS[5] taskline:{q}:pending:<type of the task>
+-- ARGV[1] task id  ARGV[2] now_ms  ARGV[3] encoded new payload ('' keep)  ARGV[4..7] order-key
+--   offsets of priorities 0..3  ARGV[8] wake channel  ARGV[9] queue name
+-- Returns the record. Error reply NOT_FOUND | INVALID_STATE <state>.
+local tasks_key, counts_key, failed_key, cancelled_key, pending_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local id, now = ARGV[1], tonumber(ARGV[2])
+local task = load_task(tasks_key, id)
+if not task then
+  return redis.error_reply('NOT_FOUND')
+end
+if task.state ~= 'failed' and task.state ~= 'cancelled' then
+  return redis.error_reply('INVALID_STATE ' .. task.state)
+end
+redis.call('ZREM', failed_key, id)
+redis.call('ZREM', cancelled_key, id)
+if ARGV[3] ~= '' then
+  task.payload = ARGV[3]
+end
+task.retry_base = task.attempts
+task.completed_ms = nil
+task.cancel_requested = nil
+task.lease_token = nil
+task.due_ms = now
+task.updated_ms = now
+enqueue(counts_key, pending_key, id, task, read_offsets(4))
+redis.call('PUBLISH', ARGV[8], ARGV[9])
+return save_task(tasks_key, id, task)

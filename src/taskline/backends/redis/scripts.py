@@ -1,0 +1,144 @@
+"""Load the Lua transitions from `lua/`, check how they are called, run them, translate replies.
+
+Each `lua/<name>.lua` is one transition named after its Backend method; `_lib.lua` is
+prepended to all of them so shared helpers are written once. A script's header declares its
+KEYS (`-- KEYS[3] ...`, or `KEYS[5..]` for a variadic tail); every call is checked against
+it, so a key passed but not declared (or the reverse) fails loudly in tests, not on a cluster.
+"""
+
+import hashlib
+import re
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from redis import exceptions as redis_errors
+from redis.asyncio import Redis
+
+from taskline.backends.redis.failures import redis_unavailable
+from taskline.errors import InvalidTransition, LeaseLost, NotFound, QueueFull
+
+_PRELUDE = "_lib"
+_KEY_DECLARATION = re.compile(r"KEYS\[(\d+)(\.\.)?\]")
+
+
+class StaleRead(Exception):
+    """A script refused because the task changed since the caller read it; read again."""
+
+
+@dataclass(frozen=True, slots=True)
+class LuaScript:
+    """One transition's source (prelude included), its SHA1, and the KEYS its header declares."""
+
+    name: str
+    body: str
+    source: str
+    sha: str
+    fixed_keys: int
+    variadic: bool
+
+    def check_keys(self, count: int) -> None:
+        """Raise if `count` KEYS is not what the header declares (a programming error)."""
+        if count < self.fixed_keys or (count > self.fixed_keys and not self.variadic):
+            raise AssertionError(f"{self.name}.lua declares {self.fixed_keys} KEYS, was given {count}")
+
+
+def header_of(body: str) -> list[str]:
+    """The leading `--` comment lines of a script."""
+    lines = []
+    for line in body.splitlines():
+        if not line.startswith("--"):
+            break
+        lines.append(line)
+    return lines
+
+
+def _declared_keys(name: str, body: str) -> tuple[int, bool]:
+    indexes = [(int(n), bool(tail)) for line in header_of(body) for n, tail in _KEY_DECLARATION.findall(line)]
+    if not indexes:
+        raise ValueError(f"{name}.lua declares no KEYS in its header")
+    fixed = [n for n, tail in indexes if not tail]
+    tails = [n for n, tail in indexes if tail]
+    if sorted(fixed) != list(range(1, len(fixed) + 1)) or any(t != len(fixed) + 1 for t in tails):
+        raise ValueError(f"{name}.lua declares KEYS out of order: {indexes}")
+    return len(fixed), bool(tails)
+
+
+def script_names() -> list[str]:
+    folder = resources.files("taskline.backends.redis") / "lua"
+    return sorted(p.name[:-4] for p in folder.iterdir() if p.name.endswith(".lua") and p.name != f"{_PRELUDE}.lua")
+
+
+def read_body(name: str) -> str:
+    return (resources.files("taskline.backends.redis") / "lua" / f"{name}.lua").read_text(encoding="utf-8")
+
+
+def load_scripts() -> dict[str, LuaScript]:
+    """Every script in `lua/`, checked for a well-formed KEYS header."""
+    prelude = read_body(_PRELUDE)
+    scripts = {}
+    for name in script_names():
+        body = read_body(name)
+        fixed, variadic = _declared_keys(name, body)
+        # The script's own header stays first so Redis error messages point at its name.
+        source = f"{body.splitlines()[0]}\n{prelude}\n{body}"
+        sha = hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()
+        scripts[name] = LuaScript(name, body, source, sha, fixed, variadic)
+    return scripts
+
+
+_REPLIES: dict[str, type[Exception]] = {
+    "NOT_FOUND": NotFound,
+    "LEASE_LOST": LeaseLost,
+    "INVALID_STATE": InvalidTransition,
+    "QUEUE_FULL": QueueFull,
+    "STALE": StaleRead,
+}
+_MESSAGES = {
+    "NOT_FOUND": "no such task",
+    "LEASE_LOST": "the lease token is not the running attempt's",
+    "QUEUE_FULL": "the queue is full",
+    "STALE": "the task changed while being read",
+}
+
+
+def _translate(error: redis_errors.ResponseError) -> Exception | None:
+    code, _, detail = str(error).partition(" ")
+    kind = _REPLIES.get(code)
+    if kind is None:
+        return None
+    if kind is InvalidTransition:
+        return InvalidTransition(f"a {detail.split()[0] if detail else 'finished'} task does not allow that")
+    return kind(_MESSAGES[code])
+
+
+class ScriptRunner:
+    """Runs the scripts on one client by SHA, loading a script again when Redis lost it."""
+
+    def __init__(self, client: "Redis") -> None:
+        self._client = client
+        self.scripts = load_scripts()
+
+    async def run(self, name: str, keys: list[str], args: list[str | int | float]) -> Any:
+        """EVALSHA `name`, translating error replies into taskline.errors.
+
+        Raises:
+            NotFound, LeaseLost, InvalidTransition, QueueFull: the script refused.
+            StaleRead: the caller's view of the task is out of date.
+            BackendUnavailable: Redis could not run it.
+        """
+        script = self.scripts[name]
+        script.check_keys(len(keys))
+        with redis_unavailable():
+            try:
+                try:
+                    return await self._client.evalsha(script.sha, len(keys), *keys, *args)
+                except redis_errors.NoScriptError:
+                    # A restart, SCRIPT FLUSH or a failover emptied the cache: load and go again.
+                    await self._client.script_load(script.source)
+                    return await self._client.evalsha(script.sha, len(keys), *keys, *args)
+            except redis_errors.ResponseError as exc:
+                translated = _translate(exc)
+                if translated is None:
+                    raise
+                raise translated from None

@@ -1,0 +1,72 @@
+"""Feed the in-process WakeupHub from Redis pub/sub, so a long poll in one process wakes on a
+submit made by another."""
+
+import asyncio
+import contextlib
+import logging
+
+from redis import exceptions as redis_errors
+from redis.asyncio import Redis
+
+from taskline.backends.redis.keys import TIMER_MESSAGE
+from taskline.backends.wakeup import WakeupHub
+
+log = logging.getLogger(__name__)
+
+_RECONNECT_DELAY_S = 0.5
+
+
+class WakeListener:
+    """One background task per backend: subscribe to the wake channel and relay each message."""
+
+    def __init__(self, client: "Redis", channel: str, hub: WakeupHub) -> None:
+        self._client = client
+        self._channel = channel
+        self._hub = hub
+        self._task: asyncio.Task[None] | None = None
+        self._subscribed = asyncio.Event()
+
+    async def start(self) -> None:
+        """Start listening; returns once subscribed, so no message published after it is missed."""
+        self._task = asyncio.create_task(self._listen_forever(), name="taskline-redis-wake")
+        waiting = asyncio.create_task(self._subscribed.wait())
+        await asyncio.wait({waiting, self._task}, return_when=asyncio.FIRST_COMPLETED)
+        waiting.cancel()
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def relay(self, message: str) -> None:
+        if message == TIMER_MESSAGE:
+            self._hub.timers_changed()
+        else:
+            self._hub.work_ready(message)
+
+    async def _listen_forever(self) -> None:
+        while True:
+            try:
+                await self._listen()
+            except (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError) as exc:
+                log.warning("redis wake-up listener lost its connection (%s); reconnecting", exc)
+                await asyncio.sleep(_RECONNECT_DELAY_S)  # back off before reconnecting, not a sync wait
+
+    async def _listen(self) -> None:
+        pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+        try:
+            await pubsub.subscribe(self._channel)
+            if self._subscribed.is_set():
+                # Messages may have been lost while disconnected: wake everyone to look again.
+                self._hub.work_ready(None)
+                self._hub.timers_changed()
+            self._subscribed.set()
+            async for message in pubsub.listen():
+                if message.get("type") == "message":
+                    data = message["data"]
+                    self.relay(data.decode() if isinstance(data, bytes) else str(data))
+        finally:
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()  # type: ignore[no-untyped-call]

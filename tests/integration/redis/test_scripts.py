@@ -1,0 +1,112 @@
+"""The Lua scripts keep the cluster rules: every key declared in the header and passed in KEYS,
+none built inside Lua, all keys of one call in one hash slot."""
+
+import re
+from typing import Any
+
+import pytest
+from redis.crc import key_slot
+
+from taskline.backends.redis.backend import RedisBackend
+from taskline.backends.redis.scripts import LuaScript, header_of, load_scripts, read_body, script_names
+from taskline.core.clock import FrozenClock
+from taskline.core.states import TaskState
+from taskline.core.task import TaskFilter
+from tests.helpers.seed import in_state, lease_one, spec, submit
+
+SCRIPTS = load_scripts()
+REDIS_CALL = re.compile(r"redis\.p?call\(\s*'(\w+)'\s*(?:,\s*([^,)]+))?")
+KEYLESS = {"PUBLISH"}  # channels are not keys
+
+
+@pytest.mark.parametrize("name", script_names())
+def test_every_script_has_a_header_saying_what_it_does(name: str) -> None:
+    header = header_of(read_body(name))
+
+    assert header[0].startswith(f"-- {name}.lua: ")
+    assert any("KEYS[" in line for line in header)
+    assert any("ARGV[" in line for line in header)
+    assert any("Returns" in line for line in header)
+
+
+@pytest.mark.parametrize("name", [*script_names(), "_lib"])
+def test_no_script_builds_a_key_name(name: str) -> None:
+    body = "\n".join(line.split("--")[0] for line in read_body(name).splitlines())
+
+    for command, key in REDIS_CALL.findall(body):
+        if command in KEYLESS:
+            continue
+        key = key.strip()
+        assert re.fullmatch(r"KEYS\[\w+\]|\w+_key", key), f"{name}.lua: {command} on {key!r}"
+        assert ".." not in key
+    # A *_key name is only ever bound to an element of KEYS (or is a helper's parameter).
+    for target, value in re.findall(r"local ([\w, ]*_key[\w, ]*) = ([^\n]+)", body):
+        assert all(re.fullmatch(r"KEYS\[\d+\]", v.strip()) for v in value.split(",")), f"{name}.lua: {target}"
+
+
+def test_a_call_with_the_wrong_number_of_keys_is_refused() -> None:
+    script: LuaScript = SCRIPTS["complete"]
+
+    with pytest.raises(AssertionError, match="declares 4 KEYS"):
+        script.check_keys(3)
+    with pytest.raises(AssertionError, match="declares 4 KEYS"):
+        script.check_keys(5)
+    SCRIPTS["lease"].check_keys(9)  # variadic tail
+
+
+async def test_every_call_passes_exactly_the_declared_keys_all_in_one_slot(
+    redis_backend: RedisBackend, clock: FrozenClock
+) -> None:
+    calls: list[tuple[str, list[str]]] = []
+    runner = redis_backend._scripts
+    run = runner.run
+
+    async def recording_run(name: str, keys: list[str], args: list[Any]) -> Any:
+        calls.append((name, keys))
+        return await run(name, keys, args)
+
+    runner.run = recording_run  # type: ignore[method-assign]
+    await exercise_every_script(redis_backend, clock)
+
+    assert {name for name, _ in calls} == set(script_names())
+    for name, keys in calls:
+        script = SCRIPTS[name]
+        assert len(keys) == script.fixed_keys or (script.variadic and len(keys) > script.fixed_keys), name
+        assert len({key_slot(k.encode()) for k in keys}) == 1, (name, keys)
+
+
+async def exercise_every_script(backend: RedisBackend, clock: FrozenClock) -> None:
+    for state in TaskState:
+        await in_state(backend, clock, state, queue="q1")
+    await backend.submit([spec(clock, queue="q2"), spec(clock, queue="q3", delay=5)])
+    running = await submit(backend, clock, "hand-back", queue="q1")
+    lease = await lease_one(backend, running)
+    await backend.heartbeat(running.id, lease.token, progress=10)
+    await backend.release(running.id, lease.token)
+    await backend.lease(worker_id="w", max=2)
+    clock.advance(3600)
+    await backend.forward_due()
+    await backend.recover_expired()
+    await backend.list_tasks(TaskFilter(), limit=5)
+    await backend.dlq_retry()
+    failed = await in_state(backend, clock, TaskState.FAILED, queue="q1", type="again")
+    await backend.retry(failed.id)
+    await in_state(backend, clock, TaskState.FAILED, queue="q1", type="once-more")
+    await backend.dlq_delete()
+    await backend.purge("q2")
+    await backend.take_token("client", rate=10, burst=20)
+    clock.advance(90 * 86400)
+    await backend.trim_retention()
+    # The undo of a multi-queue batch that another queue refused (hard to provoke in order).
+    (stored,) = await backend.submit([spec(clock, queue="q4")])
+    await backend._withdraw("q4", [stored.task])
+    assert await backend.get(stored.task.id) is None
+
+
+async def test_scripts_flushed_from_redis_are_loaded_again(redis_backend: RedisBackend, clock: FrozenClock) -> None:
+    task = await submit(redis_backend, clock)
+    await redis_backend._client.script_flush()
+
+    (lease,) = await redis_backend.lease(worker_id="w")
+
+    assert lease.task.id == task.id
