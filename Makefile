@@ -3,7 +3,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint fmt typecheck unit bench services clean
+.PHONY: run test lint fmt typecheck unit bench services openapi clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -37,7 +37,11 @@ unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit
 
 bench: $(STAMP) services
-	$(PY) bench/engine.py
+	$(PY) -m bench.engine
+	$(PY) -m bench.api
+
+openapi: $(STAMP)
+	$(PY) -m taskline.api.openapi docs/openapi.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build src/*.egg-info

@@ -1,0 +1,1 @@
+"""Background duties of a server: forwarding due tasks, recovering expired leases, retention."""

@@ -1,0 +1,162 @@
+"""Leasing: lease order (priority, then FIFO by due time), filters, pause, and the lease itself."""
+
+import pytest
+
+from taskline.backends.base import Backend
+from taskline.core.clock import FrozenClock
+from taskline.core.config import EngineConfig
+from taskline.core.states import TaskState
+from tests.helpers.seed import spec, submit
+
+T = pytest.approx
+
+
+async def leased_names(backend: Backend, **filters: object) -> list[str]:
+    leases = await backend.lease(worker_id="w", max=100, **filters)  # type: ignore[arg-type]
+    return [lease.task.payload["name"] for lease in leases]
+
+
+async def test_higher_priority_leases_first(backend: Backend, clock: FrozenClock) -> None:
+    for name in ["low", "normal", "high", "critical"]:
+        await submit(backend, clock, priority=name, payload={"name": name})
+        clock.advance(1)
+
+    assert await leased_names(backend) == ["critical", "high", "normal", "low"]
+
+
+async def test_same_priority_is_first_in_first_out(backend: Backend, clock: FrozenClock) -> None:
+    for i in range(20):
+        await submit(backend, clock, payload={"name": i})
+        clock.advance(0.001)
+
+    assert await leased_names(backend) == list(range(20))
+
+
+async def test_one_at_a_time_follows_the_same_order(backend: Backend, clock: FrozenClock) -> None:
+    await submit(backend, clock, payload={"name": "a"})
+    clock.advance(1)
+    await submit(backend, clock, payload={"name": "b"}, priority=3)
+
+    first = await backend.lease(worker_id="w")
+    second = await backend.lease(worker_id="w")
+    third = await backend.lease(worker_id="w")
+
+    assert [x.task.payload["name"] for x in first + second] == ["b", "a"]
+    assert third == []
+
+
+async def test_priority_holds_across_queues(backend: Backend, clock: FrozenClock) -> None:
+    await submit(backend, clock, queue="a", priority="low", payload={"name": "a-low"})
+    clock.advance(1)
+    await submit(backend, clock, queue="b", priority="critical", payload={"name": "b-critical"})
+
+    assert await leased_names(backend, queues=["a", "b"]) == ["b-critical", "a-low"]
+
+
+async def test_queues_filter(backend: Backend, clock: FrozenClock) -> None:
+    await submit(backend, clock, queue="a", payload={"name": "a"})
+    await submit(backend, clock, queue="b", payload={"name": "b"})
+
+    assert await leased_names(backend, queues=["b"]) == ["b"]
+    assert await leased_names(backend, queues=["c"]) == []
+    assert await leased_names(backend) == ["a"]
+
+
+async def test_types_filter(backend: Backend, clock: FrozenClock) -> None:
+    await submit(backend, clock, "resize", payload={"name": "resize"})
+    clock.advance(1)
+    await submit(backend, clock, "email", payload={"name": "email"})
+
+    assert await leased_names(backend, types=["email", "sms"]) == ["email"]
+    assert await leased_names(backend, types=["resize"]) == ["resize"]
+
+
+async def test_a_type_seen_later_is_still_leased(backend: Backend, clock: FrozenClock) -> None:
+    await submit(backend, clock, "first", payload={"name": "first"})
+    assert await leased_names(backend) == ["first"]
+
+    await submit(backend, clock, "second", payload={"name": "second"})
+
+    assert await leased_names(backend) == ["second"]
+
+
+async def test_max_bounds_one_lease_call(backend: Backend, clock: FrozenClock) -> None:
+    await backend.submit([spec(clock, payload={"name": i}) for i in range(5)])
+
+    first = await backend.lease(worker_id="w", max=3)
+    rest = await backend.lease(worker_id="w", max=3)
+
+    assert len(first) == 3
+    assert len(rest) == 2
+    assert {x.task.id for x in first}.isdisjoint({x.task.id for x in rest})
+
+
+async def test_a_paused_queue_gives_nothing_until_resumed(backend: Backend, clock: FrozenClock) -> None:
+    await submit(backend, clock, queue="p", payload={"name": "p"})
+    await backend.pause_queue("p")
+
+    assert await leased_names(backend) == []
+    assert await leased_names(backend, queues=["p"]) == []
+    (stats,) = [q for q in await backend.queue_stats() if q.name == "p"]
+    assert stats.paused
+
+    await backend.resume_queue("p")
+    assert await leased_names(backend) == ["p"]
+
+
+async def test_a_lease_marks_the_task_running(backend: Backend, clock: FrozenClock) -> None:
+    task = await submit(backend, clock, timeout=600)
+    clock.advance(2)
+
+    (lease,) = await backend.lease(worker_id="worker-7")
+
+    assert lease.task.id == task.id
+    assert lease.token
+    assert lease.expires_at == T(clock.now() + 30, abs=0.002)
+    stored = await backend.get(task.id)
+    assert stored is not None
+    assert stored.state is TaskState.RUNNING
+    assert (stored.attempts, stored.worker_id) == (1, "worker-7")
+    assert stored.started_at == T(clock.now(), abs=0.002)
+
+
+async def test_a_lease_never_outlives_the_attempt_deadline(backend: Backend, clock: FrozenClock) -> None:
+    await submit(backend, clock, timeout=5)
+
+    (lease,) = await backend.lease(worker_id="w")
+
+    assert lease.expires_at == T(clock.now() + 5, abs=0.002)
+
+
+async def test_each_lease_has_its_own_token(backend: Backend, clock: FrozenClock) -> None:
+    await backend.submit([spec(clock) for _ in range(10)])
+
+    leases = await backend.lease(worker_id="w", max=10)
+
+    assert len({lease.token for lease in leases}) == 10
+
+
+async def test_scheduled_tasks_are_not_leased_before_due(backend: Backend, clock: FrozenClock) -> None:
+    await submit(backend, clock, delay=10, payload={"name": "later"})
+
+    assert await leased_names(backend) == []
+
+
+class TestPriorityAging:
+    @pytest.fixture
+    def engine_config(self) -> EngineConfig:
+        return EngineConfig(priority_aging_s=10)
+
+    async def test_a_fresh_high_task_still_goes_first(self, backend: Backend, clock: FrozenClock) -> None:
+        await submit(backend, clock, priority="low", payload={"name": "low"})
+        clock.advance(15)  # high counts as due 20 s earlier: -5 s, ahead of low's 0 s
+        await submit(backend, clock, priority="high", payload={"name": "high"})
+
+        assert await leased_names(backend) == ["high", "low"]
+
+    async def test_a_low_task_that_waited_long_enough_goes_first(self, backend: Backend, clock: FrozenClock) -> None:
+        await submit(backend, clock, priority="low", payload={"name": "low"})
+        clock.advance(25)  # high counts as due at +5 s, behind low's 0 s
+        await submit(backend, clock, priority="high", payload={"name": "high"})
+
+        assert await leased_names(backend) == ["low", "high"]
