@@ -1,0 +1,10 @@
+"""Taskline: a distributed task queue service. Submit over HTTP from any language; run anywhere."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("taskline")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0.0.0"
+
+__all__ = ["__version__"]
