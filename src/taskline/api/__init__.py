@@ -1,0 +1,1 @@
+"""The HTTP API (SPEC §3–4): FastAPI routes over `TaskService`."""

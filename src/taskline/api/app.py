@@ -1,0 +1,90 @@
+"""`create_app(settings)`: the FastAPI application with its lifespan.
+
+The lifespan opens the backend, builds the service and runs the scheduler loop beside
+the API, so one `taskline serve` process is a whole Taskline.
+"""
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from functools import partial
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from taskline import __version__
+from taskline.api import errors
+from taskline.api.limits import BodyLimit, RateLimit, TakeToken
+from taskline.api.routes import health, tasks, workers
+from taskline.backends.base import Backend
+from taskline.backends.factory import open_backend
+from taskline.config import Settings
+from taskline.core.clock import Clock, SystemClock
+from taskline.maintenance.scheduler import Scheduler
+from taskline.service import TaskService
+
+log = logging.getLogger("taskline")
+
+
+def create_app(settings: Settings, *, backend: Backend | None = None, clock: Clock | None = None) -> FastAPI:
+    """Build the app. Pass `backend` to share one already open (it is then not closed here)."""
+    clock = clock or SystemClock()
+    key_roles = settings.key_roles()  # fail at start, not on the first request, if malformed
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = backend or await open_backend(
+            redis_url=settings.redis_url.get_secret_value() if settings.redis_url else None,
+            sqlite_path=settings.sqlite_path,
+            config=settings.engine_config(),
+            clock=clock,
+        )
+        app.state.service = TaskService(store, max_payload_bytes=settings.max_payload_bytes, clock=clock)
+        if settings.rate_limit_rps > 0:
+            app.state.take_token = partial(
+                store.take_token, rate=settings.rate_limit_rps, burst=settings.rate_limit_burst
+            )
+        if not key_roles:
+            log.warning("no API keys are configured (TASKLINE_API_KEYS): the API is open to anyone who can reach it")
+        scheduler = asyncio.create_task(Scheduler(store, clock).run(), name="taskline-scheduler")
+        try:
+            yield
+        finally:
+            scheduler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await scheduler
+            if backend is None:
+                await store.close()
+
+    app = FastAPI(
+        title="Taskline",
+        version=__version__,
+        description="A distributed task queue service: submit tasks over HTTP from any language; "
+        "workers lease them, run them and report back.",
+        lifespan=lifespan,
+    )
+    app.state.key_roles = key_roles
+    app.state.started = time.monotonic()
+    app.state.take_token = None
+    errors.install(app)
+    for module in (tasks, workers, health):
+        app.include_router(module.router)
+
+    def take_token() -> TakeToken | None:
+        take: TakeToken | None = app.state.take_token
+        return take
+
+    # Added last runs first: size is checked before the rate limit spends a token.
+    app.add_middleware(RateLimit, take_token=take_token)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    if settings.cors_origin_list():
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origin_list(),
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["Retry-After"],
+        )
+    return app

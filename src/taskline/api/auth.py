@@ -1,0 +1,56 @@
+"""API keys and roles (SPEC §4): producer submits and manages, worker works, admin does all;
+all three may read. With no keys configured the server is open (and says so at start)."""
+
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from taskline.config import Role
+from taskline.errors import Forbidden, Unauthorized
+
+_bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer <key>")
+_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="X-API-Key: <key>")
+
+
+def presented_key(headers: Mapping[str, str]) -> str | None:
+    """The key a request carries, from `Authorization: Bearer` or `X-API-Key`."""
+    authorization = headers.get("authorization", "")
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return headers.get("x-api-key") or None
+
+
+def role_of(key_roles: Mapping[str, Role], key: str | None) -> Role:
+    """The role of `key`; in open mode every caller is admin.
+
+    Raises:
+        Unauthorized: keys are on and `key` is missing or unknown.
+    """
+    if not key_roles:
+        return "admin"
+    if key is None or key not in key_roles:
+        raise Unauthorized("a valid API key is required (Authorization: Bearer <key> or X-API-Key)")
+    return key_roles[key]
+
+
+def allow(*roles: Role) -> Callable[..., Any]:
+    # The two security dependencies only document the schemes in OpenAPI; the key is read below.
+    async def check(
+        request: Request,
+        _b: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        _h: Annotated[str | None, Depends(_header)],
+    ) -> None:
+        role = role_of(request.app.state.key_roles, presented_key(request.headers))
+        if role not in roles:
+            raise Forbidden(f"the {role} role may not do this")
+
+    return check
+
+
+READ = Depends(allow("producer", "worker", "admin"))
+PRODUCE = Depends(allow("producer", "admin"))
+WORK = Depends(allow("worker", "admin"))
+ADMIN = Depends(allow("admin"))

@@ -1,0 +1,79 @@
+"""Request limits of SPEC §4 as ASGI middleware: body size before reading, and the
+per-client rate limit over `/api/v1` and `/admin`."""
+
+import hashlib
+import math
+from collections.abc import Awaitable, Callable
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from taskline.api.auth import presented_key
+from taskline.api.errors import error_response
+from taskline.errors import PayloadTooLarge
+
+TakeToken = Callable[[str], Awaitable[float]]
+"""Spends one token of a client's bucket; returns 0 if allowed, else seconds to wait."""
+
+_LIMITED_PREFIXES = ("/api/v1", "/admin")
+
+
+class BodyLimit:
+    """413 for a body over `max_bytes`: at once from Content-Length, else as it streams in."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            response = error_response(413, "payload_too_large", f"the body is larger than {self.max_bytes} bytes")
+            await response(scope, receive, send)
+            return
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                # Raised inside the app, so the exception handlers render it in SPEC's shape.
+                raise PayloadTooLarge(f"the body is larger than {self.max_bytes} bytes")
+            return message
+
+        await self.app(scope, limited, send)
+
+
+def client_identity(scope: Scope) -> str:
+    """Who a bucket belongs to: the API key (hashed, never stored as is), else the IP."""
+    key = presented_key({k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]})
+    if key is not None:
+        return "key:" + hashlib.sha256(key.encode()).hexdigest()[:32]
+    client = scope.get("client")
+    return "ip:" + (client[0] if client else "unknown")
+
+
+class RateLimit:
+    """429 `rate_limited` with Retry-After once a client's token bucket is empty."""
+
+    def __init__(self, app: ASGIApp, take_token: Callable[[], TakeToken | None]) -> None:
+        self.app = app
+        # Resolved per request: the bucket store is built by the lifespan, after this middleware.
+        self.take_token = take_token
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        take = self.take_token() if scope["type"] == "http" else None
+        if take is not None and scope["path"].startswith(_LIMITED_PREFIXES):
+            wait_s = await take(client_identity(scope))
+            if wait_s > 0:
+                retry_after = str(max(1, math.ceil(wait_s)))
+                response = error_response(
+                    429, "rate_limited", "too many requests; slow down", {"retry_after_s": wait_s},
+                    {"Retry-After": retry_after},
+                )  # fmt: skip
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

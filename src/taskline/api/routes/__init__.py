@@ -1,0 +1,1 @@
+"""One module per group of routes; each route parses, calls the service, renders."""

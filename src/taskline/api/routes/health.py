@@ -1,0 +1,25 @@
+"""Liveness with the backend's answer: 200 healthy, 503 when the store does not answer."""
+
+import time
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from taskline import __version__
+from taskline.api.deps import Service
+from taskline.api.render import JSONResponse
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health", summary="Is the server and its backend up?")
+@router.get("/admin/health", summary="Is the server and its backend up?")
+async def health(request: Request, service: Service) -> Response:
+    healthy = await service.backend.ping()
+    body = {
+        "status": "healthy" if healthy else "unhealthy",
+        "backend": service.backend.name,
+        "version": __version__,
+        "uptime_s": round(time.monotonic() - request.app.state.started, 3),
+    }
+    return JSONResponse(body, status_code=200 if healthy else 503)

@@ -1,0 +1,57 @@
+"""External-worker routes: long poll, heartbeat, complete, fail. Any language that speaks
+HTTP is a worker through these four."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+from starlette.responses import Response
+
+from taskline.api.auth import WORK
+from taskline.api.deps import Service
+from taskline.api.render import JSONResponse, lease_json, rfc3339, task_json
+from taskline.api.schemas import ERRORS, CompleteBody, FailBody, HeartbeatBody
+
+router = APIRouter(prefix="/api/v1", tags=["workers"], responses=ERRORS, dependencies=[WORK])
+TaskId = Annotated[str, Path(description="The task's id")]
+NameList = Annotated[str | None, Query(max_length=4096, pattern=r"^[A-Za-z0-9_.:,-]*$")]
+
+
+def _names(value: str | None) -> list[str] | None:
+    names = [name for name in (value or "").split(",") if name]
+    return names or None
+
+
+@router.get("/poll", summary="Lease tasks, waiting up to `wait` seconds for one")
+async def poll(
+    request: Request,
+    service: Service,
+    worker_id: Annotated[str, Query(min_length=1, max_length=128)],
+    types: NameList = None,
+    queues: NameList = None,
+    wait: Annotated[float, Query(ge=0, le=60)] = 0,
+    max: Annotated[int, Query(ge=1, le=100)] = 1,
+) -> Response:
+    """200 `{"tasks": [...]}` with each task's `lease`; 204 when nothing came within `wait`."""
+    leases = await service.poll(worker_id=worker_id, queues=_names(queues), types=_names(types), wait_s=wait, max=max)
+    if leases and await request.is_disconnected():
+        await service.hand_back(leases)  # nobody will receive them
+        return Response(status_code=204)
+    if not leases:
+        return Response(status_code=204)
+    return JSONResponse({"tasks": [lease_json(lease) for lease in leases]})
+
+
+@router.post("/tasks/{task_id}/heartbeat", summary="Renew a lease; learn of a cancel")
+async def heartbeat(task_id: TaskId, body: HeartbeatBody, service: Service) -> Response:
+    ack = await service.heartbeat(task_id, body.token, progress=body.progress)
+    return JSONResponse({"expires_at": rfc3339(ack.expires_at), "cancel_requested": ack.cancel_requested})
+
+
+@router.post("/tasks/{task_id}/complete", summary="Finish an attempt with its result")
+async def complete(task_id: TaskId, body: CompleteBody, service: Service) -> Response:
+    return JSONResponse(task_json(await service.complete(task_id, body.token, result=body.result)))
+
+
+@router.post("/tasks/{task_id}/fail", summary="Fail an attempt")
+async def fail(task_id: TaskId, body: FailBody, service: Service) -> Response:
+    return JSONResponse(task_json(await service.fail(task_id, body.token, error=body.error, retry=body.retry)))

@@ -1,0 +1,75 @@
+"""Request bodies the API parses with pydantic (task submits go through core.spec instead),
+and response models that document the wire format in OpenAPI."""
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class HeartbeatBody(_Body):
+    token: str = Field(min_length=1)
+    progress: float | None = Field(None, ge=0, le=100)
+
+
+class CompleteBody(_Body):
+    token: str = Field(min_length=1)
+    result: Any = None
+
+
+class FailBody(_Body):
+    token: str = Field(min_length=1)
+    error: str = Field(min_length=1, max_length=65536)
+    retry: bool = True
+
+
+class ErrorInfo(BaseModel):
+    code: str
+    message: str
+    details: Any = None
+
+
+class ErrorBody(BaseModel):
+    error: ErrorInfo
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in {
+        400: "Malformed JSON",
+        401: "No valid API key",
+        403: "The key's role may not do this",
+        404: "No such task",
+        409: "Conflict with the task's state or lease",
+        413: "Body or payload too large",
+        422: "Validation failed; details name each field",
+        429: "Rate limited; see Retry-After",
+        503: "Queue full or backend unavailable; see Retry-After",
+    }.items()
+}
+
+
+class TaskSubmission(BaseModel):
+    """The submit body as documented; `core.spec.parse_spec` enforces it (a test keeps the
+    two field sets equal)."""
+
+    model_config = ConfigDict(extra="forbid", title="TaskSubmission")
+
+    type: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$", description="Selects the handler")
+    queue: str = Field("default", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    payload: Any = Field(default_factory=dict, description="Any JSON, at most max_payload_bytes encoded")
+    priority: int | str = Field(1, description="0-3 or low, normal, high, critical")
+    max_retries: int = Field(3, ge=0, le=100)
+    timeout: float = Field(300, gt=0, le=86400, description="Seconds one attempt may run")
+    scheduled_at: str | None = Field(None, description="RFC 3339 with offset; at most a year ahead")
+    delay: float | None = Field(None, ge=0, le=31536000, description="Seconds from now; not with scheduled_at")
+    unique_key: str | None = Field(None, min_length=1, max_length=256)
+    unique_ttl: int = Field(86400, ge=1, le=2592000)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    webhook: str | None = Field(None, description="http(s) URL POSTed on a terminal state")
+
+
+TASK_SPEC_SCHEMA: dict[str, Any] = TaskSubmission.model_json_schema()

@@ -1,0 +1,17 @@
+"""The `taskline` command: one Typer app, one module per group of commands."""
+
+import typer
+
+from taskline.cli import serve
+
+app = typer.Typer(
+    name="taskline",
+    help="Taskline: a distributed task queue service.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+serve.register(app)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,81 @@
+"""`taskline serve` (API + scheduler in one process) and `taskline config`."""
+
+import json
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.console import Console
+
+from taskline.config import Settings, load_settings
+
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", help="YAML settings file (else TASKLINE_CONFIG, else ./taskline.yaml)")
+]
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        datefmt="%Y-%m-%dT%H:%M:%S",
+    )
+
+
+def settings_from(config: Path | None, **flags: object) -> Settings:
+    try:
+        return load_settings(config, **flags)
+    except (ValueError, OSError) as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
+def serve(
+    config: ConfigOption = None,
+    host: Annotated[str | None, typer.Option(help="Address to bind [TASKLINE_HOST]")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to bind [TASKLINE_PORT]")] = None,
+    redis_url: Annotated[str | None, typer.Option(help="Use Redis [TASKLINE_REDIS_URL]")] = None,
+    sqlite_path: Annotated[Path | None, typer.Option(help="SQLite file [TASKLINE_SQLITE_PATH]")] = None,
+    log_level: Annotated[str | None, typer.Option(help="debug, info, warning, error")] = None,
+) -> None:
+    """Run the HTTP API and the scheduler in one process (SQLite unless a Redis URL is set)."""
+    from taskline.api.app import create_app
+
+    settings = settings_from(
+        config, host=host, port=port, redis_url=redis_url, sqlite_path=sqlite_path, log_level=log_level
+    )
+    configure_logging(settings.log_level)
+    backend = "redis" if settings.redis_url else f"sqlite ({settings.sqlite_path})"
+    logging.getLogger("taskline").info(
+        "taskline serving on http://%s:%d with %s", settings.host, settings.port, backend
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        log_level=settings.log_level,
+        access_log=settings.log_level == "debug",  # at info, no line per request
+        timeout_graceful_shutdown=int(settings.shutdown_timeout),
+    )
+
+
+def show_config(
+    config: ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Print the effective configuration, secrets masked."""
+    shown = settings_from(config).masked()
+    if as_json:
+        print(json.dumps(shown, indent=2))
+        return
+    console = Console()
+    for name, value in shown.items():
+        console.print(f"[bold]{name}[/bold] = {value!r}  [dim]TASKLINE_{name.upper()}[/dim]")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(serve)
+    app.command("config")(show_config)

@@ -1,0 +1,77 @@
+"""A real `taskline serve` process on a free loopback port, for end-to-end tests."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from tests.helpers.servers import free_port
+
+
+class LiveServer:
+    def __init__(self, process: subprocess.Popen[bytes], port: int, log: Path) -> None:
+        self.process = process
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.log = log
+
+    def client(self, api_key: str | None = None, timeout: float = 30) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+@contextmanager
+def live_server(workdir: Path, *, redis_url: str | None = None, **env: str) -> Iterator[LiveServer]:
+    """Start `taskline serve` with `TASKLINE_*` settings from `env`; stop it with SIGTERM."""
+    port = free_port()
+    settings = {
+        "TASKLINE_PORT": str(port),
+        "TASKLINE_SQLITE_PATH": str(workdir / "taskline.db"),
+        "TASKLINE_RATE_LIMIT_RPS": "0",
+        **({"TASKLINE_REDIS_URL": redis_url} if redis_url else {}),
+        **{f"TASKLINE_{name.upper()}": value for name, value in env.items()},
+    }
+    clean_env = {k: v for k, v in os.environ.items() if not k.startswith("TASKLINE_")}
+    log = workdir / f"server-{port}.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "taskline", "serve"],
+            env={**clean_env, **settings},
+            cwd=workdir,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    server = LiveServer(process, port, log)
+    try:
+        _wait_until_healthy(server)
+        yield server
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_until_healthy(server: LiveServer) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"taskline serve exited:\n{server.output()}")
+        try:
+            if httpx.get(server.url + "/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)  # readiness is asked for, not assumed: this only paces the asking
+    raise RuntimeError(f"taskline serve did not become healthy:\n{server.output()}")
