@@ -22,6 +22,7 @@ from tests.helpers.servers import RedisServer
 
 from taskline.backends.base import Backend
 from taskline.backends.factory import open_backend
+from taskline.core.config import EngineConfig
 from taskline.core.spec import TaskSpec
 
 SINGLE = 2000
@@ -105,7 +106,9 @@ async def bench_backend(name: str, depth: int, repeat: int, workdir: Path) -> di
         server.start()
         redis_url = server.url
     try:
-        backend = await open_backend(redis_url=redis_url, sqlite_path=workdir / f"bench-{depth}.db")
+        # The default max_queue_size is exactly 1M: the deep runs need room above it.
+        config = EngineConfig(max_queue_size=10 * depth + 100_000)
+        backend = await open_backend(redis_url=redis_url, sqlite_path=workdir / f"bench-{depth}.db", config=config)
         try:
             before = redis_memory(redis_url) if redis_url else 0
             started = time.perf_counter()

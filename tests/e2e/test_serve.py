@@ -1,0 +1,51 @@
+"""`taskline` as a person runs it: serve, stop, config."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.helpers.live import live_server
+
+
+def taskline(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("TASKLINE_")}
+    return subprocess.run(
+        [sys.executable, "-m", "taskline", *args], cwd=cwd, env={**clean, **env}, capture_output=True, text=True
+    )
+
+
+def test_config_prints_effective_settings_with_secrets_masked(tmp_path: Path) -> None:
+    (tmp_path / "taskline.yaml").write_text("port: 7001\n")
+
+    run = taskline(
+        "config", "--json", cwd=tmp_path, TASKLINE_API_KEYS="topsecret:admin", TASKLINE_REDIS_URL="redis://:pw@h:1/0"
+    )
+
+    assert run.returncode == 0, run.stderr
+    shown = json.loads(run.stdout)
+    assert (shown["port"], shown["api_keys"], shown["redis_url"]) == (7001, "***", "redis://:***@h:1/0")
+    assert "topsecret" not in run.stdout
+
+
+def test_config_refuses_a_bad_file_with_a_clear_message(tmp_path: Path) -> None:
+    (tmp_path / "taskline.yaml").write_text("port: not-a-port\n")
+
+    run = taskline("config", cwd=tmp_path)
+
+    assert run.returncode != 0
+    assert "port" in run.stderr
+
+
+def test_sigterm_stops_serve_cleanly_and_keeps_what_it_acknowledged(tmp_path: Path) -> None:
+    with live_server(tmp_path) as server, server.client() as http:
+        task_id = http.post("/api/v1/tasks", json={"type": "echo"}).json()["id"]
+        server.process.send_signal(signal.SIGTERM)
+        # uvicorn shuts down gracefully, then re-raises the signal so the exit status says why.
+        assert server.process.wait(timeout=20) in (0, -signal.SIGTERM)
+        assert "Application shutdown complete" in server.output()
+
+    with live_server(tmp_path) as again, again.client() as http:
+        assert http.get(f"/api/v1/tasks/{task_id}").json()["state"] == "pending"

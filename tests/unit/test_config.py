@@ -1,0 +1,80 @@
+"""Settings: flags over environment over YAML file, and secrets never printed."""
+
+from pathlib import Path
+
+import pytest
+
+from taskline.config import load_settings
+
+
+@pytest.fixture
+def config_file(tmp_path: Path) -> Path:
+    path = tmp_path / "taskline.yaml"
+    path.write_text("port: 7000\nlease_seconds: 10\nredis_url: redis://:hunter2@cache:6379/0\n")
+    return path
+
+
+def test_flags_override_environment_which_overrides_the_file(
+    config_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TASKLINE_PORT", "9000")
+
+    from_file_and_env = load_settings(config_file)
+    with_flag = load_settings(config_file, port=1234)
+
+    assert (from_file_and_env.port, from_file_and_env.lease_seconds) == (9000, 10)
+    assert with_flag.port == 1234
+
+
+def test_the_config_file_can_come_from_the_environment(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TASKLINE_CONFIG", str(config_file))
+
+    assert load_settings().port == 7000
+
+
+def test_defaults_match_the_spec(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings()
+
+    assert (settings.host, settings.port, settings.lease_seconds, settings.max_queue_size) == (
+        "127.0.0.1",
+        8080,
+        30,
+        1_000_000,
+    )
+    assert (settings.rate_limit_rps, settings.rate_limit_burst, settings.key_roles()) == (1000, 2000, {})
+
+
+def test_masked_hides_secrets_and_url_passwords(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TASKLINE_API_KEYS", "sekrit:admin")
+
+    shown = load_settings(config_file).masked()
+
+    assert shown["redis_url"] == "redis://:***@cache:6379/0"
+    assert shown["api_keys"] == "***"
+    assert "hunter2" not in repr(shown)
+    assert "sekrit" not in repr(shown)
+
+
+def test_a_typo_in_the_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("prot: 1\n")
+
+    with pytest.raises(ValueError, match="prot"):
+        load_settings(path)
+
+
+@pytest.mark.parametrize("keys", ["k1", "k1:root", ":admin"])
+def test_malformed_api_keys_are_refused(keys: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TASKLINE_API_KEYS", keys)
+
+    with pytest.raises(ValueError, match="TASKLINE_API_KEYS"):
+        load_settings().key_roles()
+
+
+def test_api_keys_map_to_roles(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TASKLINE_API_KEYS", "a:admin, p:producer,w:worker")
+
+    assert load_settings().key_roles() == {"a": "admin", "p": "producer", "w": "worker"}
