@@ -10,12 +10,14 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from functools import partial
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from taskline import __version__
 from taskline.api import errors
+from taskline.api.auth import SECURITY_SCHEMES
 from taskline.api.limits import BodyLimit, RateLimit, TakeToken
 from taskline.api.routes import health, tasks, workers
 from taskline.backends.base import Backend
@@ -65,6 +67,7 @@ def create_app(settings: Settings, *, backend: Backend | None = None, clock: Clo
         "workers lease them, run them and report back.",
         lifespan=lifespan,
     )
+    _document_security(app)
     app.state.key_roles = key_roles
     app.state.started = time.monotonic()
     app.state.take_token = None
@@ -88,3 +91,17 @@ def create_app(settings: Settings, *, backend: Backend | None = None, clock: Clo
             expose_headers=["Retry-After"],
         )
     return app
+
+
+def _document_security(app: FastAPI) -> None:
+    """Every operation takes a key unless it says `security: []` (auth.OPEN)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = generate()  # FastAPI keeps it in app.openapi_schema
+            document.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+            document["security"] = [{name: []} for name in SECURITY_SCHEMES]
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -172,3 +172,20 @@ def test_an_expired_lease_goes_back_and_its_token_is_stale(start_server: StartSe
     assert (again["id"], again["attempts"]) == (task["id"], 2)
     assert again["errors"][0]["error"] == "lease expired"
     assert stale.status_code == 409
+
+
+def test_a_poll_whose_client_went_away_hands_the_task_back(server: LiveServer, queue: str) -> None:
+    import socket
+
+    gone = socket.create_connection(("127.0.0.1", server.port))
+    gone.sendall(f"GET /api/v1/poll?worker_id=gone&queues={queue}&wait=30 HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    gone.close()  # the poll is still waiting on the server when its client leaves
+
+    with server.client() as http:
+        task = submit(http, queue)
+        response = poll(http, queue, wait=20)
+
+    # Kept by the vanished poll, the task would come back only after its 30 s lease.
+    assert response.status_code == 200
+    (leased,) = response.json()["tasks"]
+    assert (leased["id"], leased["attempts"]) == (task["id"], 1)

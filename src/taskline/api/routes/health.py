@@ -6,14 +6,15 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from taskline import __version__
+from taskline.api.auth import OPEN
 from taskline.api.deps import Service
 from taskline.api.render import JSONResponse
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health", summary="Is the server and its backend up?")
-@router.get("/admin/health", summary="Is the server and its backend up?")
+@router.get("/health", summary="Is the server and its backend up?", openapi_extra=OPEN)
+@router.get("/admin/health", summary="Is the server and its backend up?", openapi_extra=OPEN)
 async def health(request: Request, service: Service) -> Response:
     healthy = await service.backend.ping()
     body = {
