@@ -52,6 +52,11 @@ class TaskService:
         """
         spec = self._spec(data)
         if idempotency_key is not None:
+            if not 1 <= len(idempotency_key) <= 256:
+                raise ValidationFailed(
+                    "Idempotency-Key is not valid",
+                    [{"field": "Idempotency-Key", "message": "must be a string of 1-256 characters"}],
+                )
             if spec.unique_key is not None and spec.unique_key != idempotency_key:
                 raise ValidationFailed(
                     "Idempotency-Key and unique_key differ",

@@ -1,5 +1,7 @@
 """max_queue_size (SPEC §4): refusal is whole, and the server's own requeues are never refused."""
 
+import asyncio
+
 import pytest
 
 from taskline.backends.base import Backend
@@ -34,6 +36,17 @@ async def test_a_batch_that_does_not_fit_stores_nothing(backend: Backend, clock:
     counts = await backend.counts()
     assert sum(counts.values()) == 1
     assert [q.name for q in await backend.queue_stats() if q.queued] == ["a"]
+
+
+async def test_concurrent_submits_to_a_filling_queue_store_exactly_what_fits(
+    backend: Backend, clock: FrozenClock
+) -> None:
+    outcomes = await asyncio.gather(*(backend.submit([spec(clock)]) for _ in range(5)), return_exceptions=True)
+
+    stored = [o for o in outcomes if not isinstance(o, BaseException)]
+    assert len(stored) == 3
+    assert all(isinstance(o, QueueFull) for o in outcomes if isinstance(o, BaseException))
+    assert (await backend.counts())[TaskState.PENDING] == 3
 
 
 async def test_other_queues_are_not_affected(backend: Backend, clock: FrozenClock) -> None:

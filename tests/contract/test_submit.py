@@ -1,5 +1,6 @@
 """Submitting: the stored record, scheduling at submit, batches, unique keys."""
 
+import asyncio
 import uuid
 
 import pytest
@@ -78,6 +79,16 @@ async def test_unique_key_returns_the_live_task(backend: Backend, clock: FrozenC
     assert again[0].created is False
     assert again[0].task.id == first[0].task.id
     assert again[0].task.payload == {}
+
+
+async def test_concurrent_submits_of_one_unique_key_make_one_task(backend: Backend, clock: FrozenClock) -> None:
+    submits = [backend.submit([spec(clock, unique_key="k", payload={"n": n})]) for n in range(10)]
+    results = await asyncio.gather(*submits)
+
+    outcomes = [r for (r,) in results]
+    assert sum(r.created for r in outcomes) == 1
+    assert len({r.task.id for r in outcomes}) == 1
+    assert (await backend.counts())[TaskState.PENDING] == 1
 
 
 async def test_unique_key_is_scoped_by_queue(backend: Backend, clock: FrozenClock) -> None:

@@ -1,10 +1,10 @@
 """API keys and roles (SPEC §4): producer submits and manages, worker works, admin does all;
 all three may read. With no keys configured the server is open (and says so at start)."""
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from fastapi import Depends, Request
+from fastapi import Request
 
 from taskline.config import Role
 from taskline.errors import Forbidden, Unauthorized
@@ -32,19 +32,21 @@ def role_of(key_roles: Mapping[str, Role], key: str | None) -> Role:
     return key_roles[key]
 
 
-def allow(*roles: Role) -> Callable[..., Any]:
-    async def check(request: Request) -> None:
-        role = role_of(request.app.state.key_roles, presented_key(request.headers))
-        if role not in roles:
-            raise Forbidden(f"the {role} role may not do this")
+def authorize(request: Request, allowed: frozenset[Role]) -> None:
+    """The first line of every guarded route: raise unless the caller's role is `allowed`.
 
-    return check
+    A plain call rather than a FastAPI dependency: dependencies are resolved per request
+    at a cost that was a fifth of a submit's CPU time.
+    """
+    role = role_of(request.app.state.key_roles, presented_key(request.headers))
+    if role not in allowed:
+        raise Forbidden(f"the {role} role may not do this")
 
 
-READ = Depends(allow("producer", "worker", "admin"))
-PRODUCE = Depends(allow("producer", "admin"))
-WORK = Depends(allow("worker", "admin"))
-ADMIN = Depends(allow("admin"))
+READERS: frozenset[Role] = frozenset({"producer", "worker", "admin"})
+PRODUCERS: frozenset[Role] = frozenset({"producer", "admin"})
+WORKERS: frozenset[Role] = frozenset({"worker", "admin"})
+ADMINS: frozenset[Role] = frozenset({"admin"})
 
 # Documented once for the whole API rather than as per-route security dependencies, which
 # FastAPI would resolve on every request only to have `check` read the header again.

@@ -1,15 +1,10 @@
-"""Dependencies routes declare: the service built by the app's lifespan."""
+"""What routes reach through the request: the service the app's lifespan built."""
 
-from typing import Annotated
-
-from fastapi import Depends, Request
+from fastapi import Request
 
 from taskline.service import TaskService
 
 
-async def get_service(request: Request) -> TaskService:
+def service_of(request: Request) -> TaskService:
     service: TaskService = request.app.state.service
     return service
-
-
-Service = Annotated[TaskService, Depends(get_service)]

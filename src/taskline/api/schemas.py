@@ -36,6 +36,14 @@ class ErrorBody(BaseModel):
     error: ErrorInfo
 
 
+IDEMPOTENCY_KEY: dict[str, Any] = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "maxLength": 256},
+    "description": "Acts as unique_key; the same key with a different body is 409 idempotency_conflict",
+}
+
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": description}
     for status, description in {

@@ -179,3 +179,11 @@ def test_health(http: httpx.Client) -> None:
     assert body["status"] == "healthy"
     assert body["backend"] in ("sqlite", "redis")
     assert http.get("/admin/health").status_code == 200
+
+
+def test_an_overlong_idempotency_key_is_422_and_stores_nothing(http: httpx.Client, queue: str) -> None:
+    response = http.post("/api/v1/tasks", json={"type": "echo", "queue": queue}, headers={"Idempotency-Key": "k" * 257})
+
+    assert response.status_code == 422
+    assert error_of(response)["details"][0]["field"] == "Idempotency-Key"
+    assert http.get("/api/v1/tasks", params={"queue": queue}).json()["tasks"] == []

@@ -7,7 +7,7 @@ from starlette.responses import Response
 
 from taskline import __version__
 from taskline.api.auth import OPEN
-from taskline.api.deps import Service
+from taskline.api.deps import service_of
 from taskline.api.render import JSONResponse
 
 router = APIRouter(tags=["health"])
@@ -15,7 +15,8 @@ router = APIRouter(tags=["health"])
 
 @router.get("/health", summary="Is the server and its backend up?", openapi_extra=OPEN)
 @router.get("/admin/health", summary="Is the server and its backend up?", openapi_extra=OPEN)
-async def health(request: Request, service: Service) -> Response:
+async def health(request: Request) -> Response:
+    service = service_of(request)
     healthy = await service.backend.ping()
     body = {
         "status": "healthy" if healthy else "unhealthy",

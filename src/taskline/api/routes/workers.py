@@ -6,12 +6,12 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
-from taskline.api.auth import WORK
-from taskline.api.deps import Service
+from taskline.api.auth import WORKERS, authorize
+from taskline.api.deps import service_of
 from taskline.api.render import JSONResponse, lease_json, rfc3339, task_json
 from taskline.api.schemas import ERRORS, CompleteBody, FailBody, HeartbeatBody
 
-router = APIRouter(prefix="/api/v1", tags=["workers"], responses=ERRORS, dependencies=[WORK])
+router = APIRouter(prefix="/api/v1", tags=["workers"], responses=ERRORS)
 TaskId = Annotated[str, Path(description="The task's id")]
 NameList = Annotated[str | None, Query(max_length=4096, pattern=r"^[A-Za-z0-9_.:,-]*$")]
 
@@ -24,7 +24,6 @@ def _names(value: str | None) -> list[str] | None:
 @router.get("/poll", summary="Lease tasks, waiting up to `wait` seconds for one")
 async def poll(
     request: Request,
-    service: Service,
     worker_id: Annotated[str, Query(min_length=1, max_length=128)],
     types: NameList = None,
     queues: NameList = None,
@@ -32,6 +31,8 @@ async def poll(
     max: Annotated[int, Query(ge=1, le=100)] = 1,
 ) -> Response:
     """200 `{"tasks": [...]}` with each task's `lease`; 204 when nothing came within `wait`."""
+    authorize(request, WORKERS)
+    service = service_of(request)
     leases = await service.poll(worker_id=worker_id, queues=_names(queues), types=_names(types), wait_s=wait, max=max)
     if leases and await request.is_disconnected():
         await service.hand_back(leases)  # nobody will receive them
@@ -42,16 +43,20 @@ async def poll(
 
 
 @router.post("/tasks/{task_id}/heartbeat", summary="Renew a lease; learn of a cancel")
-async def heartbeat(task_id: TaskId, body: HeartbeatBody, service: Service) -> Response:
-    ack = await service.heartbeat(task_id, body.token, progress=body.progress)
+async def heartbeat(request: Request, task_id: TaskId, body: HeartbeatBody) -> Response:
+    authorize(request, WORKERS)
+    ack = await service_of(request).heartbeat(task_id, body.token, progress=body.progress)
     return JSONResponse({"expires_at": rfc3339(ack.expires_at), "cancel_requested": ack.cancel_requested})
 
 
 @router.post("/tasks/{task_id}/complete", summary="Finish an attempt with its result")
-async def complete(task_id: TaskId, body: CompleteBody, service: Service) -> Response:
-    return JSONResponse(task_json(await service.complete(task_id, body.token, result=body.result)))
+async def complete(request: Request, task_id: TaskId, body: CompleteBody) -> Response:
+    authorize(request, WORKERS)
+    return JSONResponse(task_json(await service_of(request).complete(task_id, body.token, result=body.result)))
 
 
 @router.post("/tasks/{task_id}/fail", summary="Fail an attempt")
-async def fail(task_id: TaskId, body: FailBody, service: Service) -> Response:
-    return JSONResponse(task_json(await service.fail(task_id, body.token, error=body.error, retry=body.retry)))
+async def fail(request: Request, task_id: TaskId, body: FailBody) -> Response:
+    authorize(request, WORKERS)
+    ended = await service_of(request).fail(task_id, body.token, error=body.error, retry=body.retry)
+    return JSONResponse(task_json(ended))

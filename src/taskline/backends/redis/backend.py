@@ -15,6 +15,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 
 from taskline.backends.base import UNCHANGED
 from taskline.backends.redis import housekeeping, timers
+from taskline.backends.redis.coalescer import SubmitCoalescer
 from taskline.backends.redis.codec import decode_task, encode_json, encode_task, from_ms, log_id, to_ms
 from taskline.backends.redis.context import RedisContext
 from taskline.backends.redis.failures import redis_unavailable
@@ -65,6 +66,7 @@ class RedisBackend:
         self._inspector = Inspector(self._ctx)
         self._leaser = Leaser(self._ctx)
         self._hub = WakeupHub()
+        self._coalescer = SubmitCoalescer(self._submit_to_queue)
         self._listener = WakeListener(client, self._keys.wake_channel, self._hub)
 
     @classmethod
@@ -121,6 +123,8 @@ class RedisBackend:
         for index, task in enumerate(tasks):
             by_queue.setdefault(task.queue, []).append(index)
         await self._catalog.register(set(by_queue))
+        if len(by_queue) == 1:
+            return await self._coalescer.submit(tasks[0].queue, tasks)
         results: list[Submitted | None] = [None] * len(tasks)
         stored: list[tuple[str, list[Task]]] = []
         try:
