@@ -8,12 +8,13 @@ from starlette.responses import Response
 from taskline.api.auth import PRODUCERS, READERS, authorize
 from taskline.api.body import read_json
 from taskline.api.deps import service_of
-from taskline.api.render import JSONResponse, task_json
+from taskline.api.render import JSONResponse
 from taskline.api.schemas import ERRORS, IDEMPOTENCY_KEY, TASK_SPEC_SCHEMA
 from taskline.backends.base import UNCHANGED
 from taskline.core.states import TaskState
 from taskline.core.task import QueueStats, TaskFilter
 from taskline.errors import ValidationFailed
+from taskline.wire import task_json
 
 router = APIRouter(prefix="/api/v1", tags=["tasks"], responses=ERRORS)
 TaskId = Annotated[str, Path(description="The task's id (a UUIDv7)")]

@@ -8,8 +8,9 @@ from starlette.responses import Response
 
 from taskline.api.auth import WORKERS, authorize
 from taskline.api.deps import service_of
-from taskline.api.render import JSONResponse, lease_json, rfc3339, task_json
+from taskline.api.render import JSONResponse
 from taskline.api.schemas import ERRORS, CompleteBody, FailBody, HeartbeatBody
+from taskline.wire import lease_json, rfc3339, task_json
 
 router = APIRouter(prefix="/api/v1", tags=["workers"], responses=ERRORS)
 TaskId = Annotated[str, Path(description="The task's id")]

@@ -1,0 +1,93 @@
+"""The wire format of tasks: the JSON the API sends, and its reading back into a `Task`.
+
+Both directions live here so that the server, the clients and the HTTP worker agree by
+construction; times are RFC 3339 UTC with milliseconds.
+"""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from taskline.core.states import TaskState
+from taskline.core.task import AttemptError, Lease, Task
+
+
+def rfc3339(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def task_json(task: Task) -> dict[str, Any]:
+    return {
+        "id": task.id,
+        "type": task.type,
+        "queue": task.queue,
+        "payload": task.payload,
+        "priority": task.priority,
+        "max_retries": task.max_retries,
+        "timeout": task.timeout,
+        "scheduled_at": rfc3339(task.scheduled_at),
+        "unique_key": task.unique_key,
+        "unique_ttl": task.unique_ttl,
+        "metadata": task.metadata,
+        "webhook": task.webhook,
+        "state": task.state.value,
+        "attempts": task.attempts,
+        "result": task.result,
+        "error": task.error,
+        "errors": [{"attempt": e.attempt, "error": e.error, "at": rfc3339(e.at)} for e in task.errors],
+        "progress": task.progress,
+        "worker_id": task.worker_id,
+        "cancel_requested": task.cancel_requested,
+        "webhook_status": task.webhook_status,
+        "created_at": rfc3339(task.created_at),
+        "updated_at": rfc3339(task.updated_at),
+        "started_at": rfc3339(task.started_at),
+        "completed_at": rfc3339(task.completed_at),
+    }
+
+
+def lease_json(lease: Lease) -> dict[str, Any]:
+    return {**task_json(lease.task), "lease": {"token": lease.token, "expires_at": rfc3339(lease.expires_at)}}
+
+
+def from_rfc3339(text: str | None) -> float | None:
+    if text is None:
+        return None
+    return datetime.fromisoformat(text).timestamp()
+
+
+def task_from_json(data: dict[str, Any]) -> Task:
+    """The `Task` a `task_json` dict describes (lease bookkeeping is not on the wire)."""
+    return Task(
+        id=data["id"],
+        type=data["type"],
+        queue=data["queue"],
+        payload=data["payload"],
+        priority=data["priority"],
+        max_retries=data["max_retries"],
+        timeout=data["timeout"],
+        scheduled_at=from_rfc3339(data["scheduled_at"]),
+        unique_key=data["unique_key"],
+        unique_ttl=data["unique_ttl"],
+        metadata=data["metadata"],
+        webhook=data["webhook"],
+        state=TaskState(data["state"]),
+        attempts=data["attempts"],
+        result=data["result"],
+        error=data["error"],
+        errors=[AttemptError(e["attempt"], e["error"], from_rfc3339(e["at"]) or 0.0) for e in data["errors"]],
+        progress=data["progress"],
+        worker_id=data["worker_id"],
+        cancel_requested=data["cancel_requested"],
+        webhook_status=data["webhook_status"],
+        created_at=from_rfc3339(data["created_at"]) or 0.0,
+        updated_at=from_rfc3339(data["updated_at"]) or 0.0,
+        started_at=from_rfc3339(data["started_at"]),
+        completed_at=from_rfc3339(data["completed_at"]),
+    )
+
+
+def lease_from_json(data: dict[str, Any]) -> Lease:
+    lease = data["lease"]
+    return Lease(task_from_json(data), lease["token"], from_rfc3339(lease["expires_at"]) or 0.0)

@@ -1,0 +1,43 @@
+"""The wire format reads back what it writes, so clients see the task the server stored."""
+
+from taskline.core.states import TaskState
+from taskline.core.task import AttemptError, Lease, Task
+from taskline.wire import from_rfc3339, lease_from_json, lease_json, rfc3339, task_from_json, task_json
+
+
+def test_a_task_survives_the_round_trip() -> None:
+    task = Task(
+        id="0190aaaa-0000-7000-8000-000000000001",
+        type="email",
+        queue="mail",
+        payload={"to": ["a@b.c"]},
+        priority=3,
+        scheduled_at=1_700_000_000.5,
+        unique_key="k",
+        metadata={"tenant": 7},
+        state=TaskState.RETRYING,
+        attempts=2,
+        error="boom",
+        errors=[AttemptError(1, "boom", 1_700_000_001.25)],
+        progress=40.0,
+        worker_id="w1",
+        created_at=1_700_000_000.125,
+        updated_at=1_700_000_002.0,
+        started_at=1_700_000_001.0,
+    )
+
+    back = task_from_json(task_json(task))
+
+    assert back == task
+
+
+def test_a_lease_survives_the_round_trip() -> None:
+    lease = Lease(Task(id="t", type="x", created_at=1.0, updated_at=1.0), "tok", 1_700_000_030.0)
+
+    assert lease_from_json(lease_json(lease)) == lease
+
+
+def test_times_keep_millisecond_precision() -> None:
+    assert rfc3339(1_700_000_000.123) == "2023-11-14T22:13:20.123Z"
+    assert from_rfc3339("2023-11-14T22:13:20.123Z") == 1_700_000_000.123
+    assert rfc3339(None) is None
