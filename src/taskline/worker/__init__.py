@@ -1,0 +1,1 @@
+"""Running tasks: the handler registry (`App`), the worker runner, and the transports it uses."""
