@@ -161,8 +161,14 @@ class TaskService:
     async def complete(self, task_id: str, token: str, *, result: Any = None) -> Task:
         return await self.backend.complete(task_id, token, result=result)
 
-    async def fail(self, task_id: str, token: str, *, error: str, retry: bool = True) -> Task:
-        return await self.backend.fail(task_id, token, error=error, retry=retry)
+    async def fail(
+        self, task_id: str, token: str, *, error: str, retry: bool = True, retry_after_s: float | None = None
+    ) -> Task:
+        return await self.backend.fail(task_id, token, error=error, retry=retry, retry_after_s=retry_after_s)
+
+    async def release(self, task_id: str, token: str) -> Task:
+        """Hand a running task back to pending without using up its attempt (a worker shutting down)."""
+        return await self.backend.release(task_id, token)
 
     async def stats(self) -> dict[TaskState, int]:
         return await self.backend.counts()

@@ -9,7 +9,7 @@ from starlette.responses import Response
 from taskline.api.auth import WORKERS, authorize
 from taskline.api.deps import service_of
 from taskline.api.render import JSONResponse
-from taskline.api.schemas import ERRORS, CompleteBody, FailBody, HeartbeatBody
+from taskline.api.schemas import ERRORS, CompleteBody, FailBody, HeartbeatBody, ReleaseBody
 from taskline.wire import lease_json, rfc3339, task_json
 
 router = APIRouter(prefix="/api/v1", tags=["workers"], responses=ERRORS)
@@ -59,5 +59,15 @@ async def complete(request: Request, task_id: TaskId, body: CompleteBody) -> Res
 @router.post("/tasks/{task_id}/fail", summary="Fail an attempt")
 async def fail(request: Request, task_id: TaskId, body: FailBody) -> Response:
     authorize(request, WORKERS)
-    ended = await service_of(request).fail(task_id, body.token, error=body.error, retry=body.retry)
+    ended = await service_of(request).fail(
+        task_id, body.token, error=body.error, retry=body.retry, retry_after_s=body.retry_after
+    )
     return JSONResponse(task_json(ended))
+
+
+@router.post("/tasks/{task_id}/release", summary="Hand a task back without using up its attempt")
+async def release(request: Request, task_id: TaskId, body: ReleaseBody) -> Response:
+    """running → pending (→ cancelled if a cancel was requested): a worker shutting down gives back
+    what it has not started or could not finish, and the attempt does not count."""
+    authorize(request, WORKERS)
+    return JSONResponse(task_json(await service_of(request).release(task_id, body.token)))
