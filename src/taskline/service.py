@@ -133,6 +133,7 @@ class TaskService:
                 remaining = deadline - time.monotonic()
                 if leases or remaining <= 0:
                     return leases
+                log.debug("poll by %s waits up to %.1fs", worker_id, remaining)
                 await signal.wait(remaining)
 
     async def _lease_or_hand_back(

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
 from taskline.api.auth import WORKERS, authorize
+from taskline.api.closing import unless_abandoned
 from taskline.api.deps import service_of
 from taskline.api.render import JSONResponse
 from taskline.api.schemas import ERRORS, CompleteBody, FailBody, HeartbeatBody, ReleaseBody
@@ -34,7 +35,10 @@ async def poll(
     """200 `{"tasks": [...]}` with each task's `lease`; 204 when nothing came within `wait`."""
     authorize(request, WORKERS)
     service = service_of(request)
-    leases = await service.poll(worker_id=worker_id, queues=_names(queues), types=_names(types), wait_s=wait, max=max)
+    polling = service.poll(worker_id=worker_id, queues=_names(queues), types=_names(types), wait_s=wait, max=max)
+    # A waiting poll ends early when its client goes or the server shuts down; the poll hands
+    # back anything it leased as it is cancelled.
+    leases = await unless_abandoned(request, request.app.state.closing, polling, []) if wait else await polling
     if leases and await request.is_disconnected():
         await service.hand_back(leases)  # nobody will receive them
         return Response(status_code=204)
