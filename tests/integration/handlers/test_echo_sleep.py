@@ -1,6 +1,7 @@
 """`echo` and `sleep`: the payload back, a sleep that validates its input and stops when cancelled."""
 
 import asyncio
+import inspect
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ def test_every_builtin_is_registered_by_its_task_type() -> None:
     handlers = builtin_handlers(Settings())
 
     assert sorted(handlers) == ["echo", "email", "http", "sleep"]
-    assert all(asyncio.iscoroutinefunction(handler) for handler in handlers.values())
+    assert all(inspect.iscoroutinefunction(handler) for handler in handlers.values())
 
 
 @pytest.mark.parametrize("payload", [None, 0, "text", [1, "two"], {"nested": {"list": [1.5, None, True]}}])
