@@ -13,9 +13,7 @@ from taskline.client.errors import error_from_response
 from taskline.core.states import TaskState
 from taskline.core.task import QueueStats, Task, TaskFilter, TaskPage
 from taskline.errors import BackendUnavailable
-from taskline.wire import task_from_json
-
-_PRIORITIES = ("low", "normal", "high", "critical")
+from taskline.wire import queue_from_json, task_from_json
 
 
 class HttpEngine:
@@ -84,7 +82,7 @@ class HttpEngine:
 
     async def queues(self) -> list[QueueStats]:
         answer = await self._call("GET", "/api/v1/queues")
-        return [_queue(q) for q in answer["queues"]]
+        return [queue_from_json(q) for q in answer["queues"]]
 
     async def pause_queue(self, queue: str) -> None:
         await self._call("POST", f"/admin/queues/{queue}/pause")
@@ -112,13 +110,3 @@ class HttpEngine:
 
 def _page(answer: dict[str, Any]) -> TaskPage:
     return TaskPage([task_from_json(t) for t in answer["tasks"]], answer["next_cursor"])
-
-
-def _queue(data: dict[str, Any]) -> QueueStats:
-    """The `QueueStats` a `/queues` entry describes (the server's `queue_json`, read back)."""
-    return QueueStats(
-        name=data["name"],
-        paused=data["paused"],
-        pending=[data["pending"][name] for name in _PRIORITIES],
-        **{state: data[state] for state in ("scheduled", "running", "retrying", "failed", "completed", "cancelled")},
-    )

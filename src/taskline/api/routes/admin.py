@@ -12,10 +12,10 @@ from taskline.api.auth import ADMINS, authorize
 from taskline.api.body import read_json
 from taskline.api.deps import service_of
 from taskline.api.render import JSONResponse
-from taskline.api.routes.tasks import queue_json, retry_task
+from taskline.api.routes.tasks import retry_task
 from taskline.api.schemas import ERRORS
 from taskline.errors import ValidationFailed
-from taskline.wire import task_json
+from taskline.wire import queue_json, task_json
 
 router = APIRouter(prefix="/admin", tags=["admin"], responses=ERRORS)
 QueueName = Annotated[str, Path(description="The queue's name")]
