@@ -2,7 +2,7 @@
 
 import typer
 
-from taskline.cli import serve, worker
+from taskline.cli import admin, serve, tasks, worker
 
 app = typer.Typer(
     name="taskline",
@@ -12,6 +12,8 @@ app = typer.Typer(
 )
 serve.register(app)
 worker.register(app)
+tasks.register(app)
+admin.register(app)
 
 
 def main() -> None:
