@@ -2,7 +2,7 @@
 
 import typer
 
-from taskline.cli import admin, serve, tasks, worker
+from taskline.cli import admin, bench, serve, tasks, worker
 
 app = typer.Typer(
     name="taskline",
@@ -14,6 +14,7 @@ serve.register(app)
 worker.register(app)
 tasks.register(app)
 admin.register(app)
+bench.register(app)
 
 
 def main() -> None:

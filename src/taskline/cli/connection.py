@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from taskline.client import Client, WaitTimeout
-from taskline.config import load_settings
+from taskline.config import Settings, load_settings
 from taskline.errors import TasklineError
 
 ServerOption = Annotated[
@@ -23,12 +23,10 @@ errors = Console(stderr=True, highlight=False)
 
 
 @contextmanager
-def connected(server: str | None, api_key: str | None) -> Iterator[Client]:
-    """A `Client` to `--server` (else the settings'); any failure inside ends the command with exit 1."""
+def reporting_errors() -> Iterator[None]:
+    """Any failure inside ends the command: the error code and message on stderr, exit 1."""
     try:
-        settings = load_settings(None, server=server, api_key=api_key)
-        with Client(settings=settings) as client:
-            yield client
+        yield
     except TasklineError as exc:
         errors.print(f"[red]error[/red] [bold]{exc.code}[/bold]: {escape(exc.message)}")
         for detail in exc.details if isinstance(exc.details, list) else []:
@@ -38,3 +36,17 @@ def connected(server: str | None, api_key: str | None) -> Iterator[Client]:
     except (WaitTimeout, ValueError, OSError) as exc:
         errors.print(f"[red]error[/red]: {escape(str(exc))}")
         raise typer.Exit(1) from None
+
+
+def settings_for(server: str | None, api_key: str | None) -> Settings:
+    """The settings with the flags applied over TASKLINE_* and the YAML file."""
+    with reporting_errors():
+        return load_settings(None, server=server, api_key=api_key)
+
+
+@contextmanager
+def connected(server: str | None, api_key: str | None) -> Iterator[Client]:
+    """A `Client` to `--server` (else the settings'), inside `reporting_errors`."""
+    settings = settings_for(server, api_key)
+    with reporting_errors(), Client(settings=settings) as client:
+        yield client
