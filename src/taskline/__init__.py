@@ -7,4 +7,7 @@ try:
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0.0.0"
 
-__all__ = ["__version__"]
+# Imported after __version__, which the clients read.
+from taskline.client import AsyncClient, Client
+
+__all__ = ["AsyncClient", "Client", "__version__"]
