@@ -9,5 +9,7 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 
 # Imported after __version__, which the clients read.
 from taskline.client import AsyncClient, Client
+from taskline.worker.app import App, TaskContext
+from taskline.worker.outcomes import Fail, Retry
 
-__all__ = ["AsyncClient", "Client", "__version__"]
+__all__ = ["App", "AsyncClient", "Client", "Fail", "Retry", "TaskContext", "__version__"]

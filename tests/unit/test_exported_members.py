@@ -4,5 +4,5 @@ import taskline
 
 
 def test_the_public_surface_is_pinned() -> None:
-    assert sorted(taskline.__all__) == ["AsyncClient", "Client", "__version__"]
+    assert sorted(taskline.__all__) == ["App", "AsyncClient", "Client", "Fail", "Retry", "TaskContext", "__version__"]
     assert all(hasattr(taskline, name) for name in taskline.__all__)
