@@ -12,7 +12,8 @@ from typing import Any
 
 from taskline.backends.base import UNCHANGED, Backend
 from taskline.core.clock import Clock, SystemClock
-from taskline.core.spec import TaskSpec, parse_spec
+from taskline.core.priority import parse_priority
+from taskline.core.spec import NAME_RE, TaskSpec, parse_spec
 from taskline.core.states import TaskState
 from taskline.core.task import HeartbeatAck, Lease, QueueStats, Submitted, Task, TaskFilter, TaskPage
 from taskline.errors import IdempotencyConflict, NotFound, PayloadTooLarge, TasklineError, ValidationFailed
@@ -20,6 +21,7 @@ from taskline.errors import IdempotencyConflict, NotFound, PayloadTooLarge, Task
 log = logging.getLogger(__name__)
 MAX_BULK = 1000
 MAX_POLL_WAIT_S = 60.0
+MAX_DLQ_RETRY_IDS = 1000
 
 
 def _same_request(task: Task, spec: TaskSpec) -> bool:
@@ -176,3 +178,61 @@ class TaskService:
 
     async def queues(self) -> list[QueueStats]:
         return await self.backend.queue_stats()
+
+    # Admin (SPEC §3): tending queues and the dead-letter queue.
+
+    async def pause_queue(self, queue: str) -> None:
+        """No worker takes from `queue` until it is resumed; submits are still accepted."""
+        await self.backend.pause_queue(_queue_name(queue))
+
+    async def resume_queue(self, queue: str) -> None:
+        await self.backend.resume_queue(_queue_name(queue))
+
+    async def purge(self, queue: str, *, priority: int | str | None = None) -> int:
+        """Delete the queue's pending tasks, of one priority (0-3 or its name, as a query string
+        gives either) or all; returns how many.
+
+        Raises:
+            ValidationFailed: a bad queue name or priority.
+        """
+        level = None
+        if priority is not None:
+            try:
+                level = int(parse_priority(int(priority) if str(priority).isdigit() else priority))
+            except ValueError as exc:
+                raise ValidationFailed("priority is not valid", [{"field": "priority", "message": str(exc)}]) from None
+        return await self.backend.purge(_queue_name(queue), priority=level)
+
+    async def dlq_list(self, *, limit: int, cursor: str | None) -> TaskPage:
+        """Failed tasks, most recently failed first."""
+        return await self.backend.dlq_list(limit=limit, cursor=cursor)
+
+    async def dlq_retry(self, ids: object = None) -> int:
+        """failed → pending for the listed tasks (None: every failed task); returns how many moved.
+        Listed ids that are not failed are skipped, not refused: the DLQ may have moved on.
+
+        Raises:
+            ValidationFailed: `ids` is not a list of 1-1000 strings.
+        """
+        if ids is not None and (
+            not isinstance(ids, list)
+            or not 1 <= len(ids) <= MAX_DLQ_RETRY_IDS
+            or not all(isinstance(i, str) and i for i in ids)
+        ):
+            raise ValidationFailed(
+                "ids must be a list of task ids",
+                [{"field": "ids", "message": f"must be an array of 1-{MAX_DLQ_RETRY_IDS} non-empty strings"}],
+            )
+        return await self.backend.dlq_retry(ids)
+
+    async def dlq_delete(self) -> int:
+        """Delete every failed task; returns how many."""
+        return await self.backend.dlq_delete()
+
+
+def _queue_name(queue: str) -> str:
+    if not 1 <= len(queue) <= 64 or not NAME_RE.match(queue):
+        raise ValidationFailed(
+            "the queue name is not valid", [{"field": "queue", "message": "must be 1-64 characters of A-Za-z0-9_.:-"}]
+        )
+    return queue

@@ -1,4 +1,4 @@
-"""The wire format of tasks: the JSON the API sends, and its reading back into a `Task`.
+"""The wire format of tasks (and queue stats): the JSON the API sends, and its reading back.
 
 Both directions live here so that the server, the clients and the HTTP worker agree by
 construction; times are RFC 3339 UTC with milliseconds.
@@ -8,7 +8,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from taskline.core.states import TaskState
-from taskline.core.task import AttemptError, Lease, Task
+from taskline.core.task import AttemptError, Lease, QueueStats, Task
+
+PRIORITY_NAMES = ("low", "normal", "high", "critical")
+_QUEUE_COUNTS = ("scheduled", "running", "retrying", "failed", "completed", "cancelled")
 
 
 def rfc3339(ts: float | None) -> str | None:
@@ -91,3 +94,21 @@ def task_from_json(data: dict[str, Any]) -> Task:
 def lease_from_json(data: dict[str, Any]) -> Lease:
     lease = data["lease"]
     return Lease(task_from_json(data), lease["token"], from_rfc3339(lease["expires_at"]) or 0.0)
+
+
+def queue_json(queue: QueueStats) -> dict[str, Any]:
+    return {
+        "name": queue.name,
+        "paused": queue.paused,
+        "pending": dict(zip(PRIORITY_NAMES, queue.pending, strict=True)),
+        **{state: getattr(queue, state) for state in _QUEUE_COUNTS},
+    }
+
+
+def queue_from_json(data: dict[str, Any]) -> QueueStats:
+    return QueueStats(
+        name=data["name"],
+        paused=data["paused"],
+        pending=[data["pending"][name] for name in PRIORITY_NAMES],
+        **{state: data[state] for state in _QUEUE_COUNTS},
+    )

@@ -41,3 +41,13 @@ def test_times_keep_millisecond_precision() -> None:
     assert rfc3339(1_700_000_000.123) == "2023-11-14T22:13:20.123Z"
     assert from_rfc3339("2023-11-14T22:13:20.123Z") == 1_700_000_000.123
     assert rfc3339(None) is None
+
+
+def test_queue_stats_survive_the_round_trip() -> None:
+    from taskline.core.task import QueueStats
+    from taskline.wire import queue_from_json, queue_json
+
+    stats = QueueStats("mail", paused=True, pending=[1, 2, 3, 4], scheduled=5, running=6, failed=7, cancelled=8)
+
+    assert queue_json(stats)["pending"] == {"low": 1, "normal": 2, "high": 3, "critical": 4}
+    assert queue_from_json(queue_json(stats)) == stats

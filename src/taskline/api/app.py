@@ -20,7 +20,7 @@ from taskline.api import errors
 from taskline.api.auth import SECURITY_SCHEMES
 from taskline.api.closing import Closing
 from taskline.api.limits import BodyLimit, RateLimit, TakeToken
-from taskline.api.routes import health, tasks, workers
+from taskline.api.routes import admin, health, tasks, workers
 from taskline.backends.base import Backend
 from taskline.backends.factory import open_backend
 from taskline.config import Settings
@@ -94,7 +94,7 @@ def create_app(settings: Settings, *, backend: Backend | None = None, clock: Clo
     app.state.take_token = None
     app.state.closing = Closing()
     errors.install(app)
-    for module in (tasks, workers, health):
+    for module in (tasks, workers, admin, health):
         app.include_router(module.router)
 
     def take_token() -> TakeToken | None:

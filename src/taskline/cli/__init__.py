@@ -2,7 +2,7 @@
 
 import typer
 
-from taskline.cli import serve, worker
+from taskline.cli import admin, bench, serve, tasks, worker
 
 app = typer.Typer(
     name="taskline",
@@ -12,6 +12,9 @@ app = typer.Typer(
 )
 serve.register(app)
 worker.register(app)
+tasks.register(app)
+admin.register(app)
+bench.register(app)
 
 
 def main() -> None:

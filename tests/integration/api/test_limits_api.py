@@ -82,7 +82,17 @@ READ = [
     ("GET", "/api/v1/stats", None),
     ("GET", "/api/v1/queues", None),
 ]
-ALLOWED = {"admin": PRODUCE + WORK + READ, "producer": PRODUCE + READ, "worker": WORK + READ}
+ADMIN = [
+    ("GET", "/admin/queues", None),
+    ("POST", "/admin/queues/auth/pause", None),
+    ("POST", "/admin/queues/auth/resume", None),
+    ("DELETE", "/admin/queues/none", None),
+    ("POST", "/admin/tasks/{id}/retry", None),
+    ("GET", "/admin/dlq", None),
+    ("POST", "/admin/dlq/retry", {"ids": ["none"]}),
+    ("DELETE", "/admin/dlq", None),
+]
+ALLOWED = {"admin": PRODUCE + WORK + READ + ADMIN, "producer": PRODUCE + READ, "worker": WORK + READ}
 
 
 def test_roles_allow_what_the_spec_says_and_nothing_else(start_server: StartServer) -> None:
@@ -92,7 +102,7 @@ def test_roles_allow_what_the_spec_says_and_nothing_else(start_server: StartServ
             task_id = admin.post("/api/v1/tasks", json={**TASK, "queue": "auth"}).json()["id"]
         for role, key in keys.items():
             with live.client(key) as http:
-                for method, path, body in PRODUCE + WORK + READ:
+                for method, path, body in PRODUCE + WORK + READ + ADMIN:
                     response = http.request(method, path.format(id=task_id), json=body)
                     if (method, path, body) in ALLOWED[role]:
                         assert response.status_code not in (401, 403), (role, method, path, response.text)

@@ -12,9 +12,9 @@ from taskline.api.render import JSONResponse
 from taskline.api.schemas import ERRORS, IDEMPOTENCY_KEY, TASK_SPEC_SCHEMA
 from taskline.backends.base import UNCHANGED
 from taskline.core.states import TaskState
-from taskline.core.task import QueueStats, TaskFilter
+from taskline.core.task import TaskFilter
 from taskline.errors import ValidationFailed
-from taskline.wire import task_json
+from taskline.wire import queue_json, task_json
 
 router = APIRouter(prefix="/api/v1", tags=["tasks"], responses=ERRORS)
 TaskId = Annotated[str, Path(description="The task's id (a UUIDv7)")]
@@ -116,20 +116,6 @@ async def stats(request: Request) -> Response:
     counts = await service_of(request).stats()
     states = {state.value: counts.get(state, 0) for state in TaskState}
     return JSONResponse({"states": states, "total": sum(states.values()), "workers": 0})
-
-
-def queue_json(q: QueueStats) -> dict[str, Any]:
-    return {
-        "name": q.name,
-        "paused": q.paused,
-        "pending": dict(zip(("low", "normal", "high", "critical"), q.pending, strict=True)),
-        "scheduled": q.scheduled,
-        "running": q.running,
-        "retrying": q.retrying,
-        "failed": q.failed,
-        "completed": q.completed,
-        "cancelled": q.cancelled,
-    }
 
 
 @router.get("/queues", summary="Every queue's depth and state counts")

@@ -1,0 +1,98 @@
+"""Admin routes (SPEC §3 "Admin"): queues, manual retry and the dead-letter queue; admin role only.
+
+`/admin/health` lives with `/health` in health.py, the worker routes with the worker registry.
+"""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+from starlette.responses import Response
+
+from taskline.api.auth import ADMINS, authorize
+from taskline.api.body import read_json
+from taskline.api.deps import service_of
+from taskline.api.render import JSONResponse
+from taskline.api.routes.tasks import retry_task
+from taskline.api.schemas import ERRORS
+from taskline.errors import ValidationFailed
+from taskline.wire import queue_json, task_json
+
+router = APIRouter(prefix="/admin", tags=["admin"], responses=ERRORS)
+QueueName = Annotated[str, Path(description="The queue's name")]
+
+
+@router.get("/queues", summary="Every queue's depth and state counts")
+async def queues(request: Request) -> Response:
+    authorize(request, ADMINS)
+    return JSONResponse({"queues": [queue_json(q) for q in await service_of(request).queues()]})
+
+
+@router.post("/queues/{name}/pause", summary="Stop workers taking from a queue (submits still accepted)")
+async def pause_queue(request: Request, name: QueueName) -> Response:
+    authorize(request, ADMINS)
+    await service_of(request).pause_queue(name)
+    return JSONResponse({"queue": name, "paused": True})
+
+
+@router.post("/queues/{name}/resume", summary="Let workers take from a paused queue again")
+async def resume_queue(request: Request, name: QueueName) -> Response:
+    authorize(request, ADMINS)
+    await service_of(request).resume_queue(name)
+    return JSONResponse({"queue": name, "paused": False})
+
+
+@router.delete("/queues/{name}", summary="Delete a queue's pending tasks (one priority, or all)")
+async def purge_queue(
+    request: Request,
+    name: QueueName,
+    priority: Annotated[str | None, Query(description="low, normal, high, critical or 0-3; omitted: all")] = None,
+) -> Response:
+    authorize(request, ADMINS)
+    return JSONResponse({"purged": await service_of(request).purge(name, priority=priority)})
+
+
+@router.post("/tasks/{task_id}/retry", summary="Re-run a failed or cancelled task")
+async def retry(request: Request, task_id: Annotated[str, Path(description="The task's id")]) -> Response:
+    authorize(request, ADMINS)
+    return JSONResponse(task_json(await retry_task(request, task_id)))
+
+
+@router.get("/dlq", summary="Failed tasks, most recently failed first")
+async def dlq(
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> Response:
+    authorize(request, ADMINS)
+    page = await service_of(request).dlq_list(limit=limit, cursor=cursor)
+    return JSONResponse({"tasks": [task_json(t) for t in page.tasks], "next_cursor": page.next_cursor})
+
+
+@router.post(
+    "/dlq/retry",
+    openapi_extra={
+        "requestBody": {
+            "required": False,
+            "content": {
+                "application/json": {
+                    "schema": {"type": "object", "properties": {"ids": {"type": "array", "items": {"type": "string"}}}}
+                }
+            },
+        }
+    },
+    summary="Retry the listed failed tasks, or all of them",
+)
+async def dlq_retry(request: Request) -> Response:
+    """`{"ids": [...]}` retries those (ids not failed are skipped); no body retries every failed task."""
+    authorize(request, ADMINS)
+    body = await read_json(request, optional=True)
+    if body is not None and (not isinstance(body, dict) or set(body) - {"ids"}):
+        raise ValidationFailed("the body may only hold ids", [{"field": "", "message": 'must be {"ids": [...]}'}])
+    ids = body.get("ids") if body else None
+    return JSONResponse({"retried": await service_of(request).dlq_retry(ids)})
+
+
+@router.delete("/dlq", summary="Delete every failed task")
+async def dlq_delete(request: Request) -> Response:
+    authorize(request, ADMINS)
+    return JSONResponse({"deleted": await service_of(request).dlq_delete()})

@@ -1,0 +1,228 @@
+"""`AsyncClient`: every client call, written once. `Client` (sync.py) drives this one."""
+
+import asyncio
+import builtins
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from datetime import datetime
+from functools import partial
+from types import TracebackType
+from typing import Any, Self, TypedDict, TypeVar, Unpack
+
+from taskline.backends.base import UNCHANGED
+from taskline.client.engine import Engine, Stats
+from taskline.client.errors import WaitTimeout
+from taskline.client.http import HttpEngine
+from taskline.client.local import LocalEngine
+from taskline.config import Settings
+from taskline.core.states import TERMINAL, TaskState
+from taskline.core.task import QueueStats, Task, TaskFilter, TaskPage
+from taskline.errors import RetryLater, ValidationFailed
+
+T = TypeVar("T")
+MAX_PAGE = 500
+# A Retry-After longer than this is not waited out: the caller hears of it instead.
+MAX_RETRY_AFTER_S = 30.0
+
+
+class TaskOptions(TypedDict, total=False):
+    """The optional fields of a submit (SPEC §1)."""
+
+    queue: str
+    priority: int | str
+    delay: float
+    scheduled_at: str | datetime
+    max_retries: int
+    timeout: float
+    unique_key: str
+    unique_ttl: int
+    metadata: dict[str, Any]
+    webhook: str
+
+
+def open_engine(url: str, *, api_key: str | None, timeout_s: float, settings: Settings) -> Engine:
+    """`http(s)://` is the API server; `redis(s)://` is the store itself."""
+    scheme = url.partition("://")[0].lower()
+    if scheme in ("http", "https"):
+        return HttpEngine(url, api_key=api_key, timeout_s=timeout_s)
+    if scheme in ("redis", "rediss", "unix"):
+        return LocalEngine(url, settings=settings)
+    raise ValueError(f"a Taskline URL is http(s):// (the API) or redis(s):// (the store), not {url!r}")
+
+
+class AsyncClient:
+    """Submit, read and manage tasks, over the HTTP API or straight on Redis.
+
+    Args:
+        url: `http(s)://host:port` of a server, or `redis://…`; default `TASKLINE_SERVER`.
+        api_key: sent as `Authorization: Bearer`; default `TASKLINE_API_KEY` (HTTP only).
+        timeout: seconds one HTTP request may take.
+        retries: how many times a 429 or 503-with-Retry-After is retried, after waiting as told.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        api_key: str | None = None,
+        *,
+        timeout: float = 30.0,
+        retries: int = 3,
+        settings: Settings | None = None,
+    ) -> None:
+        settings = settings or Settings()
+        if api_key is None and settings.api_key is not None:
+            api_key = settings.api_key.get_secret_value()
+        self.url = url or settings.server
+        self.retries = retries
+        self._engine = open_engine(self.url, api_key=api_key, timeout_s=timeout, settings=settings)
+
+    async def _call(self, request: Callable[[], Awaitable[T]]) -> T:
+        """Run `request`, again after Retry-After when the server says to come back."""
+        for attempt in range(self.retries + 1):
+            try:
+                return await request()
+            except RetryLater as exc:
+                if attempt == self.retries or exc.retry_after_s > MAX_RETRY_AFTER_S:
+                    raise
+                await asyncio.sleep(exc.retry_after_s)
+        raise AssertionError("unreachable")
+
+    async def submit(
+        self, type: str, payload: Any = None, *, idempotency_key: str | None = None, **options: Unpack[TaskOptions]
+    ) -> Task:
+        """Submit one task; with a `unique_key` or `idempotency_key` that hits, the existing task.
+
+        `payload` None sends none (the server's default is `{}`).
+        """
+        spec = task_spec(type, payload, options)
+        return await self._call(lambda: self._engine.submit(spec, idempotency_key))
+
+    async def submit_many(self, specs: Iterable[Mapping[str, Any]]) -> builtins.list[Task]:
+        """Submit 1-1000 task specs (dicts of SPEC §1 fields) all or nothing; tasks in input order."""
+        items = [_wire_spec(dict(spec)) for spec in specs]
+        return await self._call(lambda: self._engine.submit_many(items))
+
+    async def get(self, task_id: str) -> Task:
+        return await self._call(lambda: self._engine.get(task_id))
+
+    async def wait(self, task_id: str, *, timeout: float = 60.0, interval: float = 0.05) -> Task:  # noqa: ASYNC109
+        """The task once it is completed, failed or cancelled.
+
+        Raises:
+            WaitTimeout: (a TimeoutError) it was not terminal within `timeout` seconds.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            task = await self.get(task_id)
+            remaining = deadline - time.monotonic()
+            if task.state in TERMINAL:
+                return task
+            if remaining <= 0:
+                raise WaitTimeout(task, timeout)
+            await asyncio.sleep(min(interval, remaining))
+            interval = min(interval * 1.5, 1.0)  # quick for short tasks, gentle for long ones
+
+    async def list(
+        self,
+        *,
+        state: TaskState | str | None = None,
+        type: str | None = None,
+        queue: str | None = None,
+        limit: int | None = None,
+        page_size: int = 100,
+    ) -> AsyncIterator[Task]:
+        """Tasks newest first, following `next_cursor` page by page; `limit` caps how many in all."""
+        filter = TaskFilter(state=_state(state), type=type, queue=queue)
+        async for task in self._pages(
+            lambda size, cursor: self._engine.list_tasks(filter, size, cursor), limit, page_size
+        ):
+            yield task
+
+    async def dlq(self, *, limit: int | None = None, page_size: int = 100) -> AsyncIterator[Task]:
+        """Failed tasks, most recently failed first."""
+        async for task in self._pages(self._engine.dlq, limit, page_size):
+            yield task
+
+    async def _pages(
+        self, fetch: Callable[[int, str | None], Awaitable[TaskPage]], limit: int | None, page_size: int
+    ) -> AsyncIterator[Task]:
+        left = limit
+        cursor: str | None = None
+        while left is None or left > 0:
+            size = min(page_size, MAX_PAGE, left if left is not None else MAX_PAGE)
+            page = await self._call(partial(fetch, size, cursor))
+            for task in page.tasks[:left]:
+                yield task
+            left = None if left is None else left - len(page.tasks)
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    async def cancel(self, task_id: str) -> Task:
+        return await self._call(lambda: self._engine.cancel(task_id))
+
+    async def retry(self, task_id: str, *, payload: Any = UNCHANGED) -> Task:
+        """Re-run a failed or cancelled task, with a new `payload` if one is given."""
+        return await self._call(lambda: self._engine.retry(task_id, payload))
+
+    async def stats(self) -> Stats:
+        return await self._call(self._engine.stats)
+
+    async def queues(self) -> builtins.list[QueueStats]:
+        return await self._call(self._engine.queues)
+
+    async def pause_queue(self, queue: str) -> None:
+        await self._call(lambda: self._engine.pause_queue(queue))
+
+    async def resume_queue(self, queue: str) -> None:
+        await self._call(lambda: self._engine.resume_queue(queue))
+
+    async def purge(self, queue: str, *, priority: int | str | None = None) -> int:
+        """Delete the queue's pending tasks (of one priority, or all); returns how many."""
+        return await self._call(lambda: self._engine.purge(queue, priority))
+
+    async def dlq_retry(self, ids: Sequence[str] | None = None) -> int:
+        """Retry the listed failed tasks (None: all); returns how many moved."""
+        return await self._call(lambda: self._engine.dlq_retry(ids))
+
+    async def dlq_clear(self) -> int:
+        """Delete every failed task; returns how many."""
+        return await self._call(self._engine.dlq_delete)
+
+    async def aclose(self) -> None:
+        await self._engine.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+
+def task_spec(type: str, payload: Any, options: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON of a submit: `type`, the payload if given, and the options as the API spells them."""
+    spec = {"type": type, **({"payload": payload} if payload is not None else {}), **options}
+    return _wire_spec(spec)
+
+
+def _wire_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    scheduled_at = spec.get("scheduled_at")
+    if isinstance(scheduled_at, datetime):
+        if scheduled_at.tzinfo is None:
+            raise ValueError("scheduled_at needs a time zone (a naive datetime is ambiguous)")
+        spec["scheduled_at"] = scheduled_at.isoformat()
+    return spec
+
+
+def _state(state: TaskState | str | None) -> TaskState | None:
+    if state is None:
+        return None
+    try:
+        return TaskState(state)
+    except ValueError:
+        names = ", ".join(TaskState)
+        raise ValidationFailed(
+            f"{state!r} is not a state", [{"field": "state", "message": f"must be one of {names}"}]
+        ) from None

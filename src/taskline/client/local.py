@@ -1,0 +1,84 @@
+"""`LocalEngine`: the client's calls made straight to the store through a `TaskService`, for
+`redis://` URLs: no API server in between, the same path the Python worker takes on Redis."""
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from taskline.backends.factory import open_backend
+from taskline.client.engine import Stats
+from taskline.config import Settings
+from taskline.core.states import TaskState
+from taskline.core.task import QueueStats, Task, TaskFilter, TaskPage
+from taskline.service import TaskService
+
+
+class LocalEngine:
+    """Opens the backend on first use (the client's constructor is not async)."""
+
+    def __init__(self, redis_url: str, *, settings: Settings) -> None:
+        self._redis_url = redis_url
+        self._settings = settings
+        self._service: TaskService | None = None
+        self._opening = asyncio.Lock()
+
+    async def _open(self) -> TaskService:
+        async with self._opening:
+            if self._service is None:
+                backend = await open_backend(
+                    redis_url=self._redis_url,
+                    sqlite_path=self._settings.sqlite_path,
+                    config=self._settings.engine_config(),
+                )
+                self._service = TaskService(backend, max_payload_bytes=self._settings.max_payload_bytes)
+            return self._service
+
+    async def submit(self, spec: dict[str, Any], idempotency_key: str | None) -> Task:
+        return (await (await self._open()).submit(spec, idempotency_key=idempotency_key)).task
+
+    async def submit_many(self, specs: list[dict[str, Any]]) -> list[Task]:
+        return [s.task for s in await (await self._open()).submit_many(specs)]
+
+    async def get(self, task_id: str) -> Task:
+        return await (await self._open()).get(task_id)
+
+    async def list_tasks(self, filter: TaskFilter, limit: int, cursor: str | None) -> TaskPage:
+        return await (await self._open()).list_tasks(filter, limit=limit, cursor=cursor)
+
+    async def cancel(self, task_id: str) -> Task:
+        return await (await self._open()).cancel(task_id)
+
+    async def retry(self, task_id: str, payload: Any) -> Task:
+        return await (await self._open()).retry(task_id, payload=payload)
+
+    async def stats(self) -> Stats:
+        counts = await (await self._open()).stats()
+        states = {state: counts.get(state, 0) for state in TaskState}
+        # Workers are counted by the API server's registry, which a direct connection does not keep.
+        return Stats(states=states, total=sum(states.values()), workers=0)
+
+    async def queues(self) -> list[QueueStats]:
+        return await (await self._open()).queues()
+
+    async def pause_queue(self, queue: str) -> None:
+        await (await self._open()).pause_queue(queue)
+
+    async def resume_queue(self, queue: str) -> None:
+        await (await self._open()).resume_queue(queue)
+
+    async def purge(self, queue: str, priority: int | str | None) -> int:
+        return await (await self._open()).purge(queue, priority=priority)
+
+    async def dlq(self, limit: int, cursor: str | None) -> TaskPage:
+        return await (await self._open()).dlq_list(limit=limit, cursor=cursor)
+
+    async def dlq_retry(self, ids: Sequence[str] | None) -> int:
+        return await (await self._open()).dlq_retry(None if ids is None else list(ids))
+
+    async def dlq_delete(self) -> int:
+        return await (await self._open()).dlq_delete()
+
+    async def close(self) -> None:
+        if self._service is not None:
+            await self._service.backend.close()
+            self._service = None
