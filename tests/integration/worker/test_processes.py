@@ -127,3 +127,21 @@ def test_an_http_worker_registers_pauses_resumes_and_leaves(server: LiveServer, 
     assert paused["state"] == "paused"
     assert still == "pending"
     assert left == []
+
+
+def test_a_worker_straight_on_redis_shows_in_the_servers_registry(
+    redis_server: RedisServer, redis_url: str, tmp_path: Path
+) -> None:
+    with live_server(tmp_path, redis_url=redis_url) as server, server.client() as http:
+        with worker_process(tmp_path, APP, "--queues", "direct", redis_url=redis_url) as worker:
+            wait_until(lambda: registered(http, worker.process.pid), what="the worker to register")
+            (me,) = registered(http, worker.process.pid)
+            http.post(f"/admin/workers/{me['id']}/pause")
+            wait_until(lambda: "paused; taking no new tasks" in worker.output(), what="the pause to reach it")
+            counted = http.get("/api/v1/stats").json()["workers"]
+            worker.process.send_signal(signal.SIGTERM)
+            assert worker.process.wait(timeout=15) == 0, worker.output()
+
+        assert me["queues"] == ["direct"]
+        assert counted == 1
+        assert registered(http, worker.process.pid) == []
