@@ -1,6 +1,7 @@
 """`taskline worker MODULE:APP`: run tasks, straight from Redis or over HTTP."""
 
 import asyncio
+import contextlib
 import importlib
 import logging
 import os
@@ -85,6 +86,8 @@ async def _run(settings: Settings, make_worker: Callable[..., Worker]) -> None:
     finally:
         if scheduler is not None:
             scheduler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await scheduler  # before the backend closes under it
         await transport.close()
     log.info("worker %s stopped: %d completed, %d failed", runner.worker_id, runner.processed, runner.failed)
 

@@ -18,7 +18,11 @@ MAX_INTERVAL_S = 10.0
 class LeaseKeeper:
     """Renews the lease every third of its length, and sooner when the handler reports
     progress. Stops the handler (through `stop_handler`) when the server says its task was
-    cancelled or the lease went to someone else; `lost` then tells the runner not to report."""
+    cancelled or the lease went to someone else; `lost` then tells the runner not to report.
+
+    Most tasks end well within a third of a lease, so the heartbeat loop is only started when
+    the first heartbeat falls due (or progress asks for one): a short task costs a timer.
+    """
 
     def __init__(self, transport: Transport, lease: Lease, ctx: TaskContext, stop_handler: Callable[[], None]) -> None:
         self._transport = transport
@@ -28,20 +32,39 @@ class LeaseKeeper:
         # Both times are the server's, so the length holds whatever this machine's clock says.
         started_at = lease.task.started_at or lease.expires_at
         self._interval_s = min(MAX_INTERVAL_S, max(MIN_INTERVAL_S, (lease.expires_at - started_at) / 3))
-        self._nudge = asyncio.Event()
+        self._nudged = asyncio.Event()
         self._loop = asyncio.get_running_loop()
+        self._first: asyncio.TimerHandle | None = None
+        self._beating: asyncio.Task[None] | None = None
         self.lost = False
+
+    def start(self) -> None:
+        self._first = self._loop.call_later(self._interval_s, self._begin)
+
+    def stop(self) -> None:
+        if self._first is not None:
+            self._first.cancel()
+        if self._beating is not None:
+            self._beating.cancel()
 
     def nudge(self) -> None:
         """Bring the next heartbeat forward (progress changed); callable from any thread."""
-        self._loop.call_soon_threadsafe(self._nudge.set)
+        self._loop.call_soon_threadsafe(self._on_nudge)
 
-    async def run(self) -> None:
+    def _on_nudge(self) -> None:
+        self._nudged.set()
+        self._begin()
+
+    def _begin(self) -> None:
+        if self._beating is None:
+            if self._first is not None:
+                self._first.cancel()
+            self._beating = self._loop.create_task(self._beat())
+
+    async def _beat(self) -> None:
         sent_progress: float | None = None
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._nudge.wait(), timeout=self._interval_s)
-            self._nudge.clear()
+            self._nudged.clear()
             progress = self._ctx._progress
             try:
                 ack = await self._transport.heartbeat(
@@ -54,9 +77,11 @@ class LeaseKeeper:
                 return
             except Exception as exc:  # the server or the network: keep the handler, try again soon
                 log.warning("task %s: heartbeat failed: %s", self._lease.task.id, exc)
-                continue
-            sent_progress = progress
-            if ack.cancel_requested and not self._ctx.cancel_requested:
-                log.info("task %s: cancel requested; stopping its handler", self._lease.task.id)
-                self._ctx.cancel_requested = True
-                self._stop_handler()
+            else:
+                sent_progress = progress
+                if ack.cancel_requested and not self._ctx.cancel_requested:
+                    log.info("task %s: cancel requested; stopping its handler", self._lease.task.id)
+                    self._ctx.cancel_requested = True
+                    self._stop_handler()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._nudged.wait(), timeout=self._interval_s)

@@ -208,7 +208,7 @@ class Worker:
         attempt.run = asyncio.ensure_future(self._call(handler, ctx))
         keeper = LeaseKeeper(self.transport, lease, ctx, stop_handler=attempt.stop)
         ctx._on_progress = keeper.nudge
-        keeping = asyncio.ensure_future(keeper.run())
+        keeper.start()
         try:
             # The attempt began when it was leased, a moment ago: timing it here from `timeout`
             # keeps it right whatever the skew between this machine's clock and the server's.
@@ -229,7 +229,7 @@ class Worker:
         else:
             await self._complete(lease, result)
         finally:
-            keeping.cancel()
+            keeper.stop()
 
     async def _after_stop(self, lease: Lease, keeper: LeaseKeeper, ctx: TaskContext) -> None:
         """The handler was stopped: by a cancel, a lost lease, or a shutdown that ran out of time."""

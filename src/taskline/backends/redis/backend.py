@@ -22,6 +22,7 @@ from taskline.backends.redis.failures import redis_unavailable
 from taskline.backends.redis.inspect import Inspector
 from taskline.backends.redis.keys import DEFAULT_NAMESPACE, KeySpace, QueueKeys
 from taskline.backends.redis.leasing import Leaser
+from taskline.backends.redis.packing import packing_with_hiredis
 from taskline.backends.redis.registry import WorkerRegistry
 from taskline.backends.redis.scripts import StaleRead
 from taskline.backends.redis.wake import WakeListener
@@ -98,7 +99,9 @@ class RedisBackend:
         """
         # A blocking pool makes a burst of concurrent calls queue for a connection instead of
         # failing with "Too many connections".
-        client = Redis.from_pool(BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=20))
+        pool = BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=20)
+        pool.connection_class = packing_with_hiredis(pool.connection_class)
+        client = Redis.from_pool(pool)
         backend = cls(
             client, config=config or EngineConfig(), clock=clock or SystemClock(), namespace=namespace, rng=rng
         )
