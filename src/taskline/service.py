@@ -16,12 +16,17 @@ from taskline.core.priority import parse_priority
 from taskline.core.spec import NAME_RE, TaskSpec, parse_spec
 from taskline.core.states import TaskState
 from taskline.core.task import HeartbeatAck, Lease, QueueStats, Submitted, Task, TaskFilter, TaskPage
+from taskline.core.workers import SEEN_WITHIN_S, WorkerDetails, WorkerRecord
 from taskline.errors import IdempotencyConflict, NotFound, PayloadTooLarge, TasklineError, ValidationFailed
+from taskline.roster import REFRESH_S, Roster
 
 log = logging.getLogger(__name__)
 MAX_BULK = 1000
 MAX_POLL_WAIT_S = 60.0
 MAX_DLQ_RETRY_IDS = 1000
+# A long poll looks again this often even when nothing wakes it, so a worker that only
+# long-polls stays listed (seen within a minute) however long its `wait`.
+POLL_KEEPALIVE_S = 20.0
 
 
 def _same_request(task: Task, spec: TaskSpec) -> bool:
@@ -42,6 +47,7 @@ class TaskService:
         self.backend = backend
         self.max_payload_bytes = max_payload_bytes
         self.clock = clock or SystemClock()
+        self.roster = Roster(backend)
 
     def _spec(self, data: object) -> TaskSpec:
         return parse_spec(data, now=self.clock.now(), max_payload_bytes=self.max_payload_bytes)
@@ -125,18 +131,25 @@ class TaskService:
     ) -> list[Lease]:
         """Lease up to `max` tasks, waiting up to `wait_s` for one to arrive.
 
+        The poll registers (or refreshes) `worker_id` in the worker registry. A paused worker's
+        poll leases nothing: it waits out `wait_s`, leasing after all if resumed meanwhile.
         The wake-up signal is registered before the first look, so a task submitted between
         a look and the wait still wakes the poll.
         """
         deadline = time.monotonic() + min(wait_s, MAX_POLL_WAIT_S)
+        first_sighting = WorkerDetails(queues=list(queues or []), types=list(types or []))
         with self.backend.watch(queues) as signal:
             while True:
-                leases = await self._lease_or_hand_back(worker_id, queues, types, max)
+                paused = await self.roster.paused(worker_id, first_sighting)
+                leases = [] if paused else await self._lease_or_hand_back(worker_id, queues, types, max)
                 remaining = deadline - time.monotonic()
                 if leases or remaining <= 0:
                     return leases
                 log.debug("poll by %s waits up to %.1fs", worker_id, remaining)
-                await signal.wait(remaining)
+                if paused:  # look again when resumed here, or after REFRESH_S for a resume elsewhere
+                    await self.roster.wait_for_change(worker_id, min(remaining, REFRESH_S))
+                else:
+                    await signal.wait(min(remaining, POLL_KEEPALIVE_S))
 
     async def _lease_or_hand_back(
         self, worker_id: str, queues: Sequence[str] | None, types: Sequence[str] | None, max: int
@@ -228,6 +241,51 @@ class TaskService:
     async def dlq_delete(self) -> int:
         """Delete every failed task; returns how many."""
         return await self.backend.dlq_delete()
+
+    # The worker registry (SPEC §3 "Admin", §5).
+
+    async def worker_heartbeat(self, worker_id: str, details: WorkerDetails) -> WorkerRecord:
+        """A worker reports itself (alive, and its details); the record says if it is paused."""
+        return await self.roster.report(worker_id, details)
+
+    async def worker_left(self, worker_id: str) -> None:
+        """A worker shut down: it leaves the list at once rather than a minute later."""
+        self.roster.forget(worker_id)
+        await self.backend.forget_worker(worker_id)
+
+    async def workers(self) -> list[WorkerRecord]:
+        """Workers seen in the last minute, by id."""
+        return await self.backend.list_workers(seen_since=self.clock.now() - SEEN_WITHIN_S)
+
+    async def worker(self, worker_id: str) -> WorkerRecord:
+        """One worker seen in the last minute.
+
+        Raises:
+            NotFound: no such worker, or it has not been seen for a minute (it left).
+        """
+        record = await self.backend.get_worker(worker_id)
+        if record is None or record.last_seen < self.clock.now() - SEEN_WITHIN_S:
+            raise NotFound(f"no worker {worker_id} seen in the last {SEEN_WITHIN_S:.0f}s")
+        return record
+
+    async def pause_worker(self, worker_id: str) -> WorkerRecord:
+        """The worker takes no new tasks (its polls lease nothing) and finishes what it has.
+
+        Raises:
+            NotFound: the registry has no such worker.
+        """
+        return await self._set_worker_paused(worker_id, True)
+
+    async def resume_worker(self, worker_id: str) -> WorkerRecord:
+        """Raises NotFound: the registry has no such worker."""
+        return await self._set_worker_paused(worker_id, False)
+
+    async def _set_worker_paused(self, worker_id: str, paused: bool) -> WorkerRecord:
+        record = await self.backend.set_worker_paused(worker_id, paused)
+        if record is None:
+            raise NotFound(f"no worker {worker_id}")
+        self.roster.changed(record)
+        return record
 
 
 def _queue_name(queue: str) -> str:

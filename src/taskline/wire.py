@@ -1,4 +1,4 @@
-"""The wire format of tasks (and queue stats): the JSON the API sends, and its reading back.
+"""The wire format of tasks (and queue stats, and workers): the JSON the API sends, and its reading back.
 
 Both directions live here so that the server, the clients and the HTTP worker agree by
 construction; times are RFC 3339 UTC with milliseconds.
@@ -9,6 +9,7 @@ from typing import Any
 
 from taskline.core.states import TaskState
 from taskline.core.task import AttemptError, Lease, QueueStats, Task
+from taskline.core.workers import WorkerRecord, WorkerState
 
 PRIORITY_NAMES = ("low", "normal", "high", "critical")
 _QUEUE_COUNTS = ("scheduled", "running", "retrying", "failed", "completed", "cancelled")
@@ -111,4 +112,39 @@ def queue_from_json(data: dict[str, Any]) -> QueueStats:
         paused=data["paused"],
         pending=[data["pending"][name] for name in PRIORITY_NAMES],
         **{state: data[state] for state in _QUEUE_COUNTS},
+    )
+
+
+def worker_json(worker: WorkerRecord) -> dict[str, Any]:
+    """A worker as `/admin/workers` shows it (SPEC §3); `queues` or `types` empty means any."""
+    return {
+        "id": worker.id,
+        "host": worker.host,
+        "pid": worker.pid,
+        "queues": worker.queues,
+        "types": worker.types,
+        "concurrency": worker.concurrency,
+        "active": worker.active,
+        "processed": worker.processed,
+        "failed": worker.failed,
+        "state": worker.state.value,
+        "started_at": rfc3339(worker.started_at),
+        "last_seen": rfc3339(worker.last_seen),
+    }
+
+
+def worker_from_json(data: dict[str, Any]) -> WorkerRecord:
+    return WorkerRecord(
+        id=data["id"],
+        host=data["host"],
+        pid=data["pid"],
+        queues=data["queues"],
+        types=data["types"],
+        concurrency=data["concurrency"],
+        active=data["active"],
+        processed=data["processed"],
+        failed=data["failed"],
+        state=WorkerState(data["state"]),
+        started_at=from_rfc3339(data["started_at"]) or 0.0,
+        last_seen=from_rfc3339(data["last_seen"]) or 0.0,
     )

@@ -2,7 +2,17 @@
 
 from taskline.core.states import TaskState
 from taskline.core.task import AttemptError, Lease, Task
-from taskline.wire import from_rfc3339, lease_from_json, lease_json, rfc3339, task_from_json, task_json
+from taskline.core.workers import WorkerRecord, WorkerState
+from taskline.wire import (
+    from_rfc3339,
+    lease_from_json,
+    lease_json,
+    rfc3339,
+    task_from_json,
+    task_json,
+    worker_from_json,
+    worker_json,
+)
 
 
 def test_a_task_survives_the_round_trip() -> None:
@@ -51,3 +61,29 @@ def test_queue_stats_survive_the_round_trip() -> None:
 
     assert queue_json(stats)["pending"] == {"low": 1, "normal": 2, "high": 3, "critical": 4}
     assert queue_from_json(queue_json(stats)) == stats
+
+
+def test_a_worker_survives_the_round_trip_with_the_fields_spec_names() -> None:
+    worker = WorkerRecord(
+        id="box:42:abc",
+        host="box",
+        pid=42,
+        queues=["high"],
+        types=["email", "echo"],
+        concurrency=10,
+        active=3,
+        processed=100,
+        failed=2,
+        state=WorkerState.PAUSED,
+        started_at=1_700_000_000.25,
+        last_seen=1_700_000_060.5,
+    )
+
+    shown = worker_json(worker)
+
+    assert worker_from_json(shown) == worker
+    assert list(shown) == [
+        "id", "host", "pid", "queues", "types", "concurrency", "active", "processed", "failed", "state",
+        "started_at", "last_seen",
+    ]  # fmt: skip
+    assert (shown["state"], shown["last_seen"]) == ("paused", "2023-11-14T22:14:20.500Z")

@@ -1,9 +1,11 @@
 """Request bodies the API parses with pydantic (task submits go through core.spec instead),
 and response models that document the wire format in OpenAPI."""
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from taskline.core.workers import WorkerDetails
 
 
 class _Body(BaseModel):
@@ -31,6 +33,25 @@ class FailBody(_Body):
 
 class ReleaseBody(_Body):
     token: str = Field(min_length=1)
+
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")]
+
+
+class WorkerReportBody(_Body):
+    """What a worker reports of itself with its heartbeat; a field left out keeps its last value."""
+
+    host: str | None = Field(None, min_length=1, max_length=255)
+    pid: int | None = Field(None, ge=0)
+    queues: list[Name] | None = Field(None, max_length=100, description="Queues it takes from; empty: any")
+    types: list[Name] | None = Field(None, max_length=1000, description="Task types it takes; empty: any")
+    concurrency: int | None = Field(None, ge=1, description="Tasks it runs at once, at most")
+    active: int | None = Field(None, ge=0, description="Tasks running now")
+    processed: int | None = Field(None, ge=0, description="Tasks completed since it started")
+    failed: int | None = Field(None, ge=0, description="Attempts failed since it started")
+
+    def details(self) -> WorkerDetails:
+        return WorkerDetails(**self.model_dump())
 
 
 class ErrorInfo(BaseModel):

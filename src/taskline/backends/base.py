@@ -13,6 +13,7 @@ from taskline.backends.wakeup import WorkSignal
 from taskline.core.spec import TaskSpec
 from taskline.core.states import TaskState
 from taskline.core.task import HeartbeatAck, Lease, QueueStats, Submitted, Task, TaskFilter, TaskPage
+from taskline.core.workers import WorkerDetails, WorkerRecord
 
 
 class _Unchanged:
@@ -173,6 +174,32 @@ class Backend(Protocol):
         Returns 0 when allowed, else the seconds until a token will be there. Kept in the
         store so that every API instance on one Redis shares each client's bucket.
         """
+        ...
+
+    # The worker registry (SPEC §3 "Admin", §5): global, not per queue.
+
+    async def register_worker(self, worker_id: str, details: WorkerDetails) -> WorkerRecord:
+        """Record a sighting of a worker: creates it (active, started now) on first sight; the
+        details given overwrite, those left None are kept; `last_seen` becomes now. Returns the
+        record, so the caller learns whether the worker is paused."""
+        ...
+
+    async def list_workers(self, *, seen_since: float) -> list[WorkerRecord]:
+        """Workers last seen at or after `seen_since`, by id."""
+        ...
+
+    async def get_worker(self, worker_id: str) -> WorkerRecord | None: ...
+
+    async def set_worker_paused(self, worker_id: str, paused: bool) -> WorkerRecord | None:
+        """Pause (it takes no new tasks) or resume a known worker; None if there is no such worker."""
+        ...
+
+    async def forget_worker(self, worker_id: str) -> bool:
+        """Delete a worker's record (it shut down); False if there was none."""
+        ...
+
+    async def prune_workers(self, *, seen_before: float) -> int:
+        """Delete the records of workers last seen before `seen_before`; returns how many."""
         ...
 
     def watch(self, queues: Sequence[str] | None) -> AbstractContextManager[WorkSignal]:

@@ -52,10 +52,10 @@ class LocalEngine:
         return await (await self._open()).retry(task_id, payload=payload)
 
     async def stats(self) -> Stats:
-        counts = await (await self._open()).stats()
+        service = await self._open()
+        counts = await service.stats()
         states = {state: counts.get(state, 0) for state in TaskState}
-        # Workers are counted by the API server's registry, which a direct connection does not keep.
-        return Stats(states=states, total=sum(states.values()), workers=0)
+        return Stats(states=states, total=sum(states.values()), workers=len(await service.workers()))
 
     async def queues(self) -> list[QueueStats]:
         return await (await self._open()).queues()

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from taskline.backends.base import Backend
 from taskline.core.clock import Clock, SystemClock
+from taskline.core.workers import FORGET_AFTER_S
 from taskline.errors import TasklineError
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,7 @@ class TickReport:
     forwarded: int = 0
     recovered: int = 0
     trimmed: int = 0
+    workers_forgotten: int = 0
 
 
 class Scheduler:
@@ -34,7 +36,8 @@ class Scheduler:
         self._next_retention = 0.0
 
     async def run_once(self) -> TickReport:
-        """Do all the work due by now: forward, recover, and (once a minute) trim retention."""
+        """Do all the work due by now: forward, recover, and (once a minute) trim retention and
+        forget workers long gone."""
         report = TickReport()
         while (moved := await self.backend.forward_due(limit=BATCH)) > 0:
             report.forwarded += moved
@@ -50,6 +53,7 @@ class Scheduler:
                 report.trimmed += moved
                 if moved < BATCH:
                     break
+            report.workers_forgotten = await self.backend.prune_workers(seen_before=self.clock.now() - FORGET_AFTER_S)
         return report
 
     async def run(self) -> None:

@@ -5,6 +5,8 @@ so a queue of weight 6 is looked at first six times as often as one of weight 1 
 queue with work starves; when none has work, one long poll over all of them waits for the
 next task. Shutdown (`stop()`) takes no more tasks, lets running ones finish for
 `shutdown_timeout`, then stops the rest and hands them back without using up an attempt.
+While paused (its `Presence` in the worker registry says so) it takes no tasks either, and
+lets running ones finish.
 """
 
 import asyncio
@@ -23,10 +25,12 @@ from typing import Any
 import orjson
 
 from taskline.core.task import Lease
+from taskline.core.workers import WorkerDetails
 from taskline.errors import LeaseLost, NotFound, TasklineError
 from taskline.worker.app import App, Handler, TaskContext
 from taskline.worker.lease import LeaseKeeper
 from taskline.worker.outcomes import Fail, Retry
+from taskline.worker.presence import Presence
 from taskline.worker.transport import Transport
 
 log = logging.getLogger("taskline.worker")
@@ -99,6 +103,7 @@ class Worker:
         self._stopping = asyncio.Event()
         self._threads = ThreadPoolExecutor(concurrency, thread_name_prefix="taskline-handler")
         self._processes: ProcessPoolExecutor | None = None
+        self.presence = Presence(transport, self.worker_id, self._details)
 
     def stop(self) -> None:
         """Begin a graceful shutdown: no new tasks; `run()` returns once running ones are done
@@ -114,8 +119,13 @@ class Worker:
             ",".join(f"{q.name}:{q.weight}" for q in self.queues) or "all",
             ",".join(self.types),
         )
+        await self.presence.beat()  # registered before the first poll
+        beating = asyncio.ensure_future(self.presence.run())
         try:
             while not self._stopping.is_set():
+                if self.presence.paused:
+                    await _first(self.presence.wait_active(), self._stopping.wait())
+                    continue
                 free = self.concurrency - len(self._running)
                 if free <= 0:
                     self._room.clear()
@@ -125,6 +135,21 @@ class Worker:
                     self._start(lease)
         finally:
             await self._finish()
+            beating.cancel()
+            await asyncio.gather(beating, return_exceptions=True)
+            await self.presence.leave()
+
+    def _details(self) -> WorkerDetails:
+        return WorkerDetails(
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            queues=[q.name for q in self.queues],
+            types=self.types,
+            concurrency=self.concurrency,
+            active=len(self._running),
+            processed=self.processed,
+            failed=self.failed,
+        )
 
     async def _take(self, free: int) -> list[Lease]:
         """Up to `free` leases, or none once stopping. A poll cut short by `stop()` hands back

@@ -2,15 +2,17 @@
 
 `LocalTransport` wraps a `TaskService` (straight on Redis with `TASKLINE_REDIS_URL`, or inside
 `taskline serve --workers`); `HttpTransport` speaks the poll/heartbeat/complete/fail/release
-routes. The runner sees only this protocol, so both paths behave the same.
+routes and the worker registry's heartbeat and leave. The runner sees only this protocol, so both paths behave the same.
 """
 
 from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Any, Protocol
 
 import httpx
 
 from taskline.core.task import HeartbeatAck, Lease
+from taskline.core.workers import WorkerDetails, WorkerState
 from taskline.errors import TasklineError, error_for_code
 from taskline.service import TaskService
 from taskline.wire import from_rfc3339, lease_from_json
@@ -30,6 +32,12 @@ class Transport(Protocol):
     ) -> None: ...
 
     async def release(self, task_id: str, token: str) -> None: ...
+
+    async def worker_heartbeat(self, worker_id: str, details: WorkerDetails) -> WorkerState:
+        """Report this worker to the registry; the answer says whether it is paused."""
+        ...
+
+    async def worker_left(self, worker_id: str) -> None: ...
 
     async def close(self) -> None: ...
 
@@ -59,6 +67,12 @@ class LocalTransport:
 
     async def release(self, task_id: str, token: str) -> None:
         await self.service.release(task_id, token)
+
+    async def worker_heartbeat(self, worker_id: str, details: WorkerDetails) -> WorkerState:
+        return (await self.service.worker_heartbeat(worker_id, details)).state
+
+    async def worker_left(self, worker_id: str) -> None:
+        await self.service.worker_left(worker_id)
 
     async def close(self) -> None:
         if self._owns_service:
@@ -114,6 +128,16 @@ class HttpTransport:
 
     async def release(self, task_id: str, token: str) -> None:
         await self._post(f"/api/v1/tasks/{task_id}/release", {"token": token})
+
+    async def worker_heartbeat(self, worker_id: str, details: WorkerDetails) -> WorkerState:
+        body = {name: value for name, value in asdict(details).items() if value is not None}
+        answer = await self._post(f"/api/v1/workers/{worker_id}/heartbeat", body)
+        return WorkerState(answer["state"])
+
+    async def worker_left(self, worker_id: str) -> None:
+        response = await self._http.delete(f"/api/v1/workers/{worker_id}")
+        if response.status_code != 204:
+            _checked(response)
 
     async def close(self) -> None:
         await self._http.aclose()

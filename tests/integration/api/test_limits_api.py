@@ -1,11 +1,13 @@
 """SPEC §4 over HTTP: sizes, backpressure, rate limits, API keys and roles, CORS. A refused
 request changes nothing."""
 
+import re
 import uuid
 
 import httpx
 import pytest
 
+from taskline.api.openapi import openapi_document
 from tests.integration.api.conftest import StartServer
 
 TASK = {"type": "echo", "queue": "limits"}
@@ -67,6 +69,7 @@ def test_rate_limits_are_per_key(start_server: StartServer) -> None:
 
 PRODUCE = [
     ("POST", "/api/v1/tasks", TASK),
+    ("POST", "/api/v1/tasks/bulk", [TASK]),
     ("DELETE", "/api/v1/tasks/{id}", None),
     ("POST", "/api/v1/tasks/{id}/retry", None),
 ]
@@ -75,6 +78,9 @@ WORK = [
     ("POST", "/api/v1/tasks/{id}/heartbeat", {"token": "t"}),
     ("POST", "/api/v1/tasks/{id}/complete", {"token": "t"}),
     ("POST", "/api/v1/tasks/{id}/fail", {"token": "t", "error": "e"}),
+    ("POST", "/api/v1/tasks/{id}/release", {"token": "t"}),
+    ("POST", "/api/v1/workers/auth-worker/heartbeat", {}),
+    ("DELETE", "/api/v1/workers/gone-worker", None),
 ]
 READ = [
     ("GET", "/api/v1/tasks/{id}", None),
@@ -83,6 +89,10 @@ READ = [
     ("GET", "/api/v1/queues", None),
 ]
 ADMIN = [
+    ("GET", "/admin/workers", None),
+    ("GET", "/admin/workers/auth-worker", None),
+    ("POST", "/admin/workers/auth-worker/pause", None),
+    ("POST", "/admin/workers/auth-worker/resume", None),
     ("GET", "/admin/queues", None),
     ("POST", "/admin/queues/auth/pause", None),
     ("POST", "/admin/queues/auth/resume", None),
@@ -109,6 +119,24 @@ def test_roles_allow_what_the_spec_says_and_nothing_else(start_server: StartServ
                     else:
                         assert response.status_code == 403, (role, method, path)
                         assert response.json()["error"]["code"] == "forbidden"
+
+
+def test_the_role_matrix_covers_every_guarded_route() -> None:
+    document = openapi_document()
+    guarded = {
+        (method.upper(), path)
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        if operation.get("security") != []
+    }
+    covered = {
+        (method, path)
+        for method, path in guarded
+        for listed_method, listed_path, _ in PRODUCE + WORK + READ + ADMIN
+        if listed_method == method and re.fullmatch(re.sub(r"\{\w+\}", "[^/]+", path), listed_path.split("?")[0])
+    }
+
+    assert guarded - covered == set()
 
 
 def test_a_missing_or_unknown_key_is_401(start_server: StartServer) -> None:

@@ -12,6 +12,7 @@ from taskline.backends.redis.scripts import LuaScript, header_of, load_scripts, 
 from taskline.core.clock import FrozenClock
 from taskline.core.states import TaskState
 from taskline.core.task import TaskFilter
+from taskline.core.workers import WorkerDetails
 from tests.helpers.seed import in_state, lease_one, spec, submit
 
 SCRIPTS = load_scripts()
@@ -95,8 +96,13 @@ async def exercise_every_script(backend: RedisBackend, clock: FrozenClock) -> No
     await backend.dlq_delete()
     await backend.purge("q2")
     await backend.take_token("client", rate=10, burst=20)
+    await backend.register_worker("worker-1", WorkerDetails(host="h", queues=["q1"]))
+    await backend.register_worker("worker-2", WorkerDetails())
+    await backend.set_worker_paused("worker-1", True)
+    await backend.forget_worker("worker-2")
     clock.advance(90 * 86400)
     await backend.trim_retention()
+    assert await backend.prune_workers(seen_before=clock.now()) == 1
     # The undo of a multi-queue batch that another queue refused (hard to provoke in order).
     (stored,) = await backend.submit([spec(clock, queue="q4")])
     await backend._withdraw("q4", [stored.task])

@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 
 from taskline.backends.sqlite.backend import SqliteBackend
+from taskline.backends.sqlite.queries import SCHEMA, SCHEMA_VERSION
 from taskline.core.clock import FrozenClock
 from taskline.core.states import TaskState
+from taskline.core.workers import WorkerDetails
 from taskline.errors import BackendUnavailable
 from tests.helpers.seed import in_state, submit
 
@@ -70,6 +72,22 @@ async def test_a_file_from_a_newer_taskline_is_refused(db_path: Path) -> None:
 
     with pytest.raises(BackendUnavailable, match="schema version 99"):
         await SqliteBackend.open(db_path)
+
+
+async def test_a_file_of_schema_version_1_gains_the_worker_registry(db_path: Path, clock: FrozenClock) -> None:
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    conn.executescript(SCHEMA)  # what a Taskline before the registry created
+    conn.close()
+
+    backend = await SqliteBackend.open(db_path, clock=clock)
+    try:
+        await backend.register_worker("w1", WorkerDetails(host="h"))
+        assert [w.host for w in await backend.list_workers(seen_since=0)] == ["h"]
+    finally:
+        await backend.close()
+    conn = sqlite3.connect(db_path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    conn.close()
 
 
 async def test_a_closed_backend_refuses_calls(db_path: Path, clock: FrozenClock) -> None:

@@ -11,6 +11,7 @@ import pytest
 from taskline.backends.base import Backend
 from taskline.core.clock import FrozenClock
 from taskline.core.task import HeartbeatAck
+from taskline.core.workers import WorkerDetails, WorkerState
 from taskline.service import TaskService
 from taskline.worker.app import App
 from taskline.worker.runner import Worker
@@ -31,6 +32,7 @@ class RecordingTransport(LocalTransport):
         super().__init__(service)
         self.outcomes: asyncio.Queue[Outcome] = asyncio.Queue()
         self.progress_sent: asyncio.Queue[float] = asyncio.Queue()
+        self.worker_states: asyncio.Queue[WorkerState] = asyncio.Queue()
 
     async def heartbeat(self, task_id: str, token: str, *, progress: float | None) -> HeartbeatAck:
         ack = await super().heartbeat(task_id, token, progress=progress)
@@ -52,8 +54,17 @@ class RecordingTransport(LocalTransport):
         await super().release(task_id, token)
         self.outcomes.put_nowait(Outcome("release", task_id, {}))
 
+    async def worker_heartbeat(self, worker_id: str, details: WorkerDetails) -> WorkerState:
+        state = await super().worker_heartbeat(worker_id, details)
+        self.worker_states.put_nowait(state)
+        return state
+
     async def next_outcome(self, timeout_s: float = 10) -> Outcome:
         return await asyncio.wait_for(self.outcomes.get(), timeout_s)
+
+    async def next_worker_state(self, timeout_s: float = 10) -> WorkerState:
+        """The answer to the worker's next registry heartbeat (one comes about every second)."""
+        return await asyncio.wait_for(self.worker_states.get(), timeout_s)
 
 
 @pytest.fixture

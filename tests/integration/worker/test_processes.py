@@ -1,6 +1,7 @@
 """`taskline worker` as real processes: over HTTP to a server, and straight on Redis."""
 
 import signal
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -90,3 +91,57 @@ def test_a_worker_on_redis_alone_also_brings_retries_back(redis_url: str, tmp_pa
     with live_server(tmp_path, redis_url=redis_url) as server, server.client() as http:
         done = task(http, task_id)
     assert (done["state"], done["result"], done["attempts"]) == ("completed", 2, 2)
+
+
+def registered(http: httpx.Client, pid: int) -> list[dict[str, Any]]:
+    return [w for w in http.get("/admin/workers").json()["workers"] if w["pid"] == pid]
+
+
+def test_an_http_worker_registers_pauses_resumes_and_leaves(server: LiveServer, tmp_path: Path) -> None:
+    args = (APP, "--concurrency", "2", "--queues", "reg", "--types", "add")
+    with server.client() as http, worker_process(tmp_path, *args, server=server.url) as worker:
+        pid = worker.process.pid
+        wait_until(lambda: registered(http, pid), what="the worker to register")
+        (me,) = registered(http, pid)
+        paused = http.post(f"/admin/workers/{me['id']}/pause").json()["workers"][0]
+        wait_until(lambda: "paused; taking no new tasks" in worker.output(), what="the worker to learn of the pause")
+        task_id = submit(http, "add", {"a": 1, "b": 2}, queue="reg")
+        seen = {paused["last_seen"]}
+
+        def two_more_heartbeats() -> bool:
+            seen.update(w["last_seen"] for w in registered(http, pid))
+            return len(seen) > 2
+
+        # By then the worker has had time to take the task, had it been active.
+        wait_until(two_more_heartbeats, what="two more heartbeats")
+        still = task(http, task_id)["state"]
+        http.post(f"/admin/workers/{me['id']}/resume")
+        wait_until(lambda: task(http, task_id)["state"] == "completed", what="the task after the resume")
+        worker.process.send_signal(signal.SIGTERM)
+        assert worker.process.wait(timeout=15) == 0, worker.output()
+        left = registered(http, pid)
+
+    assert (me["queues"], me["types"], me["concurrency"], me["state"]) == (["reg"], ["add"], 2, "active")
+    assert me["host"] == socket.gethostname()
+    assert me["started_at"] <= me["last_seen"]
+    assert paused["state"] == "paused"
+    assert still == "pending"
+    assert left == []
+
+
+def test_a_worker_straight_on_redis_shows_in_the_servers_registry(
+    redis_server: RedisServer, redis_url: str, tmp_path: Path
+) -> None:
+    with live_server(tmp_path, redis_url=redis_url) as server, server.client() as http:
+        with worker_process(tmp_path, APP, "--queues", "direct", redis_url=redis_url) as worker:
+            wait_until(lambda: registered(http, worker.process.pid), what="the worker to register")
+            (me,) = registered(http, worker.process.pid)
+            http.post(f"/admin/workers/{me['id']}/pause")
+            wait_until(lambda: "paused; taking no new tasks" in worker.output(), what="the pause to reach it")
+            counted = http.get("/api/v1/stats").json()["workers"]
+            worker.process.send_signal(signal.SIGTERM)
+            assert worker.process.wait(timeout=15) == 0, worker.output()
+
+        assert me["queues"] == ["direct"]
+        assert counted == 1
+        assert registered(http, worker.process.pid) == []

@@ -1,6 +1,5 @@
-"""Admin routes (SPEC §3 "Admin"): queues, manual retry and the dead-letter queue; admin role only.
-
-`/admin/health` lives with `/health` in health.py, the worker routes with the worker registry.
+"""Admin routes (SPEC §3 "Admin"): workers, queues, manual retry and the dead-letter queue;
+admin role only. `/admin/health` lives with `/health` in health.py.
 """
 
 from typing import Annotated
@@ -15,10 +14,44 @@ from taskline.api.render import JSONResponse
 from taskline.api.routes.tasks import retry_task
 from taskline.api.schemas import ERRORS
 from taskline.errors import ValidationFailed
-from taskline.wire import queue_json, task_json
+from taskline.wire import queue_json, task_json, worker_json
 
 router = APIRouter(prefix="/admin", tags=["admin"], responses=ERRORS)
 QueueName = Annotated[str, Path(description="The queue's name")]
+WorkerId = Annotated[str, Path(min_length=1, max_length=128, description="The worker's id, as it polls with")]
+
+
+@router.get("/workers", summary="Workers seen in the last minute")
+async def workers(request: Request) -> Response:
+    """`{"workers": [...]}` by id, each with id, host, pid, queues and types (empty: any),
+    concurrency, active, processed, failed, state (`active`/`paused`), started_at, last_seen.
+    A worker that only polls shows its first poll's queues and types and no host or counts."""
+    authorize(request, ADMINS)
+    return JSONResponse({"workers": [worker_json(w) for w in await service_of(request).workers()]})
+
+
+@router.get("/workers/{worker_id}", summary="One worker seen in the last minute")
+async def worker(request: Request, worker_id: WorkerId) -> Response:
+    """`{"workers": [worker]}`, the list's shape (SPEC §3 gives one for both); 404 when no
+    such worker was seen in the last minute."""
+    authorize(request, ADMINS)
+    return JSONResponse({"workers": [worker_json(await service_of(request).worker(worker_id))]})
+
+
+@router.post("/workers/{worker_id}/pause", summary="The worker takes no new tasks and finishes what it has")
+async def pause_worker(request: Request, worker_id: WorkerId) -> Response:
+    """`{"workers": [worker]}` with state `paused`; the worker stops taking tasks within a
+    second. 404 if the registry has no such worker."""
+    authorize(request, ADMINS)
+    return JSONResponse({"workers": [worker_json(await service_of(request).pause_worker(worker_id))]})
+
+
+@router.post("/workers/{worker_id}/resume", summary="A paused worker takes tasks again")
+async def resume_worker(request: Request, worker_id: WorkerId) -> Response:
+    """`{"workers": [worker]}` with state `active`, within a second. 404 if the registry has
+    no such worker."""
+    authorize(request, ADMINS)
+    return JSONResponse({"workers": [worker_json(await service_of(request).resume_worker(worker_id))]})
 
 
 @router.get("/queues", summary="Every queue's depth and state counts")

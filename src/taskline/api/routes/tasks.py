@@ -110,12 +110,13 @@ async def retry_task(request: Request, task_id: str) -> Any:
     return await service_of(request).retry(task_id, payload=payload)
 
 
-@router.get("/stats", summary="Tasks per state")
+@router.get("/stats", summary="Tasks per state, and workers seen in the last minute")
 async def stats(request: Request) -> Response:
     authorize(request, READERS)
     counts = await service_of(request).stats()
     states = {state.value: counts.get(state, 0) for state in TaskState}
-    return JSONResponse({"states": states, "total": sum(states.values()), "workers": 0})
+    workers = len(await service_of(request).workers())
+    return JSONResponse({"states": states, "total": sum(states.values()), "workers": workers})
 
 
 @router.get("/queues", summary="Every queue's depth and state counts")

@@ -1,5 +1,6 @@
 """External-worker routes: long poll, heartbeat, complete, fail. Any language that speaks
-HTTP is a worker through these four."""
+HTTP is a worker through these four; a worker may also report itself to the worker registry
+(`/api/v1/workers/{id}/heartbeat`) and say it left (`DELETE /api/v1/workers/{id}`)."""
 
 from typing import Annotated
 
@@ -10,11 +11,12 @@ from taskline.api.auth import WORKERS, authorize
 from taskline.api.closing import unless_abandoned
 from taskline.api.deps import service_of
 from taskline.api.render import JSONResponse
-from taskline.api.schemas import ERRORS, CompleteBody, FailBody, HeartbeatBody, ReleaseBody
+from taskline.api.schemas import ERRORS, CompleteBody, FailBody, HeartbeatBody, ReleaseBody, WorkerReportBody
 from taskline.wire import lease_json, rfc3339, task_json
 
 router = APIRouter(prefix="/api/v1", tags=["workers"], responses=ERRORS)
 TaskId = Annotated[str, Path(description="The task's id")]
+WorkerId = Annotated[str, Path(min_length=1, max_length=128, description="The worker's id, as it polls with")]
 NameList = Annotated[str | None, Query(max_length=4096, pattern=r"^[A-Za-z0-9_.:,-]*$")]
 
 
@@ -32,7 +34,10 @@ async def poll(
     wait: Annotated[float, Query(ge=0, le=60)] = 0,
     max: Annotated[int, Query(ge=1, le=100)] = 1,
 ) -> Response:
-    """200 `{"tasks": [...]}` with each task's `lease`; 204 when nothing came within `wait`."""
+    """200 `{"tasks": [...]}` with each task's `lease`; 204 when nothing came within `wait`.
+
+    The poll registers `worker_id` in the worker registry (`/admin/workers`); a paused
+    worker's poll leases nothing (204 after `wait`, or its tasks if resumed meanwhile)."""
     authorize(request, WORKERS)
     service = service_of(request)
     polling = service.poll(worker_id=worker_id, queues=_names(queues), types=_names(types), wait_s=wait, max=max)
@@ -75,3 +80,23 @@ async def release(request: Request, task_id: TaskId, body: ReleaseBody) -> Respo
     what it has not started or could not finish, and the attempt does not count."""
     authorize(request, WORKERS)
     return JSONResponse(task_json(await service_of(request).release(task_id, body.token)))
+
+
+@router.post("/workers/{worker_id}/heartbeat", summary="Report this worker to the registry; learn if it is paused")
+async def worker_heartbeat(request: Request, worker_id: WorkerId, body: WorkerReportBody) -> Response:
+    """An addition to SPEC §3 for "workers register and heartbeat" (SPEC §5): a worker sends
+    its details about once a second (any field left out keeps its last value) and gets
+    200 `{"state": "active" | "paused"}`. A paused worker takes no new tasks and finishes
+    what it has. Polling alone also registers a worker, without these details."""
+    authorize(request, WORKERS)
+    record = await service_of(request).worker_heartbeat(worker_id, body.details())
+    return JSONResponse({"state": record.state.value})
+
+
+@router.delete("/workers/{worker_id}", status_code=204, summary="Say this worker has shut down")
+async def worker_left(request: Request, worker_id: WorkerId) -> Response:
+    """An addition to SPEC §3: a worker shutting down leaves `/admin/workers` at once instead of
+    a minute after its last sighting. 204 whether or not the registry knew it."""
+    authorize(request, WORKERS)
+    await service_of(request).worker_left(worker_id)
+    return Response(status_code=204)

@@ -23,6 +23,7 @@ from taskline.backends.redis.inspect import Inspector
 from taskline.backends.redis.keys import DEFAULT_NAMESPACE, KeySpace, QueueKeys
 from taskline.backends.redis.leasing import Leaser
 from taskline.backends.redis.packing import packing_with_hiredis
+from taskline.backends.redis.registry import WorkerRegistry
 from taskline.backends.redis.scripts import StaleRead
 from taskline.backends.redis.wake import WakeListener
 from taskline.backends.wakeup import WakeupHub, WorkSignal
@@ -33,6 +34,7 @@ from taskline.core.priority import order_key
 from taskline.core.spec import TaskSpec
 from taskline.core.states import TaskState
 from taskline.core.task import HeartbeatAck, Lease, QueueStats, Submitted, Task, TaskFilter, TaskPage, new_task
+from taskline.core.workers import WorkerDetails, WorkerRecord
 from taskline.errors import BackendUnavailable, LeaseLost, NotFound, QueueFull
 
 T = TypeVar("T")
@@ -66,6 +68,7 @@ class RedisBackend:
         self._offsets = self._ctx.offsets
         self._inspector = Inspector(self._ctx)
         self._leaser = Leaser(self._ctx)
+        self._registry = WorkerRegistry(self._ctx)
         self._hub = WakeupHub()
         self._coalescer = SubmitCoalescer(self._submit_to_queue)
         self._listener = WakeListener(client, self._keys.wake_channel, self._hub)
@@ -402,6 +405,26 @@ class RedisBackend:
             return 0.0
         args: Args = [self._now_ms(), repr(float(rate)), burst]
         return float(await self._scripts.run("take_token", [self._keys.rate_limit(client)], args))
+
+    # --- the worker registry ------------------------------------------------------------
+
+    async def register_worker(self, worker_id: str, details: WorkerDetails) -> WorkerRecord:
+        return await self._registry.register(worker_id, details, self._now_ms())
+
+    async def list_workers(self, *, seen_since: float) -> list[WorkerRecord]:
+        return await self._registry.seen_since(to_ms(seen_since))
+
+    async def get_worker(self, worker_id: str) -> WorkerRecord | None:
+        return await self._registry.get(worker_id)
+
+    async def set_worker_paused(self, worker_id: str, paused: bool) -> WorkerRecord | None:
+        return await self._registry.set_paused(worker_id, paused)
+
+    async def forget_worker(self, worker_id: str) -> bool:
+        return await self._registry.forget([worker_id]) > 0
+
+    async def prune_workers(self, *, seen_before: float) -> int:
+        return await self._registry.prune(to_ms(seen_before))
 
     # --- connection ---------------------------------------------------------------------
 

@@ -104,6 +104,19 @@ class KeySpace:
         """Pub/sub channel: a queue name (work may be pending there) or TIMER_MESSAGE."""
         return f"{self.namespace}:wake"
 
+    @property
+    def workers_seen(self) -> str:
+        """ZSET worker id -> last_seen_ms: the registry's index, in the registry's own slot.
+
+        The tag `{~workers}` can be no queue's (`~` is not a queue character), so the index
+        and every worker's hash share one slot that no queue script touches."""
+        return f"{self.namespace}:{{~workers}}:seen"
+
+    def worker(self, worker_id: str) -> str:
+        """HASH one worker's record (`started_ms`, `last_seen_ms`, `state`, reported details).
+        The id follows the tag, so whatever it holds cannot move the slot."""
+        return f"{self.namespace}:{{~workers}}:worker:{worker_id}"
+
     def rate_limit(self, client: str) -> str:
         """HASH tokens, at_ms: one client's token bucket, in a slot of its own.
 

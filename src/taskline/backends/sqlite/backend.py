@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from taskline.backends import base
-from taskline.backends.sqlite import inspection
+from taskline.backends.sqlite import inspection, registry
 from taskline.backends.sqlite.buckets import TokenBuckets
 from taskline.backends.sqlite.connection import Synchronous, connect, ensure_schema
 from taskline.backends.sqlite.reader import Reader
+from taskline.backends.sqlite.records import to_ms
 from taskline.backends.sqlite.transitions import KEEP_PAYLOAD, Transitions
 from taskline.backends.sqlite.writer import Wakeups, Writer
 from taskline.backends.wakeup import WakeupHub, WorkSignal
@@ -26,6 +27,7 @@ from taskline.core.config import EngineConfig
 from taskline.core.spec import TaskSpec
 from taskline.core.states import TaskState
 from taskline.core.task import HeartbeatAck, Lease, QueueStats, Submitted, Task, TaskFilter, TaskPage
+from taskline.core.workers import WorkerDetails, WorkerRecord
 from taskline.errors import BackendUnavailable
 
 
@@ -35,9 +37,16 @@ class SqliteBackend:
     name: Literal["redis", "sqlite"] = "sqlite"
 
     def __init__(
-        self, writer: Writer, reader: Reader, transitions: Transitions, hub: WakeupHub, buckets: TokenBuckets
+        self,
+        writer: Writer,
+        reader: Reader,
+        transitions: Transitions,
+        hub: WakeupHub,
+        buckets: TokenBuckets,
+        clock: Clock,
     ) -> None:
         """Use `SqliteBackend.open`; this only wires the parts together."""
+        self._clock = clock
         self._writer = writer
         self._reader = reader
         self._tx = transitions
@@ -72,7 +81,7 @@ class SqliteBackend:
         writer = Writer(write_conn, partial(_notify, hub))
         clock = clock or SystemClock()
         transitions = Transitions(config or EngineConfig(), clock, rng or random.Random())
-        return cls(writer, Reader(read_conn), transitions, hub, TokenBuckets(clock))
+        return cls(writer, Reader(read_conn), transitions, hub, TokenBuckets(clock), clock)
 
     # -- submit and read ------------------------------------------------------------------
 
@@ -161,6 +170,27 @@ class SqliteBackend:
 
     async def dlq_delete(self) -> int:
         return await self._writer.run(self._tx.dlq_delete)
+
+    # -- the worker registry --------------------------------------------------------------
+
+    async def register_worker(self, worker_id: str, details: WorkerDetails) -> WorkerRecord:
+        now_ms = to_ms(self._clock.now())
+        return await self._writer.run(partial(registry.register, worker_id=worker_id, details=details, now_ms=now_ms))
+
+    async def list_workers(self, *, seen_since: float) -> list[WorkerRecord]:
+        return await self._reader.run(partial(registry.seen_since, seen_since_ms=to_ms(seen_since)))
+
+    async def get_worker(self, worker_id: str) -> WorkerRecord | None:
+        return await self._reader.run(partial(registry.get, worker_id=worker_id))
+
+    async def set_worker_paused(self, worker_id: str, paused: bool) -> WorkerRecord | None:
+        return await self._writer.run(partial(registry.set_paused, worker_id=worker_id, paused=paused))
+
+    async def forget_worker(self, worker_id: str) -> bool:
+        return await self._writer.run(partial(registry.forget, worker_id=worker_id))
+
+    async def prune_workers(self, *, seen_before: float) -> int:
+        return await self._writer.run(partial(registry.prune, seen_before_ms=to_ms(seen_before)))
 
     # -- wake-ups and lifecycle -----------------------------------------------------------
 

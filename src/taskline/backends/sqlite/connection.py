@@ -4,7 +4,7 @@ import sqlite3
 from pathlib import Path
 from typing import Literal
 
-from taskline.backends.sqlite.queries import SCHEMA, SCHEMA_VERSION
+from taskline.backends.sqlite.queries import MIGRATIONS, SCHEMA, SCHEMA_VERSION
 from taskline.errors import BackendUnavailable
 
 Synchronous = Literal["NORMAL", "FULL"]
@@ -34,7 +34,8 @@ def connect(path: Path | str, *, synchronous: Synchronous = "NORMAL") -> sqlite3
 
 
 def ensure_schema(conn: sqlite3.Connection) -> None:
-    """Create the schema in a fresh file; refuse a file from a newer version of Taskline.
+    """Create the schema in a fresh file, bring an older file up to date with the migrations;
+    refuse a file from a newer version of Taskline.
 
     Raises:
         BackendUnavailable: the file's schema version is not one this code knows.
@@ -43,6 +44,9 @@ def ensure_schema(conn: sqlite3.Connection) -> None:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version == 0:
             conn.executescript(SCHEMA)
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        while version + 1 in MIGRATIONS:
+            conn.executescript(MIGRATIONS[version + 1])
             version = conn.execute("PRAGMA user_version").fetchone()[0]
     except sqlite3.Error as exc:
         raise BackendUnavailable(f"cannot create the SQLite schema: {exc}") from exc

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, fields
 from importlib.resources import files
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _NAME_LINE = re.compile(r"^-- name: (\w+)[ \t]*$", re.MULTILINE)
 
 
@@ -44,6 +44,12 @@ class Queries:
     list_by_queue: str
     list_by_type: str
     ping: str
+    register_worker: str
+    workers_seen_since: str
+    get_worker: str
+    set_worker_paused: str
+    forget_worker: str
+    prune_workers: str
 
 
 def _read(name: str) -> str:
@@ -70,3 +76,5 @@ def _load() -> Queries:
 
 QUERIES = _load()
 SCHEMA = _read("schema.sql")
+MIGRATIONS = {2: _read("migration_2.sql")}
+"""The script that takes a file from version n - 1 to n, by n; schema.sql makes version 1."""

@@ -149,3 +149,32 @@ LIMIT :limit;
 
 -- name: ping
 SELECT 1;
+
+-- name: register_worker
+-- A sighting: a new worker is active and starts now; a known one keeps what this one does not report.
+INSERT INTO workers (
+    id, host, pid, queues, types, concurrency, active, processed, failed, paused, started_ms, last_seen_ms
+) VALUES (
+    :id, :host, :pid, COALESCE(:queues, '[]'), COALESCE(:types, '[]'), :concurrency,
+    COALESCE(:active, 0), COALESCE(:processed, 0), COALESCE(:failed, 0), 0, :now_ms, :now_ms
+) ON CONFLICT (id) DO UPDATE SET
+    host = COALESCE(:host, host), pid = COALESCE(:pid, pid), queues = COALESCE(:queues, queues),
+    types = COALESCE(:types, types), concurrency = COALESCE(:concurrency, concurrency),
+    active = COALESCE(:active, active), processed = COALESCE(:processed, processed),
+    failed = COALESCE(:failed, failed), last_seen_ms = :now_ms
+RETURNING *;
+
+-- name: workers_seen_since
+SELECT * FROM workers WHERE last_seen_ms >= ? ORDER BY id;
+
+-- name: get_worker
+SELECT * FROM workers WHERE id = ?;
+
+-- name: set_worker_paused
+UPDATE workers SET paused = ? WHERE id = ? RETURNING *;
+
+-- name: forget_worker
+DELETE FROM workers WHERE id = ?;
+
+-- name: prune_workers
+DELETE FROM workers WHERE last_seen_ms < ?;
