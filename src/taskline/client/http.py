@@ -3,55 +3,19 @@
 from collections.abc import Sequence
 from typing import Any
 
-import httpx
-import orjson
-
-from taskline import __version__
 from taskline.backends.base import UNCHANGED
+from taskline.client.api import ApiConnection
 from taskline.client.engine import Stats
-from taskline.client.errors import error_from_response
 from taskline.core.states import TaskState
 from taskline.core.task import QueueStats, Task, TaskFilter, TaskPage
-from taskline.errors import BackendUnavailable
 from taskline.wire import queue_from_json, task_from_json
 
 
 class HttpEngine:
     def __init__(self, url: str, *, api_key: str | None, timeout_s: float, max_connections: int = 100) -> None:
-        headers = {"User-Agent": f"taskline-client/{__version__}", "Content-Type": "application/json"}
-        if api_key:
-            headers["Authorization"] = f"Bearer {api_key}"
-        self.url = url.rstrip("/")
-        self._http = httpx.AsyncClient(
-            base_url=self.url,
-            headers=headers,
-            timeout=timeout_s,
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
-        )
-
-    async def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        body: Any = None,
-        params: dict[str, Any] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> Any:
-        """One request; the decoded JSON answer, or the error it stands for raised."""
-        content = None if body is None else orjson.dumps(body)
-        params = {k: v for k, v in (params or {}).items() if v is not None}
-        try:
-            response = await self._http.request(method, path, content=content, params=params, headers=headers)
-        except httpx.TransportError as exc:
-            raise BackendUnavailable(f"could not reach {self.url}: {exc!r}") from exc
-        if response.status_code >= 400:
-            try:
-                error_body = orjson.loads(response.content)
-            except orjson.JSONDecodeError:
-                error_body = None
-            raise error_from_response(response.status_code, error_body, response.headers.get("retry-after"))
-        return orjson.loads(response.content) if response.content else None
+        self._api = ApiConnection(url, api_key=api_key, timeout=timeout_s, max_connections=max_connections)
+        self.url = self._api.url
+        self._call = self._api.call
 
     async def submit(self, spec: dict[str, Any], idempotency_key: str | None) -> Task:
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key is not None else None
@@ -105,7 +69,7 @@ class HttpEngine:
         return int((await self._call("DELETE", "/admin/dlq"))["deleted"])
 
     async def close(self) -> None:
-        await self._http.aclose()
+        await self._api.close()
 
 
 def _page(answer: dict[str, Any]) -> TaskPage:

@@ -166,10 +166,8 @@ class Worker:
             return []
         try:
             return poll.result()
-        except TasklineError as exc:
+        except TasklineError as exc:  # the server is away or refused: try again shortly rather than spin
             log.warning("worker %s: poll failed: %s", self.worker_id, exc)
-        except OSError as exc:  # the server is away; try again shortly rather than spin
-            log.warning("worker %s: cannot reach the server: %s", self.worker_id, exc)
         await _first(asyncio.sleep(1.0), self._stopping.wait())
         return []
 

@@ -11,9 +11,9 @@ from typing import Any, Protocol
 
 import httpx
 
+from taskline.client.api import ApiConnection
 from taskline.core.task import HeartbeatAck, Lease
 from taskline.core.workers import WorkerDetails, WorkerState
-from taskline.errors import TasklineError, error_for_code
 from taskline.service import TaskService
 from taskline.wire import from_rfc3339, lease_from_json
 
@@ -80,43 +80,34 @@ class LocalTransport:
 
 
 class HttpTransport:
-    """The worker routes of a Taskline server (SPEC §3), on one pooled connection set."""
+    """The worker routes of a Taskline server (SPEC §3, plus release and the worker heartbeat)."""
 
     def __init__(self, server: str, *, api_key: str | None = None) -> None:
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         # Long polls hold a connection for up to a minute: the read timeout must outlast them.
-        self._http = httpx.AsyncClient(
-            base_url=server.rstrip("/"),
-            headers=headers,
-            timeout=httpx.Timeout(10.0, read=90.0),
-        )
-
-    async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        response = await self._http.post(path, json=body)
-        return _checked(response)
+        self._api = ApiConnection(server, api_key=api_key, timeout=httpx.Timeout(10.0, read=90.0))
 
     async def poll(
         self, *, worker_id: str, queues: Sequence[str] | None, types: Sequence[str] | None, wait_s: float, max: int
     ) -> list[Lease]:
-        params: dict[str, Any] = {"worker_id": worker_id, "wait": wait_s, "max": max}
-        if queues:
-            params["queues"] = ",".join(queues)
-        if types:
-            params["types"] = ",".join(types)
-        response = await self._http.get("/api/v1/poll", params=params)
-        if response.status_code == 204:
-            return []
-        return [lease_from_json(task) for task in _checked(response)["tasks"]]
+        params = {
+            "worker_id": worker_id,
+            "wait": wait_s,
+            "max": max,
+            "queues": ",".join(queues) if queues else None,
+            "types": ",".join(types) if types else None,
+        }
+        answer = await self._api.call("GET", "/api/v1/poll", params=params)
+        return [] if answer is None else [lease_from_json(task) for task in answer["tasks"]]  # 204: nothing came
 
     async def heartbeat(self, task_id: str, token: str, *, progress: float | None) -> HeartbeatAck:
         body: dict[str, Any] = {"token": token}
         if progress is not None:
             body["progress"] = progress
-        ack = await self._post(f"/api/v1/tasks/{task_id}/heartbeat", body)
+        ack = await self._api.call("POST", f"/api/v1/tasks/{task_id}/heartbeat", body=body)
         return HeartbeatAck(from_rfc3339(ack["expires_at"]) or 0.0, ack["cancel_requested"])
 
     async def complete(self, task_id: str, token: str, *, result: Any) -> None:
-        await self._post(f"/api/v1/tasks/{task_id}/complete", {"token": token, "result": result})
+        await self._api.call("POST", f"/api/v1/tasks/{task_id}/complete", body={"token": token, "result": result})
 
     async def fail(
         self, task_id: str, token: str, *, error: str, retry: bool, retry_after_s: float | None = None
@@ -124,33 +115,18 @@ class HttpTransport:
         body: dict[str, Any] = {"token": token, "error": error, "retry": retry}
         if retry_after_s is not None:
             body["retry_after"] = retry_after_s
-        await self._post(f"/api/v1/tasks/{task_id}/fail", body)
+        await self._api.call("POST", f"/api/v1/tasks/{task_id}/fail", body=body)
 
     async def release(self, task_id: str, token: str) -> None:
-        await self._post(f"/api/v1/tasks/{task_id}/release", {"token": token})
+        await self._api.call("POST", f"/api/v1/tasks/{task_id}/release", body={"token": token})
 
     async def worker_heartbeat(self, worker_id: str, details: WorkerDetails) -> WorkerState:
         body = {name: value for name, value in asdict(details).items() if value is not None}
-        answer = await self._post(f"/api/v1/workers/{worker_id}/heartbeat", body)
+        answer = await self._api.call("POST", f"/api/v1/workers/{worker_id}/heartbeat", body=body)
         return WorkerState(answer["state"])
 
     async def worker_left(self, worker_id: str) -> None:
-        response = await self._http.delete(f"/api/v1/workers/{worker_id}")
-        if response.status_code != 204:
-            _checked(response)
+        await self._api.call("DELETE", f"/api/v1/workers/{worker_id}")
 
     async def close(self) -> None:
-        await self._http.aclose()
-
-
-def _checked(response: httpx.Response) -> dict[str, Any]:
-    """The JSON body of a 2xx; otherwise the `taskline.errors` class of the API's error code."""
-    if response.is_success:
-        body: dict[str, Any] = response.json()
-        return body
-    try:
-        error = response.json()["error"]
-        code, message, details = error["code"], error["message"], error.get("details")
-    except (ValueError, KeyError, TypeError):
-        raise TasklineError(f"HTTP {response.status_code}: {response.text[:200]}") from None
-    raise error_for_code(code, message, details)
+        await self._api.close()
