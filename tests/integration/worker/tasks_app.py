@@ -39,3 +39,8 @@ async def flaky_once(payload: Any, ctx: TaskContext) -> int:
     if ctx.attempt == 1:
         raise RuntimeError("first attempt fails")
     return ctx.attempt
+
+
+def runner_pid(payload: Any) -> int:
+    """Registered with `process=True` by the in-process tests: must be importable by name."""
+    return os.getpid()

@@ -1,6 +1,7 @@
 """The worker runner in-process, over both backends: handlers, outcomes, timeout, cancel, queues."""
 
 import asyncio
+import os
 import random
 import threading
 from typing import Any
@@ -15,6 +16,7 @@ from taskline.worker.app import App, TaskContext
 from taskline.worker.outcomes import Fail, Retry
 from taskline.worker.runner import WeightedQueue
 from tests.integration.worker.conftest import RecordingTransport, RunWorker
+from tests.integration.worker.tasks_app import runner_pid
 
 
 async def submit(service: TaskService, type: str, payload: Any = None, **fields: Any) -> str:
@@ -293,3 +295,31 @@ async def test_a_task_unfinished_at_the_shutdown_timeout_is_handed_back_without_
     task = await service.get(task_id)
     assert outcome.kind == "release"
     assert (task.state, task.attempts) == (TaskState.PENDING, 0)
+
+
+async def test_a_handler_may_run_in_a_process_of_its_own(
+    service: TaskService, transport: RecordingTransport, run_worker: RunWorker
+) -> None:
+    app = App(builtins=False)
+    app.add("pid", runner_pid, process=True)
+
+    task_id = await submit(service, "pid")
+    async with run_worker(app):
+        await transport.next_outcome()
+
+    task = await service.get(task_id)
+    assert task.state is TaskState.COMPLETED
+    assert task.result != os.getpid()
+
+
+def test_a_process_handler_must_be_sync_and_take_no_context() -> None:
+    app = App()
+
+    async def coroutine(payload: Any) -> None: ...
+
+    def with_context(payload: Any, ctx: TaskContext) -> None: ...
+
+    with pytest.raises(ValueError, match="sync"):
+        app.add("a", coroutine, process=True)
+    with pytest.raises(TypeError, match="no context"):
+        app.add("b", with_context, process=True)
