@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     webhook_allow_private: bool = False
     lease_seconds: float = Field(30.0, gt=0)
     shutdown_timeout: float = Field(30.0, ge=0)
+    workers: int = Field(0, ge=0)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     server: str = "http://127.0.0.1:8080"
     api_key: SecretStr | None = None

@@ -99,3 +99,23 @@ class QueueFull(RetryLater):
 class BackendUnavailable(TasklineError):
     code = "backend_unavailable"
     status = 503
+
+
+def error_for_code(code: str, message: str, details: Any = None, *, retry_after_s: int = 1) -> TasklineError:
+    """The error an API response's `{"error": {"code", ...}}` stands for, so a client over HTTP
+    raises the same classes as the engine does in-process."""
+    cls = _BY_CODE.get(code)
+    if cls is None:
+        error = TasklineError(message, details)
+        error.code = code  # type: ignore[misc]  # an unknown code from a newer server is still shown
+        return error
+    if issubclass(cls, RetryLater):
+        return cls(message, retry_after_s=retry_after_s, details=details)
+    return cls(message, details)
+
+
+def _subclasses(cls: type[TasklineError]) -> list[type[TasklineError]]:
+    return [cls, *(sub for direct in cls.__subclasses__() for sub in _subclasses(direct))]
+
+
+_BY_CODE = {cls.code: cls for cls in _subclasses(TasklineError) if cls is not RetryLater}

@@ -133,6 +133,7 @@ class TaskService:
                 remaining = deadline - time.monotonic()
                 if leases or remaining <= 0:
                     return leases
+                log.debug("poll by %s waits up to %.1fs", worker_id, remaining)
                 await signal.wait(remaining)
 
     async def _lease_or_hand_back(
@@ -161,8 +162,14 @@ class TaskService:
     async def complete(self, task_id: str, token: str, *, result: Any = None) -> Task:
         return await self.backend.complete(task_id, token, result=result)
 
-    async def fail(self, task_id: str, token: str, *, error: str, retry: bool = True) -> Task:
-        return await self.backend.fail(task_id, token, error=error, retry=retry)
+    async def fail(
+        self, task_id: str, token: str, *, error: str, retry: bool = True, retry_after_s: float | None = None
+    ) -> Task:
+        return await self.backend.fail(task_id, token, error=error, retry=retry, retry_after_s=retry_after_s)
+
+    async def release(self, task_id: str, token: str) -> Task:
+        """Hand a running task back to pending without using up its attempt (a worker shutting down)."""
+        return await self.backend.release(task_id, token)
 
     async def stats(self) -> dict[TaskState, int]:
         return await self.backend.counts()

@@ -5,9 +5,10 @@ import os
 import signal
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from tests.helpers.live import live_server
+from tests.helpers.live import live_server, wait_until
 
 
 def taskline(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -49,3 +50,26 @@ def test_sigterm_stops_serve_cleanly_and_keeps_what_it_acknowledged(tmp_path: Pa
 
     with live_server(tmp_path) as again, again.client() as http:
         assert http.get(f"/api/v1/tasks/{task_id}").json()["state"] == "pending"
+
+
+def test_sigterm_ends_waiting_long_polls_instead_of_waiting_them_out(tmp_path: Path) -> None:
+    # Without the early end, uvicorn would wait shutdown_timeout (55 s) for the poll to finish.
+    with (
+        live_server(tmp_path, log_level="debug", shutdown_timeout="55") as server,
+        server.client() as http,
+        ThreadPoolExecutor(1) as pool,
+    ):
+        waiting = pool.submit(http.get, "/api/v1/poll", params={"worker_id": "w9", "queues": "idle", "wait": 60})
+        wait_until(lambda: "poll by w9 waits" in server.output(), what="the poll to wait")
+        server.process.send_signal(signal.SIGTERM)
+
+        assert waiting.result(timeout=20).status_code == 204
+        assert server.process.wait(timeout=20) in (0, -signal.SIGTERM)
+
+
+def test_serve_with_workers_runs_the_built_in_handlers(tmp_path: Path) -> None:
+    with live_server(tmp_path, workers="2") as server, server.client() as http:
+        task_id = http.post("/api/v1/tasks", json={"type": "echo", "payload": {"n": 1}}).json()["id"]
+        wait_until(lambda: http.get(f"/api/v1/tasks/{task_id}").json()["state"] == "completed", what="the echo")
+
+        assert http.get(f"/api/v1/tasks/{task_id}").json()["result"] == {"n": 1}

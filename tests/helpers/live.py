@@ -5,13 +5,15 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 
 from tests.helpers.servers import free_port
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 class LiveServer:
@@ -75,3 +77,54 @@ def _wait_until_healthy(server: LiveServer) -> None:
             pass
         time.sleep(0.05)  # readiness is asked for, not assumed: this only paces the asking
     raise RuntimeError(f"taskline serve did not become healthy:\n{server.output()}")
+
+
+def wait_until(condition: Callable[[], object], *, timeout_s: float = 20, what: str = "the condition") -> None:
+    """Ask `condition` until it holds: for state another process changes, which no event announces."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)  # paces the asking; the condition, not the sleep, is what is waited for
+
+
+class WorkerProcess:
+    """A `taskline worker` child process with its output in a file."""
+
+    def __init__(self, process: subprocess.Popen[bytes], log: Path) -> None:
+        self.process = process
+        self.log = log
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+@contextmanager
+def worker_process(
+    workdir: Path, *args: str, environ: dict[str, str] | None = None, **env: str
+) -> Iterator[WorkerProcess]:
+    """Start `taskline worker ARGS` from the repository root (so `tests.…` apps import) with
+    `TASKLINE_*` settings from `env` (and other variables from `environ`); on exit SIGTERM it
+    and wait, if still running."""
+    settings = {**(environ or {}), **{f"TASKLINE_{name.upper()}": value for name, value in env.items()}}
+    clean_env = {k: v for k, v in os.environ.items() if not k.startswith("TASKLINE_")}
+    log = workdir / f"worker-{time.monotonic_ns()}.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "taskline", "worker", *args],
+            env={**clean_env, **settings},
+            cwd=REPO_ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    worker = WorkerProcess(process, log)
+    try:
+        yield worker
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

@@ -18,6 +18,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from taskline import __version__
 from taskline.api import errors
 from taskline.api.auth import SECURITY_SCHEMES
+from taskline.api.closing import Closing
 from taskline.api.limits import BodyLimit, RateLimit, TakeToken
 from taskline.api.routes import health, tasks, workers
 from taskline.backends.base import Backend
@@ -26,8 +27,22 @@ from taskline.config import Settings
 from taskline.core.clock import Clock, SystemClock
 from taskline.maintenance.scheduler import Scheduler
 from taskline.service import TaskService
+from taskline.worker.app import App
+from taskline.worker.builtin import builtin_handlers
+from taskline.worker.runner import Worker
+from taskline.worker.transport import LocalTransport
 
 log = logging.getLogger("taskline")
+
+
+def built_in_worker(settings: Settings, service: TaskService) -> Worker | None:
+    """`serve --workers N`: the built-in handlers run in this process, up to N at once."""
+    if settings.workers == 0:
+        return None
+    app = App().with_builtins(builtin_handlers(settings))
+    return Worker(
+        app, LocalTransport(service), concurrency=settings.workers, shutdown_timeout_s=settings.shutdown_timeout
+    )
 
 
 def create_app(settings: Settings, *, backend: Backend | None = None, clock: Clock | None = None) -> FastAPI:
@@ -43,6 +58,7 @@ def create_app(settings: Settings, *, backend: Backend | None = None, clock: Clo
             config=settings.engine_config(),
             clock=clock,
         )
+        app.state.closing.bind()
         app.state.service = TaskService(store, max_payload_bytes=settings.max_payload_bytes, clock=clock)
         if settings.rate_limit_rps > 0:
             app.state.take_token = partial(
@@ -51,9 +67,14 @@ def create_app(settings: Settings, *, backend: Backend | None = None, clock: Clo
         if not key_roles:
             log.warning("no API keys are configured (TASKLINE_API_KEYS): the API is open to anyone who can reach it")
         scheduler = asyncio.create_task(Scheduler(store, clock).run(), name="taskline-scheduler")
+        worker = built_in_worker(settings, app.state.service)
+        working = asyncio.create_task(worker.run(), name="taskline-worker") if worker else None
         try:
             yield
         finally:
+            if worker and working:
+                worker.stop()
+                await working
             scheduler.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await scheduler
@@ -71,6 +92,7 @@ def create_app(settings: Settings, *, backend: Backend | None = None, clock: Clo
     app.state.key_roles = key_roles
     app.state.started = time.monotonic()
     app.state.take_token = None
+    app.state.closing = Closing()
     errors.install(app)
     for module in (tasks, workers, health):
         app.include_router(module.router)

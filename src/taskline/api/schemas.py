@@ -24,6 +24,13 @@ class FailBody(_Body):
     token: str = Field(min_length=1)
     error: str = Field(min_length=1, max_length=65536)
     retry: bool = True
+    retry_after: float | None = Field(
+        None, ge=0, le=31_536_000, description="Seconds until the retry, instead of the backoff"
+    )
+
+
+class ReleaseBody(_Body):
+    token: str = Field(min_length=1)
 
 
 class ErrorInfo(BaseModel):

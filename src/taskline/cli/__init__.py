@@ -2,7 +2,7 @@
 
 import typer
 
-from taskline.cli import serve
+from taskline.cli import serve, worker
 
 app = typer.Typer(
     name="taskline",
@@ -11,6 +11,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 serve.register(app)
+worker.register(app)
 
 
 def main() -> None:

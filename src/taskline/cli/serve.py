@@ -3,13 +3,17 @@
 import json
 import logging
 from pathlib import Path
-from typing import Annotated
+from types import FrameType
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 import uvicorn
 from rich.console import Console
 
 from taskline.config import Settings, load_settings
+
+if TYPE_CHECKING:
+    from taskline.api.closing import Closing
 
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", help="YAML settings file (else TASKLINE_CONFIG, else ./taskline.yaml)")
@@ -37,21 +41,29 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port to bind [TASKLINE_PORT]")] = None,
     redis_url: Annotated[str | None, typer.Option(help="Use Redis [TASKLINE_REDIS_URL]")] = None,
     sqlite_path: Annotated[Path | None, typer.Option(help="SQLite file [TASKLINE_SQLITE_PATH]")] = None,
+    workers: Annotated[int | None, typer.Option(help="Run N built-in handlers at once [TASKLINE_WORKERS]")] = None,
     log_level: Annotated[str | None, typer.Option(help="debug, info, warning, error")] = None,
 ) -> None:
     """Run the HTTP API and the scheduler in one process (SQLite unless a Redis URL is set)."""
     from taskline.api.app import create_app
 
     settings = settings_from(
-        config, host=host, port=port, redis_url=redis_url, sqlite_path=sqlite_path, log_level=log_level
+        config,
+        host=host,
+        port=port,
+        redis_url=redis_url,
+        sqlite_path=sqlite_path,
+        workers=workers,
+        log_level=log_level,
     )
     configure_logging(settings.log_level)
     backend = "redis" if settings.redis_url else f"sqlite ({settings.sqlite_path})"
     logging.getLogger("taskline").info(
         "taskline serving on http://%s:%d with %s", settings.host, settings.port, backend
     )
-    uvicorn.run(
-        create_app(settings),
+    app = create_app(settings)
+    server_config = uvicorn.Config(
+        app,
         host=settings.host,
         port=settings.port,
         loop="uvloop",
@@ -60,6 +72,19 @@ def serve(
         access_log=settings.log_level == "debug",  # at info, no line per request
         timeout_graceful_shutdown=int(settings.shutdown_timeout),
     )
+    ClosingServer(server_config, app.state.closing).run()
+
+
+class ClosingServer(uvicorn.Server):
+    """uvicorn's server, telling the app when a shutdown begins so long polls end at once."""
+
+    def __init__(self, config: uvicorn.Config, closing: "Closing") -> None:
+        super().__init__(config)
+        self._closing = closing
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        self._closing.begin()
 
 
 def show_config(

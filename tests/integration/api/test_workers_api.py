@@ -70,6 +70,33 @@ def test_fail_retries_then_a_repeated_fail_is_409(http: httpx.Client, queue: str
     assert repeated.json()["error"]["code"] == "lease_lost"
 
 
+def test_fail_with_retry_after_sets_when_the_retry_is_due(http: httpx.Client, queue: str) -> None:
+    task = submit(http, queue)
+    (leased,) = poll(http, queue).json()["tasks"]
+
+    failed = http.post(
+        f"/api/v1/tasks/{task['id']}/fail",
+        json={"token": leased["lease"]["token"], "error": "busy", "retry_after": 600},
+    ).json()
+
+    assert failed["state"] == "retrying"
+    assert poll(http, queue).status_code == 204  # not due for ten minutes, whatever the backoff says
+
+
+def test_release_hands_a_task_back_without_using_its_attempt(http: httpx.Client, queue: str) -> None:
+    task = submit(http, queue)
+    (first,) = poll(http, queue).json()["tasks"]
+
+    released = http.post(f"/api/v1/tasks/{task['id']}/release", json={"token": first["lease"]["token"]})
+    stale = http.post(f"/api/v1/tasks/{task['id']}/release", json={"token": first["lease"]["token"]})
+    (again,) = poll(http, queue).json()["tasks"]
+
+    assert (released.status_code, released.json()["state"]) == (200, "pending")
+    assert stale.json()["error"]["code"] == "lease_lost"
+    assert again["attempts"] == 1
+    assert again["errors"] == []
+
+
 def test_fail_without_retry_is_failed(http: httpx.Client, queue: str) -> None:
     task = submit(http, queue)
     (leased,) = poll(http, queue).json()["tasks"]

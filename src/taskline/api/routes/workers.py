@@ -7,9 +7,10 @@ from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
 from taskline.api.auth import WORKERS, authorize
+from taskline.api.closing import unless_abandoned
 from taskline.api.deps import service_of
 from taskline.api.render import JSONResponse
-from taskline.api.schemas import ERRORS, CompleteBody, FailBody, HeartbeatBody
+from taskline.api.schemas import ERRORS, CompleteBody, FailBody, HeartbeatBody, ReleaseBody
 from taskline.wire import lease_json, rfc3339, task_json
 
 router = APIRouter(prefix="/api/v1", tags=["workers"], responses=ERRORS)
@@ -34,7 +35,10 @@ async def poll(
     """200 `{"tasks": [...]}` with each task's `lease`; 204 when nothing came within `wait`."""
     authorize(request, WORKERS)
     service = service_of(request)
-    leases = await service.poll(worker_id=worker_id, queues=_names(queues), types=_names(types), wait_s=wait, max=max)
+    polling = service.poll(worker_id=worker_id, queues=_names(queues), types=_names(types), wait_s=wait, max=max)
+    # A waiting poll ends early when its client goes or the server shuts down; the poll hands
+    # back anything it leased as it is cancelled.
+    leases = await unless_abandoned(request, request.app.state.closing, polling, []) if wait else await polling
     if leases and await request.is_disconnected():
         await service.hand_back(leases)  # nobody will receive them
         return Response(status_code=204)
@@ -59,5 +63,15 @@ async def complete(request: Request, task_id: TaskId, body: CompleteBody) -> Res
 @router.post("/tasks/{task_id}/fail", summary="Fail an attempt")
 async def fail(request: Request, task_id: TaskId, body: FailBody) -> Response:
     authorize(request, WORKERS)
-    ended = await service_of(request).fail(task_id, body.token, error=body.error, retry=body.retry)
+    ended = await service_of(request).fail(
+        task_id, body.token, error=body.error, retry=body.retry, retry_after_s=body.retry_after
+    )
     return JSONResponse(task_json(ended))
+
+
+@router.post("/tasks/{task_id}/release", summary="Hand a task back without using up its attempt")
+async def release(request: Request, task_id: TaskId, body: ReleaseBody) -> Response:
+    """running → pending (→ cancelled if a cancel was requested): a worker shutting down gives back
+    what it has not started or could not finish, and the attempt does not count."""
+    authorize(request, WORKERS)
+    return JSONResponse(task_json(await service_of(request).release(task_id, body.token)))

@@ -1,0 +1,292 @@
+"""`Worker`: takes tasks through a transport and runs them, up to `concurrency` at once.
+
+Where work comes from: weighted queues are tried in a weighted random order (asynq's way),
+so a queue of weight 6 is looked at first six times as often as one of weight 1 and no
+queue with work starves; when none has work, one long poll over all of them waits for the
+next task. Shutdown (`stop()`) takes no more tasks, lets running ones finish for
+`shutdown_timeout`, then stops the rest and hands them back without using up an attempt.
+"""
+
+import asyncio
+import contextvars
+import logging
+import os
+import random
+import socket
+import uuid
+from collections.abc import Awaitable, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import orjson
+
+from taskline.core.task import Lease
+from taskline.errors import LeaseLost, NotFound, TasklineError
+from taskline.worker.app import App, Handler, TaskContext
+from taskline.worker.lease import LeaseKeeper
+from taskline.worker.outcomes import Fail, Retry
+from taskline.worker.transport import Transport
+
+log = logging.getLogger("taskline.worker")
+POLL_WAIT_S = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class WeightedQueue:
+    name: str
+    weight: int = 1
+
+
+@dataclass(slots=True)
+class Attempt:
+    """One leased task on this worker, and its handler's run once started."""
+
+    lease: Lease
+    run: "asyncio.Future[Any] | None" = None
+
+    def stop(self) -> None:
+        if self.run is not None:
+            self.run.cancel()
+
+
+def parse_queues(text: str) -> list[WeightedQueue]:
+    """`"high:6,default:3,low"` → queues with weights (1 when omitted)."""
+    queues = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, _, weight = item.partition(":")
+        if not weight.isdigit() or int(weight) < 1:
+            if weight:
+                raise ValueError(f"queue weight must be a whole number ≥ 1: {item!r}")
+            weight = "1"
+        queues.append(WeightedQueue(name, int(weight)))
+    return queues
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class Worker:
+    def __init__(
+        self,
+        app: App,
+        transport: Transport,
+        *,
+        concurrency: int = 10,
+        queues: Sequence[WeightedQueue] = (),
+        types: Sequence[str] | None = None,
+        worker_id: str | None = None,
+        shutdown_timeout_s: float = 30.0,
+        poll_wait_s: float = POLL_WAIT_S,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self.app = app
+        self.transport = transport
+        self.concurrency = concurrency
+        self.queues = list(queues)
+        # Lease only what this worker can run.
+        self.types = list(types) if types else sorted(app.handlers)
+        self.worker_id = worker_id or default_worker_id()
+        self.shutdown_timeout_s = shutdown_timeout_s
+        self.poll_wait_s = poll_wait_s
+        self.processed = 0
+        self.failed = 0
+        self._running: dict[asyncio.Task[None], Attempt] = {}
+        self._room = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._threads = ThreadPoolExecutor(concurrency, thread_name_prefix="taskline-handler")
+        self._processes: ProcessPoolExecutor | None = None
+
+    def stop(self) -> None:
+        """Begin a graceful shutdown: no new tasks; `run()` returns once running ones are done
+        or handed back."""
+        self._stopping.set()
+
+    async def run(self) -> None:
+        """Take and run tasks until `stop()`."""
+        log.info(
+            "worker %s: concurrency %d, queues %s, types %s",
+            self.worker_id,
+            self.concurrency,
+            ",".join(f"{q.name}:{q.weight}" for q in self.queues) or "all",
+            ",".join(self.types),
+        )
+        try:
+            while not self._stopping.is_set():
+                free = self.concurrency - len(self._running)
+                if free <= 0:
+                    self._room.clear()
+                    await _first(self._room.wait(), self._stopping.wait())
+                    continue
+                for lease in await self._take(free):
+                    self._start(lease)
+        finally:
+            await self._finish()
+
+    async def _take(self, free: int) -> list[Lease]:
+        """Up to `free` leases, or none once stopping. A poll cut short by `stop()` hands back
+        what it leased (the transports see to that)."""
+        poll = asyncio.ensure_future(self._poll(free))
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait({poll, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+        if not poll.done():
+            poll.cancel()
+            await asyncio.gather(poll, return_exceptions=True)
+            return []
+        try:
+            return poll.result()
+        except TasklineError as exc:
+            log.warning("worker %s: poll failed: %s", self.worker_id, exc)
+        except OSError as exc:  # the server is away; try again shortly rather than spin
+            log.warning("worker %s: cannot reach the server: %s", self.worker_id, exc)
+        await _first(asyncio.sleep(1.0), self._stopping.wait())
+        return []
+
+    async def _poll(self, free: int) -> list[Lease]:
+        names = [q.name for q in self.queues] or None
+        if names and len(names) > 1 and len({q.weight for q in self.queues}) > 1:
+            for queue in _weighted_order(self.queues):
+                leases = await self._lease([queue], free, wait_s=0)
+                if leases:
+                    return leases
+        return await self._lease(names, free, wait_s=self.poll_wait_s)
+
+    async def _lease(self, queues: list[str] | None, free: int, *, wait_s: float) -> list[Lease]:
+        return await self.transport.poll(
+            worker_id=self.worker_id, queues=queues, types=self.types, wait_s=wait_s, max=free
+        )
+
+    def _start(self, lease: Lease) -> None:
+        attempt = Attempt(lease)
+        task = asyncio.ensure_future(self._execute(attempt))
+        self._running[task] = attempt
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: "asyncio.Task[None]") -> None:
+        self._running.pop(task, None)
+        self._room.set()
+
+    async def _execute(self, attempt: Attempt) -> None:
+        """Run one leased task and report its outcome."""
+        lease = attempt.lease
+        handler = self.app.handlers.get(lease.task.type)
+        if handler is None:
+            await self._fail(lease, f"no handler for type {lease.task.type!r}", retry=True)
+            return
+        ctx = TaskContext(lease.task)
+        attempt.run = asyncio.ensure_future(self._call(handler, ctx))
+        keeper = LeaseKeeper(self.transport, lease, ctx, stop_handler=attempt.stop)
+        ctx._on_progress = keeper.nudge
+        keeping = asyncio.ensure_future(keeper.run())
+        try:
+            # The attempt began when it was leased, a moment ago: timing it here from `timeout`
+            # keeps it right whatever the skew between this machine's clock and the server's.
+            async with asyncio.timeout(lease.task.timeout):
+                result = await attempt.run
+        except TimeoutError:
+            await self._fail(lease, "timeout", retry=True)
+        except asyncio.CancelledError:
+            await self._after_stop(lease, keeper, ctx)
+            if _being_cancelled():
+                raise
+        except Retry as retry:
+            await self._fail(lease, str(retry), retry=True, retry_after_s=retry.after)
+        except Fail as fail:
+            await self._fail(lease, str(fail) or "failed", retry=False)
+        except Exception as exc:
+            await self._fail(lease, _describe(exc), retry=True)
+        else:
+            await self._complete(lease, result)
+        finally:
+            keeping.cancel()
+
+    async def _after_stop(self, lease: Lease, keeper: LeaseKeeper, ctx: TaskContext) -> None:
+        """The handler was stopped: by a cancel, a lost lease, or a shutdown that ran out of time."""
+        if keeper.lost:
+            return
+        if ctx.cancel_requested:
+            await self._fail(lease, "cancelled", retry=False)
+        else:
+            await self._send(lease, self.transport.release(lease.task.id, lease.token))
+
+    async def _complete(self, lease: Lease, result: Any) -> None:
+        try:
+            orjson.dumps(result)
+        except TypeError as exc:
+            await self._fail(lease, f"result is not JSON: {exc}", retry=False)
+            return
+        await self._send(lease, self.transport.complete(lease.task.id, lease.token, result=result))
+        self.processed += 1
+
+    async def _fail(self, lease: Lease, error: str, *, retry: bool, retry_after_s: float | None = None) -> None:
+        self.failed += 1
+        call = self.transport.fail(lease.task.id, lease.token, error=error, retry=retry, retry_after_s=retry_after_s)
+        await self._send(lease, call)
+
+    async def _send(self, lease: Lease, outcome: Awaitable[None]) -> None:
+        try:
+            await outcome
+        except (LeaseLost, NotFound):
+            log.warning("task %s: its lease was lost before the outcome arrived", lease.task.id)
+        except Exception as exc:  # the lease runs out and the server re-delivers: nothing is lost
+            log.error("task %s: could not report its outcome: %s", lease.task.id, exc)
+
+    async def _call(self, handler: Handler, ctx: TaskContext) -> Any:
+        args = handler.arguments(ctx)
+        if handler.runs == "loop":
+            return await handler.function(*args)
+        loop = asyncio.get_running_loop()
+        executor: Executor = self._threads
+        call = partial(contextvars.copy_context().run, handler.function, *args)
+        if handler.runs == "process":
+            if self._processes is None:
+                self._processes = ProcessPoolExecutor(self.concurrency)
+            executor, call = self._processes, partial(handler.function, *args)
+        return await loop.run_in_executor(executor, call)
+
+    async def _finish(self) -> None:
+        running = set(self._running)
+        if running:
+            log.info("worker %s: waiting up to %.0fs for %d running tasks", self.worker_id, self.shutdown_timeout_s,
+                     len(running))  # fmt: skip
+            _, unfinished = await asyncio.wait(running, timeout=self.shutdown_timeout_s)
+            if unfinished:
+                log.warning("worker %s: handing back %d unfinished tasks", self.worker_id, len(unfinished))
+                for task in unfinished:
+                    self._running[task].stop()
+                await asyncio.wait(unfinished)
+        self._threads.shutdown(wait=False, cancel_futures=True)
+        if self._processes is not None:
+            self._processes.shutdown(wait=False, cancel_futures=True)
+
+
+def _weighted_order(queues: Sequence[WeightedQueue]) -> list[str]:
+    """A random order where a queue comes first in proportion to its weight (Efraimidis–Spirakis)."""
+    keyed = sorted(queues, key=lambda q: random.random() ** (1 / q.weight), reverse=True)
+    return [q.name for q in keyed]
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _being_cancelled() -> bool:
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
+async def _first(*waits: Any) -> None:
+    """Wait until the first of `waits` is done; cancel the rest."""
+    tasks = [asyncio.ensure_future(w) for w in waits]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
