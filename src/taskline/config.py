@@ -55,6 +55,14 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     server: str = "http://127.0.0.1:8080"
     api_key: SecretStr | None = None
+    # The built-in `email` handler. No host means the handler refuses to run, not that
+    # it falls back to localhost: a worker should not mail through a relay nobody chose.
+    smtp_host: str | None = None
+    smtp_port: int | None = Field(None, ge=1, le=65535)  # None: 587 with STARTTLS, else 25
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str | None = None  # None: smtp_user, when that is an address
+    smtp_starttls: bool = True
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -94,6 +102,12 @@ class Settings(BaseSettings):
                 raise ValueError(f"TASKLINE_API_KEYS: {item.strip()!r} is not KEY:admin|producer|worker")
             roles[key] = role  # type: ignore[assignment]
         return roles
+
+    def smtp_port_or_default(self) -> int:
+        """The SMTP port: `smtp_port` if set, else 587 (submission) with STARTTLS, else 25."""
+        if self.smtp_port is not None:
+            return self.smtp_port
+        return 587 if self.smtp_starttls else 25
 
     def cors_origin_list(self) -> list[str]:
         return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]

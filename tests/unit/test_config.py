@@ -47,13 +47,16 @@ def test_defaults_match_the_spec(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 
 def test_masked_hides_secrets_and_url_passwords(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TASKLINE_API_KEYS", "sekrit:admin")
+    monkeypatch.setenv("TASKLINE_SMTP_PASSWORD", "mailpass")
 
     shown = load_settings(config_file).masked()
 
     assert shown["redis_url"] == "redis://:***@cache:6379/0"
     assert shown["api_keys"] == "***"
+    assert shown["smtp_password"] == "***"
     assert "hunter2" not in repr(shown)
     assert "sekrit" not in repr(shown)
+    assert "mailpass" not in repr(shown)
 
 
 def test_a_typo_in_the_file_is_refused(tmp_path: Path) -> None:
@@ -78,3 +81,17 @@ def test_api_keys_map_to_roles(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     monkeypatch.setenv("TASKLINE_API_KEYS", "a:admin, p:producer,w:worker")
 
     assert load_settings().key_roles() == {"a": "admin", "p": "producer", "w": "worker"}
+
+
+@pytest.mark.parametrize(
+    ("env", "port"),
+    [({}, 587), ({"TASKLINE_SMTP_STARTTLS": "false"}, 25), ({"TASKLINE_SMTP_PORT": "2525"}, 2525)],
+)
+def test_the_smtp_port_follows_starttls_unless_set(
+    env: dict[str, str], port: int, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+    assert load_settings().smtp_port_or_default() == port
