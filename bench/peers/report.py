@@ -53,19 +53,20 @@ def render(summaries: list[Summary], *, jobs: int, repeat: int, rate: float, sec
         f"(×) = peer ÷ {BASELINE}",
         "",
     ]
-    for n, row in enumerate(rows):
-        lines.append(
-            "  ".join(
-                cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))
-            )
-        )
-        if n == 0:
-            lines.append("  ".join("-" * w for w in widths))
+    lines.append(_join(rows[0], widths))
+    lines.append("  ".join("-" * width for width in widths))
+    lines += [_join(row, widths) for row in rows[1:]]
     lines.append("")
     for summary in summaries:
         lines.append(f"{summary.name}: {summary.setup}")
         lines += [f"    ! {note}" for note in summary.notes]
     return "\n".join(lines)
+
+
+def _join(row: list[str], widths: list[int]) -> str:
+    """The peer's name flush left, figures flush right."""
+    cells = [row[0].ljust(widths[0])] + [cell.rjust(width) for cell, width in zip(row[1:], widths[1:], strict=True)]
+    return "  ".join(cells)
 
 
 def _cell(summary: Summary, baseline: Summary | None, attribute: str, fmt: str) -> str:
