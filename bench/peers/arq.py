@@ -4,6 +4,7 @@ from typing import Any
 
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
+from arq.logs import default_log_config
 
 from bench.peers import probe
 from bench.peers.base import BIN, AsyncPeer
@@ -11,6 +12,13 @@ from bench.peers.base import BIN, AsyncPeer
 
 async def noop(ctx: dict[str, Any], enqueued_at: float | None = None) -> None:
     await probe.arecord(enqueued_at)
+
+
+# arq's default logging writes two lines a job; every peer's workers log warnings only.
+QUIET_LOGGING = {
+    **default_log_config(verbose=False),
+    "loggers": {"arq": {"handlers": ["arq.standard"], "level": "WARNING"}},
+}
 
 
 class WorkerSettings:
@@ -35,4 +43,4 @@ class Peer(AsyncPeer):
             await self.pool.enqueue_job("noop", enqueued_at)
 
     def worker_command(self, index: int) -> list[str]:
-        return [str(BIN / "arq"), f"{__name__}.WorkerSettings"]
+        return [str(BIN / "arq"), f"{__name__}.WorkerSettings", "--custom-log-dict", f"{__name__}.QUIET_LOGGING"]

@@ -24,4 +24,4 @@ class Peer(SyncPeer):
             noop(enqueued_at)
 
     def worker_command(self, index: int) -> list[str]:
-        return [str(BIN / "huey_consumer"), f"{__name__}.huey", "--workers", "1", "--worker-type", "thread"]
+        return [str(BIN / "huey_consumer"), f"{__name__}.huey", "--workers", "1", "--worker-type", "thread", "--quiet"]

@@ -34,4 +34,4 @@ class Peer(AsyncPeer):
             await noop.kiq(enqueued_at)
 
     def worker_command(self, index: int) -> list[str]:
-        return [str(BIN / "taskiq"), "worker", f"{__name__}:broker", "--workers", "1"]
+        return [str(BIN / "taskiq"), "worker", f"{__name__}:broker", "--workers", "1", "--log-level", "WARNING"]

@@ -30,7 +30,7 @@ class Peer(AsyncPeer):
     def worker_command(self, index: int) -> list[str]:
         return [
             str(BIN / "taskline"), "worker", "bench.peers.taskline_tasks:app",
-            "--concurrency", str(CONCURRENCY), "--queues", QUEUE,
+            "--concurrency", str(CONCURRENCY), "--queues", QUEUE, "--log-level", "warning",
         ]  # fmt: skip
 
     def worker_env(self) -> dict[str, str]:
