@@ -3,7 +3,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint fmt typecheck unit bench services openapi clean
+.PHONY: run test lint fmt typecheck unit bench bench-peers services openapi clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -41,8 +41,27 @@ bench: $(STAMP) services
 	$(PY) -m bench.engine
 	$(PY) -m bench.api
 
+# Taskline against Celery, RQ, arq, Dramatiq, Huey, Taskiq, SAQ and BullMQ (bench/peers/README.md).
+# The peers live in a virtualenv of their own, Taskline installed editable into it.
+PEERS_VENV  := bench/peers/.venv
+PEERS_STAMP := $(PEERS_VENV)/.installed
+PEERS_ARGS  ?=
+
+$(PEERS_STAMP): bench/peers/requirements.txt pyproject.toml
+	test -x $(PEERS_VENV)/bin/python || python3 -m venv $(PEERS_VENV)
+	$(PEERS_VENV)/bin/python -m pip install -q --upgrade pip
+	$(PEERS_VENV)/bin/python -m pip install -q -r bench/peers/requirements.txt -e .
+	touch $(PEERS_STAMP)
+
+bench/peers/bullmq/node_modules/.installed: bench/peers/bullmq/package-lock.json
+	cd bench/peers/bullmq && npm ci --no-audit --no-fund
+	touch $@
+
+bench-peers: $(PEERS_STAMP) bench/peers/bullmq/node_modules/.installed services
+	$(PEERS_VENV)/bin/python -m bench.peers $(PEERS_ARGS)
+
 openapi: $(STAMP)
 	$(PY) -m taskline.api.openapi docs/openapi.json
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build src/*.egg-info
+	rm -rf $(VENV) $(PEERS_VENV) bench/peers/bullmq/node_modules .pytest_cache .mypy_cache .ruff_cache build src/*.egg-info
