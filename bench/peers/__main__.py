@@ -24,6 +24,7 @@ from bench.peers.report import render, summarize
 
 PEERS = {  # name: "module:class", Taskline first (the baseline of every ratio)
     "taskline": "bench.peers.taskline:Peer",
+    "taskline-http": "bench.peers.taskline:HttpPeer",
     "celery": "bench.peers.celery:Peer",
     "rq": "bench.peers.rq:Peer",
     "rq-simple": "bench.peers.rq:SimplePeer",
