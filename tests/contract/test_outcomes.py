@@ -160,14 +160,26 @@ async def test_release_hands_the_task_back_without_using_an_attempt(backend: Bac
     task = await submit(backend, clock)
     lease = await lease_one(backend, task)
 
+    await backend.heartbeat(task.id, lease.token, progress=40)
     released = await backend.release(task.id, lease.token)
 
     assert released.state is TaskState.PENDING
-    assert released.attempts == 0
+    assert (released.attempts, released.started_at, released.progress) == (0, None, None)
     again = await lease_one(backend, task)
     assert again.task.attempts == 1
     with pytest.raises(LeaseLost):
         await backend.complete(task.id, lease.token)
+
+
+async def test_release_of_a_task_whose_cancel_was_asked_ends_it_cancelled(backend: Backend, clock: FrozenClock) -> None:
+    task = await submit(backend, clock)
+    lease = await lease_one(backend, task)
+    await backend.cancel(task.id)
+
+    released = await backend.release(task.id, lease.token)
+
+    assert released.state is TaskState.CANCELLED
+    assert released.attempts == 1  # it ran: the attempt counts, as any attempt that ended does
 
 
 async def test_a_token_is_stale_once_the_task_is_leased_again(backend: Backend, clock: FrozenClock) -> None:

@@ -74,7 +74,9 @@ def create_app(settings: Settings, *, backend: Backend | None = None, clock: Clo
         finally:
             if worker and working:
                 worker.stop()
-                await working
+                (ended,) = await asyncio.gather(working, return_exceptions=True)
+                if isinstance(ended, Exception):  # shut down the rest all the same
+                    log.error("the built-in worker had stopped: %r", ended)
             scheduler.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await scheduler

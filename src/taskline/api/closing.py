@@ -46,12 +46,11 @@ async def unless_abandoned(request: Request, closing: Closing, work: Awaitable[T
         await asyncio.wait({working, abandoned}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         abandoned.cancel()
-    if working.done():
-        return working.result()
-    working.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await working
-    return default
+        if not working.done():  # abandoned, or this request itself cancelled (a forced shutdown)
+            working.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await working
+    return working.result() if not working.cancelled() else default
 
 
 async def _abandoned(request: Request, closing: Closing) -> None:

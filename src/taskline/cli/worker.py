@@ -22,7 +22,7 @@ from taskline.maintenance.scheduler import Scheduler
 from taskline.service import TaskService
 from taskline.worker.app import App
 from taskline.worker.builtin import builtin_handlers
-from taskline.worker.runner import Worker, parse_queues
+from taskline.worker.runner import Worker, check_types, parse_queues
 from taskline.worker.transport import HttpTransport, LocalTransport, Transport
 
 log = logging.getLogger("taskline.worker")
@@ -68,6 +68,10 @@ def worker(
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--queues") from exc
     type_list = [t for t in (types or "").split(",") if t] or None
+    try:
+        check_types(app, type_list)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--types") from exc
     uvloop.run(_run(settings, partial(Worker, app, concurrency=concurrency, queues=weighted, types=type_list)))
     if any(t.name.startswith("taskline-handler") and t.is_alive() for t in threading.enumerate()):
         # A sync handler that outlived the shutdown has had its task handed back; don't wait for it.

@@ -36,12 +36,14 @@ class LeaseKeeper:
         self._loop = asyncio.get_running_loop()
         self._first: asyncio.TimerHandle | None = None
         self._beating: asyncio.Task[None] | None = None
+        self._stopped = False
         self.lost = False
 
     def start(self) -> None:
         self._first = self._loop.call_later(self._interval_s, self._begin)
 
     def stop(self) -> None:
+        self._stopped = True
         if self._first is not None:
             self._first.cancel()
         if self._beating is not None:
@@ -56,7 +58,7 @@ class LeaseKeeper:
         self._begin()
 
     def _begin(self) -> None:
-        if self._beating is None:
+        if self._beating is None and not self._stopped:
             if self._first is not None:
                 self._first.cancel()
             self._beating = self._loop.create_task(self._beat())

@@ -12,12 +12,14 @@ lets running ones finish.
 import asyncio
 import contextvars
 import logging
+import multiprocessing
 import os
 import random
+import signal
 import socket
 import uuid
 from collections.abc import Awaitable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -35,6 +37,7 @@ from taskline.worker.transport import Transport
 
 log = logging.getLogger("taskline.worker")
 POLL_WAIT_S = 30.0
+HAND_BACK_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +52,8 @@ class Attempt:
 
     lease: Lease
     run: "asyncio.Future[Any] | None" = None
+    # A sync handler's thread or process, which goes on after its run is cancelled.
+    busy: "Future[Any] | None" = None
 
     def stop(self) -> None:
         if self.run is not None:
@@ -66,6 +71,12 @@ def parse_queues(text: str) -> list[WeightedQueue]:
             weight = "1"
         queues.append(WeightedQueue(name, int(weight)))
     return queues
+
+
+def check_types(app: App, types: Sequence[str] | None) -> None:
+    """Refuse types without a handler: a task leased without one would use up an attempt."""
+    if unknown := sorted(set(types or ()) - set(app.handlers)):
+        raise ValueError(f"no handler for types {unknown}; handlers: {sorted(app.handlers)}")
 
 
 def default_worker_id() -> str:
@@ -91,7 +102,8 @@ class Worker:
         self.transport = transport
         self.concurrency = concurrency
         self.queues = list(queues)
-        # Lease only what this worker can run.
+        # Lease only what this worker can run: a task leased without a handler would use up an attempt.
+        check_types(app, types)
         self.types = list(types) if types else sorted(app.handlers)
         self.worker_id = worker_id or default_worker_id()
         self.shutdown_timeout_s = shutdown_timeout_s
@@ -168,6 +180,8 @@ class Worker:
             return poll.result()
         except TasklineError as exc:  # the server is away or refused: try again shortly rather than spin
             log.warning("worker %s: poll failed: %s", self.worker_id, exc)
+        except Exception:  # an answer we could not read: the loop must outlive it all the same
+            log.exception("worker %s: poll failed", self.worker_id)
         await _first(asyncio.sleep(1.0), self._stopping.wait())
         return []
 
@@ -192,6 +206,16 @@ class Worker:
         task.add_done_callback(self._finished)
 
     def _finished(self, task: "asyncio.Task[None]") -> None:
+        busy = self._running[task].busy
+        if busy is not None and not busy.done():
+            # A thread can't be stopped: its slot stays taken until the abandoned handler
+            # returns, or the next task would wait behind it while its own timeout runs.
+            loop = asyncio.get_running_loop()
+            busy.add_done_callback(lambda _: loop.is_closed() or loop.call_soon_threadsafe(self._free, task))
+            return
+        self._free(task)
+
+    def _free(self, task: "asyncio.Task[None]") -> None:
         self._running.pop(task, None)
         self._room.set()
 
@@ -203,7 +227,7 @@ class Worker:
             await self._fail(lease, f"no handler for type {lease.task.type!r}", retry=True)
             return
         ctx = TaskContext(lease.task)
-        attempt.run = asyncio.ensure_future(self._call(handler, ctx))
+        attempt.run = asyncio.ensure_future(self._call(handler, ctx, attempt))
         keeper = LeaseKeeper(self.transport, lease, ctx, stop_handler=attempt.stop)
         ctx._on_progress = keeper.nudge
         keeper.start()
@@ -213,21 +237,24 @@ class Worker:
             async with asyncio.timeout(lease.task.timeout):
                 result = await attempt.run
         except TimeoutError:
-            await self._fail(lease, "timeout", retry=True)
+            report = partial(self._fail, lease, "timeout", retry=True)
         except asyncio.CancelledError:
+            keeper.stop()
             await self._after_stop(lease, keeper, ctx)
             if _being_cancelled():
                 raise
+            return
         except Retry as retry:
-            await self._fail(lease, str(retry), retry=True, retry_after_s=retry.after)
+            report = partial(self._fail, lease, str(retry), retry=True, retry_after_s=retry.after)
         except Fail as fail:
-            await self._fail(lease, str(fail) or "failed", retry=False)
+            report = partial(self._fail, lease, str(fail) or "failed", retry=False)
         except Exception as exc:
-            await self._fail(lease, _describe(exc), retry=True)
+            report = partial(self._fail, lease, _describe(exc), retry=True)
         else:
-            await self._complete(lease, result)
+            report = partial(self._complete, lease, result)
         finally:
-            keeper.stop()
+            keeper.stop()  # before the outcome, so no heartbeat races it into a false "lease lost"
+        await report()
 
     async def _after_stop(self, lease: Lease, keeper: LeaseKeeper, ctx: TaskContext) -> None:
         """The handler was stopped: by a cancel, a lost lease, or a shutdown that ran out of time."""
@@ -260,18 +287,22 @@ class Worker:
         except Exception as exc:  # the lease runs out and the server re-delivers: nothing is lost
             log.error("task %s: could not report its outcome: %s", lease.task.id, exc)
 
-    async def _call(self, handler: Handler, ctx: TaskContext) -> Any:
+    async def _call(self, handler: Handler, ctx: TaskContext, attempt: Attempt) -> Any:
         args = handler.arguments(ctx)
         if handler.runs == "loop":
             return await handler.function(*args)
-        loop = asyncio.get_running_loop()
         executor: Executor = self._threads
         call = partial(contextvars.copy_context().run, handler.function, *args)
         if handler.runs == "process":
             if self._processes is None:
-                self._processes = ProcessPoolExecutor(self.concurrency)
+                # Spawned, not forked from a process with threads, and deaf to the signals
+                # meant for this worker, which decides itself how its tasks end.
+                self._processes = ProcessPoolExecutor(
+                    self.concurrency, mp_context=multiprocessing.get_context("spawn"), initializer=_ignore_signals
+                )
             executor, call = self._processes, partial(handler.function, *args)
-        return await loop.run_in_executor(executor, call)
+        attempt.busy = executor.submit(call)
+        return await asyncio.wrap_future(attempt.busy)  # cancelling it un-queues work not yet started
 
     async def _finish(self) -> None:
         running = set(self._running)
@@ -283,7 +314,10 @@ class Worker:
                 log.warning("worker %s: handing back %d unfinished tasks", self.worker_id, len(unfinished))
                 for task in unfinished:
                     self._running[task].stop()
-                await asyncio.wait(unfinished)
+                _, stuck = await asyncio.wait(unfinished, timeout=HAND_BACK_TIMEOUT_S)
+                if stuck:  # a handler that ignores cancellation, or a server that does not answer
+                    log.error("worker %s: %d tasks not handed back; their leases will run out", self.worker_id,
+                              len(stuck))  # fmt: skip
         self._threads.shutdown(wait=False, cancel_futures=True)
         if self._processes is not None:
             self._processes.shutdown(wait=False, cancel_futures=True)
@@ -298,6 +332,11 @@ def _weighted_order(queues: Sequence[WeightedQueue]) -> list[str]:
 def _describe(exc: BaseException) -> str:
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _ignore_signals() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def _being_cancelled() -> bool:

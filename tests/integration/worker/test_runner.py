@@ -14,7 +14,7 @@ from taskline.core.states import TaskState
 from taskline.service import TaskService
 from taskline.worker.app import App, TaskContext
 from taskline.worker.outcomes import Fail, Retry
-from taskline.worker.runner import WeightedQueue
+from taskline.worker.runner import WeightedQueue, Worker
 from tests.integration.worker.conftest import RecordingTransport, RunWorker
 from tests.integration.worker.tasks_app import runner_pid
 
@@ -323,3 +323,41 @@ def test_a_process_handler_must_be_sync_and_take_no_context() -> None:
         app.add("a", coroutine, process=True)
     with pytest.raises(TypeError, match="no context"):
         app.add("b", with_context, process=True)
+
+
+async def test_a_stuck_sync_handler_keeps_its_slot_until_its_thread_returns(
+    service: TaskService, transport: RecordingTransport, run_worker: RunWorker
+) -> None:
+    app = App(builtins=False)
+    unblock = threading.Event()
+
+    @app.task("blocking")
+    def blocking(payload: Any) -> str:
+        unblock.wait(10)  # a thread can't be cancelled: it ignores the timeout
+        return "late"
+
+    @app.task("quick")
+    def quick(payload: Any) -> str:
+        return "ran"
+
+    stuck = await submit(service, "blocking", timeout=0.2)
+    async with run_worker(app, concurrency=1) as worker:
+        timed_out = await transport.next_outcome()
+        queued = await submit(service, "quick")
+        for _ in range(5):
+            await asyncio.sleep(0)
+        held = (len(worker._running), (await service.get(queued)).state)
+        unblock.set()
+        ran = await transport.next_outcome()
+
+    assert (timed_out.task_id, timed_out.fields["error"]) == (stuck, "timeout")
+    assert held == (1, TaskState.PENDING)  # not leased to wait behind the stuck thread
+    assert (ran.task_id, ran.fields["result"]) == (queued, "ran")
+
+
+def test_types_without_a_handler_are_refused(transport: RecordingTransport) -> None:
+    app = App(builtins=False)
+    app.add("known", lambda payload: None)
+
+    with pytest.raises(ValueError, match="unknwon"):
+        Worker(app, transport, types=["known", "unknwon"])

@@ -7,6 +7,7 @@ lone submit goes at once, so nothing waits when nothing else is happening.
 """
 
 import asyncio
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -26,16 +27,19 @@ class _Waiting:
 class SubmitCoalescer:
     def __init__(self, submit_to_queue: SubmitToQueue) -> None:
         self._submit_to_queue = submit_to_queue
-        self._waiting: dict[str, list[_Waiting]] = {}
+        self._waiting: dict[str, deque[_Waiting]] = {}
         self._flushing: set[str] = set()
+        self._flushes: set[asyncio.Task[None]] = set()  # held: the loop keeps only weak references
 
     async def submit(self, queue: str, tasks: list[Task]) -> list[Submitted]:
         """Store `tasks` (all of one queue), sharing a script call with concurrent callers."""
         waiting = _Waiting(tasks)
-        self._waiting.setdefault(queue, []).append(waiting)
+        self._waiting.setdefault(queue, deque()).append(waiting)
         if queue not in self._flushing:
             self._flushing.add(queue)
-            asyncio.get_running_loop().create_task(self._flush(queue))
+            flush = asyncio.get_running_loop().create_task(self._flush(queue))
+            self._flushes.add(flush)
+            flush.add_done_callback(self._flushes.discard)
         return await waiting.done
 
     async def _flush(self, queue: str) -> None:
@@ -46,11 +50,11 @@ class SubmitCoalescer:
             self._flushing.discard(queue)
 
     def _take_batch(self, queue: str) -> list[_Waiting]:
-        queued = self._waiting.get(queue, [])
+        queued = self._waiting.get(queue, deque())
         batch: list[_Waiting] = []
         size = 0
         while queued and (not batch or size + len(queued[0].tasks) <= MAX_BATCH):
-            batch.append(queued.pop(0))
+            batch.append(queued.popleft())
             size += len(batch[-1].tasks)
         if not queued:
             self._waiting.pop(queue, None)

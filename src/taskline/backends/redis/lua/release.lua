@@ -12,7 +12,6 @@ if refused then
   return refused
 end
 redis.call('ZREM', running_key, id)
-task.attempts = task.attempts - 1
 task.lease_token = nil
 task.lease_expires_ms = nil
 task.worker_id = nil
@@ -23,7 +22,11 @@ if task.cancel_requested then
   redis.call('ZADD', cancelled_key, now, id)
   move_count(counts_key, 'running', 'cancelled')
 else
-  -- Back in its old place: the due time it had when first leased.
+  -- The attempt is given back, unstarted; the task goes back in its old place (the due time
+  -- it had when first leased).
+  task.attempts = task.attempts - 1
+  task.started_ms = nil
+  task.progress = nil
   enqueue(counts_key, pending_key, id, task, read_offsets(4))
   redis.call('PUBLISH', ARGV[8], ARGV[9])
 end
