@@ -145,9 +145,11 @@ def test_a_missing_or_unknown_key_is_401(start_server: StartServer) -> None:
         wrong = anonymous.get("/api/v1/stats", headers={"Authorization": "Bearer bad"})
         by_header = anonymous.get("/api/v1/stats", headers={"X-API-Key": "good"})
         open_routes = [anonymous.get(path).status_code for path in ("/health", "/openapi.json", "/docs")]
+        bad_and_anonymous = [anonymous.get("/api/v1/poll"), anonymous.post("/api/v1/tasks", json={"typo": 1})]
 
     assert (missing.status_code, missing.json()["error"]["code"]) == (401, "unauthorized")
     assert wrong.status_code == 401
+    assert [r.status_code for r in bad_and_anonymous] == [401, 401]  # who first, then what
     assert by_header.status_code == 200
     assert open_routes == [200, 200, 200]
 
