@@ -57,12 +57,7 @@ def live_server(workdir: Path, *, redis_url: str | None = None, **env: str) -> I
         _wait_until_healthy(server)
         yield server
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 def _wait_until_healthy(server: LiveServer) -> None:
@@ -121,10 +116,16 @@ def worker_process(
     try:
         yield worker
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop(process)
+
+
+def stop(process: "subprocess.Popen[bytes]") -> None:
+    """SIGTERM, as an operator would; SIGKILL if it is still there 15 s later."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
