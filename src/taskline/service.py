@@ -8,17 +8,21 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from taskline.backends.base import UNCHANGED, Backend
+from taskline.backends.factory import open_backend
 from taskline.core.clock import Clock, SystemClock
 from taskline.core.priority import parse_priority
-from taskline.core.spec import NAME_RE, TaskSpec, parse_spec
+from taskline.core.spec import NAME_RE, TaskSpec, check_payload_size, parse_spec
 from taskline.core.states import TaskState
-from taskline.core.task import HeartbeatAck, Lease, QueueStats, Submitted, Task, TaskFilter, TaskPage
+from taskline.core.task import HeartbeatAck, Lease, QueueStats, Stats, Submitted, Task, TaskFilter, TaskPage
 from taskline.core.workers import SEEN_WITHIN_S, WorkerDetails, WorkerRecord
 from taskline.errors import IdempotencyConflict, NotFound, PayloadTooLarge, TasklineError, ValidationFailed
 from taskline.roster import REFRESH_S, Roster
+
+if TYPE_CHECKING:
+    from taskline.config import Settings
 
 log = logging.getLogger(__name__)
 MAX_BULK = 1000
@@ -48,6 +52,14 @@ class TaskService:
         self.max_payload_bytes = max_payload_bytes
         self.clock = clock or SystemClock()
         self.roster = Roster(backend)
+
+    @classmethod
+    async def open(cls, settings: "Settings", *, redis_url: str | None, clock: Clock | None = None) -> "TaskService":
+        """The service over the backend `settings` describe (Redis at `redis_url`, else SQLite)."""
+        backend = await open_backend(
+            redis_url=redis_url, sqlite_path=settings.sqlite_path, config=settings.engine_config(), clock=clock
+        )
+        return cls(backend, max_payload_bytes=settings.max_payload_bytes, clock=clock)
 
     def _spec(self, data: object) -> TaskSpec:
         return parse_spec(data, now=self.clock.now(), max_payload_bytes=self.max_payload_bytes)
@@ -117,7 +129,7 @@ class TaskService:
 
     async def retry(self, task_id: str, *, payload: Any = UNCHANGED) -> Task:
         if payload is not UNCHANGED:
-            self._spec({"type": "payload-check", "payload": payload})  # the same size rule as a submit
+            check_payload_size(payload, self.max_payload_bytes)  # the same size rule as a submit
         return await self.backend.retry(task_id, payload=payload)
 
     async def poll(
@@ -186,8 +198,11 @@ class TaskService:
         """Hand a running task back to pending without using up its attempt (a worker shutting down)."""
         return await self.backend.release(task_id, token)
 
-    async def stats(self) -> dict[TaskState, int]:
-        return await self.backend.counts()
+    async def stats(self) -> Stats:
+        """Tasks in each state (every state present), their total, and the live workers."""
+        counts = await self.backend.counts()
+        states = {state: counts.get(state, 0) for state in TaskState}
+        return Stats(states=states, total=sum(states.values()), workers=len(await self.workers()))
 
     async def queues(self) -> list[QueueStats]:
         return await self.backend.queue_stats()

@@ -22,7 +22,6 @@ from taskline.api.closing import Closing
 from taskline.api.limits import BodyLimit, RateLimit, TakeToken
 from taskline.api.routes import admin, health, tasks, workers
 from taskline.backends.base import Backend
-from taskline.backends.factory import open_backend
 from taskline.config import Settings
 from taskline.core.clock import Clock, SystemClock
 from taskline.maintenance.scheduler import Scheduler
@@ -52,14 +51,14 @@ def create_app(settings: Settings, *, backend: Backend | None = None, clock: Clo
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = backend or await open_backend(
-            redis_url=settings.redis_url.get_secret_value() if settings.redis_url else None,
-            sqlite_path=settings.sqlite_path,
-            config=settings.engine_config(),
-            clock=clock,
-        )
+        if backend is None:
+            redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
+            service = await TaskService.open(settings, redis_url=redis_url, clock=clock)
+        else:
+            service = TaskService(backend, max_payload_bytes=settings.max_payload_bytes, clock=clock)
+        store = service.backend
         app.state.closing.bind()
-        app.state.service = TaskService(store, max_payload_bytes=settings.max_payload_bytes, clock=clock)
+        app.state.service = service
         if settings.rate_limit_rps > 0:
             app.state.take_token = partial(
                 store.take_token, rate=settings.rate_limit_rps, burst=settings.rate_limit_burst

@@ -41,26 +41,17 @@ async def unless_abandoned(request: Request, closing: Closing, work: Awaitable[T
     """`work`'s result, or `default` once the client disconnects or the server begins closing
     (then `work` is cancelled, and must leave nothing behind when it is)."""
     working = asyncio.ensure_future(work)
-    abandoned = asyncio.ensure_future(_abandoned(request, closing))
+    watchers = {asyncio.ensure_future(closing.wait()), asyncio.ensure_future(_disconnected(request))}
     try:
-        await asyncio.wait({working, abandoned}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({working, *watchers}, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        abandoned.cancel()
+        for watcher in watchers:
+            watcher.cancel()
         if not working.done():  # abandoned, or this request itself cancelled (a forced shutdown)
             working.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await working
     return working.result() if not working.cancelled() else default
-
-
-async def _abandoned(request: Request, closing: Closing) -> None:
-    closed = asyncio.ensure_future(closing.wait())
-    gone = asyncio.ensure_future(_disconnected(request))
-    try:
-        await asyncio.wait({closed, gone}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        closed.cancel()
-        gone.cancel()
 
 
 async def _disconnected(request: Request) -> None:

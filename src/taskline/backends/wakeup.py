@@ -9,6 +9,10 @@ import asyncio
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
+MAX_TIMER_WAIT_S = 1.0
+"""The longest the scheduler waits between looks: a new timer further off than this needs no
+wake-up, since the scheduler will have looked again before it falls due."""
+
 
 class WorkSignal:
     """Set when work may have become leasable in one of the queues it watches."""

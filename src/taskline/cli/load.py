@@ -14,11 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
 from taskline.client import AsyncClient
-from taskline.client.errors import error_from_response
 from taskline.errors import TasklineError
+from taskline.worker.transport import HttpTransport
 
 Slots = Callable[[], float | None]
 """Hands out the due time of the next request (perf_counter seconds), or None when done."""
@@ -123,30 +121,19 @@ async def submit_phase(client: AsyncClient, spec: dict[str, Any], slots: Slots, 
 
 async def drain(url: str, api_key: str | None, queue: str, concurrency: int) -> tuple[int, float]:
     """Lease and complete every pending task of `queue`, as HTTP workers; (completed, seconds)."""
-    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    transport = HttpTransport(url, api_key=api_key)
     completed = 0
 
-    async def worker(http: httpx.AsyncClient, worker_id: str) -> None:
+    async def worker(worker_id: str) -> None:
         nonlocal completed
-        while True:
-            polled = await http.get("/api/v1/poll", params={"worker_id": worker_id, "queues": queue, "max": 50})
-            if polled.status_code == 204:
-                return
-            for task in _checked(polled)["tasks"]:
-                _checked(
-                    await http.post(f"/api/v1/tasks/{task['id']}/complete", json={"token": task["lease"]["token"]})
-                )
+        while leases := await transport.poll(worker_id=worker_id, queues=[queue], types=None, wait_s=0, max=50):
+            for lease in leases:
+                await transport.complete(lease.task.id, lease.token, result=None)
                 completed += 1
 
     began = time.perf_counter()
-    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=60) as http:
-        await asyncio.gather(*(worker(http, f"bench-{i}") for i in range(concurrency)))
+    try:
+        await asyncio.gather(*(worker(f"bench-{i}") for i in range(concurrency)))
+    finally:
+        await transport.close()
     return completed, time.perf_counter() - began
-
-
-def _checked(response: httpx.Response) -> Any:
-    """The decoded body, or the `taskline.errors` exception an error response stands for."""
-    if response.status_code >= 400:
-        body = response.json() if response.headers.get("content-type") == "application/json" else None
-        raise error_from_response(response.status_code, body, response.headers.get("retry-after"))
-    return response.json()

@@ -15,7 +15,6 @@ from typing import Annotated
 import typer
 import uvloop
 
-from taskline.backends.factory import open_backend
 from taskline.cli.serve import ConfigOption, configure_logging, settings_from
 from taskline.config import Settings
 from taskline.maintenance.scheduler import Scheduler
@@ -102,13 +101,8 @@ async def _connect(settings: Settings) -> "tuple[Transport, asyncio.Task[None] |
     if settings.redis_url is None:
         api_key = settings.api_key.get_secret_value() if settings.api_key else None
         return HttpTransport(settings.server, api_key=api_key), None
-    backend = await open_backend(
-        redis_url=settings.redis_url.get_secret_value(),
-        sqlite_path=settings.sqlite_path,
-        config=settings.engine_config(),
-    )
-    scheduler = asyncio.create_task(Scheduler(backend).run(), name="taskline-scheduler")
-    service = TaskService(backend, max_payload_bytes=settings.max_payload_bytes)
+    service = await TaskService.open(settings, redis_url=settings.redis_url.get_secret_value())
+    scheduler = asyncio.create_task(Scheduler(service.backend).run(), name="taskline-scheduler")
     return LocalTransport(service, owns_service=True), scheduler
 
 

@@ -1,20 +1,9 @@
 """The seam under both clients: one `Engine` protocol, spoken over HTTP or straight to the store."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol
 
-from taskline.core.states import TaskState
-from taskline.core.task import QueueStats, Task, TaskFilter, TaskPage
-
-
-@dataclass(slots=True, frozen=True)
-class Stats:
-    """`GET /api/v1/stats`: tasks per state (every state present), their total, live workers."""
-
-    states: dict[TaskState, int]
-    total: int
-    workers: int
+from taskline.core.task import QueueStats, Stats, Task, TaskFilter, TaskPage
 
 
 class Engine(Protocol):

@@ -5,16 +5,14 @@ from typing import Any
 
 from taskline.backends.base import UNCHANGED
 from taskline.client.api import ApiConnection
-from taskline.client.engine import Stats
 from taskline.core.states import TaskState
-from taskline.core.task import QueueStats, Task, TaskFilter, TaskPage
+from taskline.core.task import QueueStats, Stats, Task, TaskFilter, TaskPage
 from taskline.wire import queue_from_json, task_from_json
 
 
 class HttpEngine:
-    def __init__(self, url: str, *, api_key: str | None, timeout_s: float, max_connections: int = 100) -> None:
-        self._api = ApiConnection(url, api_key=api_key, timeout=timeout_s, max_connections=max_connections)
-        self.url = self._api.url
+    def __init__(self, url: str, *, api_key: str | None, timeout_s: float) -> None:
+        self._api = ApiConnection(url, api_key=api_key, timeout=timeout_s)
         self._call = self._api.call
 
     async def submit(self, spec: dict[str, Any], idempotency_key: str | None) -> Task:

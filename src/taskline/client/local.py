@@ -5,11 +5,8 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
-from taskline.backends.factory import open_backend
-from taskline.client.engine import Stats
 from taskline.config import Settings
-from taskline.core.states import TaskState
-from taskline.core.task import QueueStats, Task, TaskFilter, TaskPage
+from taskline.core.task import QueueStats, Stats, Task, TaskFilter, TaskPage
 from taskline.service import TaskService
 
 
@@ -23,14 +20,11 @@ class LocalEngine:
         self._opening = asyncio.Lock()
 
     async def _open(self) -> TaskService:
+        if self._service is not None:  # the common case, without the lock
+            return self._service
         async with self._opening:
             if self._service is None:
-                backend = await open_backend(
-                    redis_url=self._redis_url,
-                    sqlite_path=self._settings.sqlite_path,
-                    config=self._settings.engine_config(),
-                )
-                self._service = TaskService(backend, max_payload_bytes=self._settings.max_payload_bytes)
+                self._service = await TaskService.open(self._settings, redis_url=self._redis_url)
             return self._service
 
     async def submit(self, spec: dict[str, Any], idempotency_key: str | None) -> Task:
@@ -52,10 +46,7 @@ class LocalEngine:
         return await (await self._open()).retry(task_id, payload=payload)
 
     async def stats(self) -> Stats:
-        service = await self._open()
-        counts = await service.stats()
-        states = {state: counts.get(state, 0) for state in TaskState}
-        return Stats(states=states, total=sum(states.values()), workers=len(await service.workers()))
+        return await (await self._open()).stats()
 
     async def queues(self) -> list[QueueStats]:
         return await (await self._open()).queues()

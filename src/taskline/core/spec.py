@@ -95,6 +95,12 @@ def _encoded_size(value: object) -> int:
     return len(orjson.dumps(value))
 
 
+def check_payload_size(payload: Any, max_payload_bytes: int) -> None:
+    """Raise PayloadTooLarge if `payload`, encoded, is over the limit (SPEC §1)."""
+    if _encoded_size(payload) > max_payload_bytes:
+        raise PayloadTooLarge(f"payload is larger than {max_payload_bytes} bytes", [{"field": "payload"}])
+
+
 def parse_spec(data: object, *, now: float, max_payload_bytes: int) -> TaskSpec:
     """Validate one submitted task.
 
@@ -155,8 +161,7 @@ def parse_spec(data: object, *, now: float, max_payload_bytes: int) -> TaskSpec:
         spec.payload = data["payload"]
     if errors.items:
         raise ValidationFailed("the task is not valid", errors.items)
-    if _encoded_size(spec.payload) > max_payload_bytes:
-        raise PayloadTooLarge(f"payload is larger than {max_payload_bytes} bytes", [{"field": "payload"}])
+    check_payload_size(spec.payload, max_payload_bytes)
     if spec.metadata and _encoded_size(spec.metadata) > MAX_METADATA_BYTES:
         raise PayloadTooLarge(f"metadata is larger than {MAX_METADATA_BYTES} bytes", [{"field": "metadata"}])
     return spec

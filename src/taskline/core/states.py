@@ -35,8 +35,6 @@ TRANSITIONS: Mapping[TaskState, frozenset[TaskState]] = {
 TERMINAL: frozenset[TaskState] = frozenset({S.COMPLETED, S.FAILED, S.CANCELLED})
 CANCELLABLE: frozenset[TaskState] = frozenset({S.PENDING, S.SCHEDULED, S.RETRYING})
 RETRYABLE: frozenset[TaskState] = frozenset({S.FAILED, S.CANCELLED})
-# States that count against max_queue_size (SPEC §4).
-QUEUED: frozenset[TaskState] = frozenset({S.PENDING, S.SCHEDULED, S.RETRYING})
 
 
 def ensure_transition(current: TaskState, target: TaskState) -> None:

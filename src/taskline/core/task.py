@@ -150,3 +150,12 @@ def new_task(spec: "TaskSpec", *, task_id: str, now: float) -> Task:
         updated_at=now,
         due_at=max(due_at, now) if not scheduled else due_at,
     )
+
+
+@dataclass(slots=True, frozen=True)
+class Stats:
+    """Tasks per state (`GET /api/v1/stats`) (every state present), their total, live workers."""
+
+    states: dict[TaskState, int]
+    total: int
+    workers: int

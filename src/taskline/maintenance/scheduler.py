@@ -5,9 +5,11 @@ loop against one Redis at once: two forwarders racing over one due task move it 
 """
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from taskline.backends.base import Backend
+from taskline.backends.wakeup import MAX_TIMER_WAIT_S
 from taskline.core.clock import Clock, SystemClock
 from taskline.core.workers import FORGET_AFTER_S
 from taskline.errors import TasklineError
@@ -16,7 +18,6 @@ log = logging.getLogger(__name__)
 
 # The longest sleep even when no timer is known: a safety net for notifications lost on
 # the way (a Redis pub/sub reconnect), which bounds how late a task can be noticed.
-MAX_IDLE_S = 1.0
 RETENTION_EVERY_S = 60.0
 BATCH = 1000
 
@@ -39,20 +40,11 @@ class Scheduler:
         """Do all the work due by now: forward, recover, and (once a minute) trim retention and
         forget workers long gone."""
         report = TickReport()
-        while (moved := await self.backend.forward_due(limit=BATCH)) > 0:
-            report.forwarded += moved
-            if moved < BATCH:
-                break
-        while (moved := await self.backend.recover_expired(limit=BATCH)) > 0:
-            report.recovered += moved
-            if moved < BATCH:
-                break
+        report.forwarded = await _in_batches(self.backend.forward_due)
+        report.recovered = await _in_batches(self.backend.recover_expired)
         if self.clock.now() >= self._next_retention:
             self._next_retention = self.clock.now() + RETENTION_EVERY_S
-            while (moved := await self.backend.trim_retention(limit=BATCH)) > 0:
-                report.trimmed += moved
-                if moved < BATCH:
-                    break
+            report.trimmed = await _in_batches(self.backend.trim_retention)
             report.workers_forgotten = await self.backend.prune_workers(seen_before=self.clock.now() - FORGET_AFTER_S)
         return report
 
@@ -70,5 +62,15 @@ class Scheduler:
             except TasklineError as exc:
                 log.warning("scheduler step failed: %s", exc.message)
                 next_timer = None
-            idle = MAX_IDLE_S if next_timer is None else next_timer - self.clock.now()
-            await self.backend.wait_timers(min(max(idle, 0.0), MAX_IDLE_S))
+            idle = MAX_TIMER_WAIT_S if next_timer is None else next_timer - self.clock.now()
+            await self.backend.wait_timers(min(max(idle, 0.0), MAX_TIMER_WAIT_S))
+
+
+async def _in_batches(step: Callable[..., Awaitable[int]]) -> int:
+    """Run `step(limit=BATCH)` until a batch comes back short; how many it moved in all."""
+    total = 0
+    while (moved := await step(limit=BATCH)) > 0:
+        total += moved
+        if moved < BATCH:
+            break
+    return total

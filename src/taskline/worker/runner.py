@@ -106,6 +106,10 @@ class Worker:
         check_types(app, types)
         self.types = list(types) if types else sorted(app.handlers)
         self.worker_id = worker_id or default_worker_id()
+        self._queue_names = [q.name for q in self.queues] or None
+        # Weights only matter between queues whose weights differ.
+        self._weighted = len(self.queues) > 1 and len({q.weight for q in self.queues}) > 1
+        self._host, self._pid = socket.gethostname(), os.getpid()
         self.shutdown_timeout_s = shutdown_timeout_s
         self.poll_wait_s = poll_wait_s
         self.processed = 0
@@ -153,8 +157,8 @@ class Worker:
 
     def _details(self) -> WorkerDetails:
         return WorkerDetails(
-            host=socket.gethostname(),
-            pid=os.getpid(),
+            host=self._host,
+            pid=self._pid,
             queues=[q.name for q in self.queues],
             types=self.types,
             concurrency=self.concurrency,
@@ -186,8 +190,8 @@ class Worker:
         return []
 
     async def _poll(self, free: int) -> list[Lease]:
-        names = [q.name for q in self.queues] or None
-        if names and len(names) > 1 and len({q.weight for q in self.queues}) > 1:
+        names = self._queue_names
+        if self._weighted:
             for queue in _weighted_order(self.queues):
                 leases = await self._lease([queue], free, wait_s=0)
                 if leases:

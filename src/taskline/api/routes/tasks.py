@@ -113,10 +113,9 @@ async def retry_task(request: Request, task_id: str) -> Any:
 @router.get("/stats", summary="Tasks per state, and workers seen in the last minute")
 async def stats(request: Request) -> Response:
     authorize(request, READERS)
-    counts = await service_of(request).stats()
-    states = {state.value: counts.get(state, 0) for state in TaskState}
-    workers = len(await service_of(request).workers())
-    return JSONResponse({"states": states, "total": sum(states.values()), "workers": workers})
+    stats = await service_of(request).stats()
+    states = {state.value: n for state, n in stats.states.items()}
+    return JSONResponse({"states": states, "total": stats.total, "workers": stats.workers})
 
 
 @router.get("/queues", summary="Every queue's depth and state counts")

@@ -26,7 +26,7 @@ from taskline.backends.redis.packing import packing_with_hiredis
 from taskline.backends.redis.registry import WorkerRegistry
 from taskline.backends.redis.scripts import StaleRead
 from taskline.backends.redis.wake import WakeListener
-from taskline.backends.wakeup import WakeupHub, WorkSignal
+from taskline.backends.wakeup import MAX_TIMER_WAIT_S, WakeupHub, WorkSignal
 from taskline.core.clock import Clock, SystemClock
 from taskline.core.config import EngineConfig
 from taskline.core.ids import new_task_id
@@ -148,8 +148,6 @@ class RedisBackend:
 
     async def _fullest_first(self, by_queue: dict[str, list[int]]) -> list[str]:
         """Queues in order of least room left, so a refusal usually comes before anything is stored."""
-        if len(by_queue) == 1:
-            return list(by_queue)
         stats = {q.name: q.queued for q in await self._inspector.queue_stats()}
         return sorted(by_queue, key=lambda q: self._config.max_queue_size - stats.get(q, 0) - len(by_queue[q]))
 
@@ -273,7 +271,8 @@ class RedisBackend:
             script_keys = [keys.tasks, keys.counts, keys.running, keys.cancelled, keys.pending(task_type)]
             args: Args = [task_id, token, self._now_ms(), *self._offsets, *self._channel_args(keys.name)]
             task = self._task_reply(keys, task_id, await self._scripts.run("release", script_keys, args))
-            self._hub.work_ready(keys.name)
+            if task.state is TaskState.PENDING:  # ended cancelled instead: nothing to take
+                self._hub.work_ready(keys.name)
             return task
 
         return await self._on_task(task_id, call)
@@ -315,11 +314,12 @@ class RedisBackend:
         types: Sequence[str] | None = None,
         max: int = 1,
     ) -> list[Lease]:
+        now = self._clock.now()
         leased = await self._leaser.lease(
-            worker_id=worker_id, queues=queues, types=types, max_tasks=max, now_ms=self._now_ms()
+            worker_id=worker_id, queues=queues, types=types, max_tasks=max, now_ms=to_ms(now)
         )
-        if leased:
-            self._hub.timers_changed()
+        if any(t.lease_expires_at is not None and t.lease_expires_at - now < MAX_TIMER_WAIT_S for t in leased):
+            self._hub.timers_changed()  # sooner than the scheduler's next look (the script said so too)
         return [Lease(task=t, token=t.lease_token or "", expires_at=t.lease_expires_at or 0.0) for t in leased]
 
     async def forward_due(self, *, limit: int = 1000) -> int:

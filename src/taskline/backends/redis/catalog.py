@@ -10,14 +10,11 @@ from collections import OrderedDict
 
 from redis.asyncio import Redis
 
+from taskline.backends.redis.codec import text
 from taskline.backends.redis.failures import redis_unavailable
 from taskline.backends.redis.keys import KeySpace
 
 _REMEMBERED_TASKS = 100_000
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 class Catalog:
@@ -45,7 +42,7 @@ class Catalog:
         if fresh or not self._queues:
             with redis_unavailable():
                 members = await self._client.smembers(self._keys.queues)
-            self._queues = {_text(m) for m in members}
+            self._queues = {text(m) for m in members}
         return sorted(self._queues)
 
     async def types(self, queues: list[str], *, fresh: bool = False) -> dict[str, frozenset[str]]:
@@ -58,7 +55,7 @@ class Catalog:
                         pipe.smembers(self._keys.queue(queue).types)
                     replies = await pipe.execute()
             for queue, members in zip(missing, replies, strict=True):
-                self._types[queue] = frozenset(_text(m) for m in members)
+                self._types[queue] = frozenset(text(m) for m in members)
         return {q: self._types[q] for q in queues}
 
     def remember(self, task_id: str, queue: str, task_type: str) -> None:

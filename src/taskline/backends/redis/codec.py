@@ -18,6 +18,11 @@ from taskline.core.task import AttemptError, Task
 _DEFAULTS = Task(id="", type="")
 
 
+def text(value: bytes | str) -> str:
+    """A Redis reply as text (replies are bytes unless the client decodes them)."""
+    return value.decode() if isinstance(value, bytes) else value
+
+
 def to_ms(seconds: float) -> int:
     """Seconds (domain time) to the integer milliseconds stored in Redis."""
     return round(seconds * 1000)

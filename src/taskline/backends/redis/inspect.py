@@ -4,7 +4,7 @@ Reads cost O(queues) round-trip work, never O(tasks): counts come from each queu
 hash, listing scans a bounded slice of each queue's creation log per call.
 """
 
-from taskline.backends.redis.codec import decode_task, from_ms, parse_log_id
+from taskline.backends.redis.codec import decode_task, from_ms, parse_log_id, text
 from taskline.backends.redis.context import Command, RedisContext
 from taskline.core.states import TaskState
 from taskline.core.task import QueueStats, Task, TaskFilter, TaskPage
@@ -12,10 +12,6 @@ from taskline.errors import ValidationFailed
 
 LOG_SCAN = 1000
 """Creation-log entries one queue scans per list call; a sparse filter returns a short page."""
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 def _log_cursor(position: tuple[int, int]) -> str:
@@ -53,7 +49,7 @@ class Inspector:
         replies = await self._pipeline(commands)
         stats = []
         for i, queue in enumerate(queues):
-            counts = {_text(k): int(v) for k, v in replies[2 * i].items()}
+            counts = {text(k): int(v) for k, v in replies[2 * i].items()}
             stats.append(
                 QueueStats(
                     name=queue,
@@ -100,10 +96,10 @@ class Inspector:
             args: list[str | int | float] = [start, limit, LOG_SCAN, state, filter.type or ""]
             reply = await self._scripts.run("list", [keys.tasks, keys.log], args)
             if reply[0]:
-                last = parse_log_id(_text(reply[0]))
+                last = parse_log_id(text(reply[0]))
                 frontier = last if frontier is None else max(frontier, last)
             for i in range(1, len(reply), 3):
-                matches.append((parse_log_id(_text(reply[i])), queue, _text(reply[i + 1]), reply[i + 2]))
+                matches.append((parse_log_id(text(reply[i])), queue, text(reply[i + 1]), reply[i + 2]))
         matches.sort(key=lambda m: m[0], reverse=True)
         if frontier is not None:
             matches = [m for m in matches if m[0] >= frontier]
@@ -143,7 +139,7 @@ class Inspector:
         entries: list[tuple[float, str, str]] = []
         for queue, reply in zip(queues, await self._pipeline(commands), strict=True):
             for member, score in reply:
-                task_id = _text(member)
+                task_id = text(member)
                 if cursor is None or (score, task_id) < (top, last_id):
                     entries.append((score, task_id, queue))
         entries.sort(reverse=True)

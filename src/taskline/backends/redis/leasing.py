@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from taskline.backends.redis.codec import decode_task, to_ms
 from taskline.backends.redis.context import Command, RedisContext
+from taskline.backends.wakeup import MAX_TIMER_WAIT_S
 from taskline.core.task import Task
 
 
@@ -85,7 +86,7 @@ class Leaser:
         keys = self._ctx.keys.queue(queue)
         script_keys = [keys.tasks, keys.counts, keys.running, keys.paused, *pending_keys]
         args: list[str | int | float] = [now_ms, to_ms(self._ctx.config.lease_s), worker_id]
-        args += ["" if bound is None else repr(bound), self._ctx.keys.wake_channel]
+        args += ["" if bound is None else repr(bound), self._ctx.keys.wake_channel, to_ms(MAX_TIMER_WAIT_S)]
         args += [secrets.token_hex(16) for _ in range(count)]
         reply = await self._ctx.scripts.run("lease", script_keys, args)
         tasks = []

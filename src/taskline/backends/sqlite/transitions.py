@@ -17,6 +17,7 @@ from typing import Any
 from taskline.backends.sqlite.queries import QUERIES as Q
 from taskline.backends.sqlite.records import decode, encode, to_ms
 from taskline.backends.sqlite.writer import Wakeups
+from taskline.backends.wakeup import MAX_TIMER_WAIT_S
 from taskline.core.clock import Clock
 from taskline.core.config import EngineConfig
 from taskline.core.ids import new_task_id
@@ -191,7 +192,8 @@ class Transitions:
             task = decode(conn.execute(Q.lease_task, params).fetchone())
             assert task.lease_expires_at is not None
             leases.append(Lease(task=task, token=token, expires_at=task.lease_expires_at))
-        wakeups.timers = bool(leases)  # a new lease deadline for the recoverer
+        # A deadline sooner than the scheduler's next look must wake it; later ones it will see.
+        wakeups.timers = any(lease.expires_at - now_ms / 1000 < MAX_TIMER_WAIT_S for lease in leases)
         return leases
 
     def heartbeat(

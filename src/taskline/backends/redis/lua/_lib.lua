@@ -71,6 +71,18 @@ local function enqueue(counts_key, pending_key, id, task, offsets)
 end
 
 -- Removes a task for good and frees its unique key (only if the key still names it).
+-- failed | cancelled -> pending by hand (retry, DLQ retry): attempts kept, max_retries
+-- counted afresh from here; the caller has taken the task out of its old index.
+local function requeue_by_hand(counts_key, pending_key, id, task, now, offsets)
+  task.retry_base = task.attempts
+  task.completed_ms = nil
+  task.cancel_requested = nil
+  task.lease_token = nil
+  task.due_ms = now
+  task.updated_ms = now
+  enqueue(counts_key, pending_key, id, task, offsets)
+end
+
 local function delete_task(tasks_key, counts_key, uniques_key, id, task)
   redis.call('HDEL', tasks_key, id)
   move_count(counts_key, count_field(task), nil)

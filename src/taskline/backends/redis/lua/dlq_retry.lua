@@ -23,12 +23,7 @@ for i = 9 + n, #ARGV do
       unknown_type = 1
     else
       redis.call('ZREM', failed_key, id)
-      task.retry_base = task.attempts
-      task.completed_ms = nil
-      task.lease_token = nil
-      task.due_ms = now
-      task.updated_ms = now
-      enqueue(counts_key, KEYS[pending_index[task.type]], id, task, offsets)
+      requeue_by_hand(counts_key, KEYS[pending_index[task.type]], id, task, now, offsets)
       save_task(tasks_key, id, task)
       moved = moved + 1
     end

@@ -3,7 +3,8 @@
 -- KEYS[4] taskline:{q}:paused  KEYS[5..] taskline:{q}:pending:<type>, one per type asked for
 -- ARGV[1] now_ms  ARGV[2] lease_ms  ARGV[3] worker id  ARGV[4] highest order key to take ('' any:
 --   another queue's head is better from there on)  ARGV[5] wake channel
--- ARGV[6..] one fresh fencing token per task wanted (their count is the most leased)
+-- ARGV[6] ms within which a lease's end must fall to wake the schedulers (their longest wait)
+-- ARGV[7..] one fresh fencing token per task wanted (their count is the most leased)
 -- Returns 2 per leased task: id, record. Nothing from a paused queue.
 local tasks_key, counts_key, running_key, paused_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 if redis.call('EXISTS', paused_key) == 1 then
@@ -12,7 +13,8 @@ end
 local now, lease_ms, worker = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
 local bound = tonumber(ARGV[4])
 local reply = {}
-for t = 6, #ARGV do
+local soonest = nil
+for t = 7, #ARGV do
   -- The best head among the type zsets: O(types · log n) per task.
   local best_index, best_score, best_id = nil, nil, nil
   for k = 5, #KEYS do
@@ -33,6 +35,7 @@ for t = 6, #ARGV do
     task.started_ms = now
     task.lease_token = ARGV[t]
     task.lease_expires_ms = math.min(now + lease_ms, now + task.timeout_ms)
+    soonest = math.min(soonest or task.lease_expires_ms, task.lease_expires_ms)
     task.worker_id = worker
     task.updated_ms = now
     redis.call('ZADD', running_key, task.lease_expires_ms, best_id)
@@ -40,7 +43,8 @@ for t = 6, #ARGV do
     reply[#reply + 1] = save_task(tasks_key, best_id, task)
   end
 end
-if #reply > 0 then
+-- A scheduler looks at least every ARGV[6] ms anyway: only a sooner deadline needs a wake-up.
+if soonest and soonest - now < tonumber(ARGV[6]) then
   redis.call('PUBLISH', ARGV[5], '~timer')
 end
 return reply

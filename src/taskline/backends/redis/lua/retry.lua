@@ -19,12 +19,6 @@ redis.call('ZREM', cancelled_key, id)
 if ARGV[3] ~= '' then
   task.payload = ARGV[3]
 end
-task.retry_base = task.attempts
-task.completed_ms = nil
-task.cancel_requested = nil
-task.lease_token = nil
-task.due_ms = now
-task.updated_ms = now
-enqueue(counts_key, pending_key, id, task, read_offsets(4))
+requeue_by_hand(counts_key, pending_key, id, task, now, read_offsets(4))
 redis.call('PUBLISH', ARGV[8], ARGV[9])
 return save_task(tasks_key, id, task)
