@@ -10,10 +10,12 @@ from contextlib import AbstractContextManager
 from typing import Any, Final, Literal, Protocol
 
 from taskline.backends.wakeup import WorkSignal
+from taskline.core.measures import TaskMetrics
 from taskline.core.spec import TaskSpec
 from taskline.core.states import TaskState
 from taskline.core.task import HeartbeatAck, Lease, QueueStats, Submitted, Task, TaskFilter, TaskPage
 from taskline.core.workers import WorkerDetails, WorkerRecord
+from taskline.events.types import Event, EventCursor
 
 
 class _Unchanged:
@@ -199,7 +201,37 @@ class Backend(Protocol):
         ...
 
     async def prune_workers(self, *, seen_before: float) -> int:
-        """Delete the records of workers last seen before `seen_before`; returns how many."""
+        """Delete the records of workers last seen before `seen_before`; returns how many.
+        One that had not left yet leaves (worker.left)."""
+        ...
+
+    async def depart_workers(self, *, seen_before: float) -> int:
+        """Workers last seen before `seen_before` have left: each is announced once
+        (worker.left) and its record kept until pruned; returns how many left now."""
+        ...
+
+    # The event log (SPEC §3 /ws). Every transition above appends its event (events.types.
+    # EventName) in the same atomic step, so no change is ever unannounced; the log keeps
+    # about EVENTS_KEPT events per stream.
+
+    async def event_cursor(self, since: str | None = None, *, queue: str | None = None) -> EventCursor:
+        """A read position just after event `since`, or at the end of the log (None);
+        `queue` limits it to one queue's task events.
+
+        Raises:
+            EventsLost: events after `since` are no longer kept.
+            ValueError: `since` is not an event id.
+        """
+        ...
+
+    async def read_events(self, cursor: EventCursor, *, wait_s: float, limit: int = 1000) -> list[Event]:
+        """The events after `cursor`, in id order (so a task's events in the order they
+        happened), waiting up to `wait_s` for the first; advances the cursor."""
+        ...
+
+    async def task_metrics(self) -> TaskMetrics:
+        """The task counters and histograms of /metrics, counted by the transitions themselves
+        (on Redis in the store, so every instance reports the same figures)."""
         ...
 
     def watch(self, queues: Sequence[str] | None) -> AbstractContextManager[WorkSignal]:

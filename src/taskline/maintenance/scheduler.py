@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from taskline.backends.base import Backend
 from taskline.backends.wakeup import MAX_TIMER_WAIT_S
 from taskline.core.clock import Clock, SystemClock
-from taskline.core.workers import FORGET_AFTER_S
+from taskline.core.workers import FORGET_AFTER_S, SEEN_WITHIN_S
 from taskline.errors import TasklineError
 
 log = logging.getLogger(__name__)
@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 # The longest sleep even when no timer is known: a safety net for notifications lost on
 # the way (a Redis pub/sub reconnect), which bounds how late a task can be noticed.
 RETENTION_EVERY_S = 60.0
+DEPARTURES_EVERY_S = 5.0  # worker.left comes at most this late after SEEN_WITHIN_S
 BATCH = 1000
 
 
@@ -28,6 +29,7 @@ class TickReport:
     recovered: int = 0
     trimmed: int = 0
     workers_forgotten: int = 0
+    workers_departed: int = 0
 
 
 class Scheduler:
@@ -35,13 +37,17 @@ class Scheduler:
         self.backend = backend
         self.clock = clock or SystemClock()
         self._next_retention = 0.0
+        self._next_departures = 0.0
 
     async def run_once(self) -> TickReport:
-        """Do all the work due by now: forward, recover, and (once a minute) trim retention and
-        forget workers long gone."""
+        """Do all the work due by now: forward, recover, mark workers unseen for a minute as
+        left, and (once a minute) trim retention and forget workers long gone."""
         report = TickReport()
         report.forwarded = await _in_batches(self.backend.forward_due)
         report.recovered = await _in_batches(self.backend.recover_expired)
+        if self.clock.now() >= self._next_departures:
+            self._next_departures = self.clock.now() + DEPARTURES_EVERY_S
+            report.workers_departed = await self.backend.depart_workers(seen_before=self.clock.now() - SEEN_WITHIN_S)
         if self.clock.now() >= self._next_retention:
             self._next_retention = self.clock.now() + RETENTION_EVERY_S
             report.trimmed = await _in_batches(self.backend.trim_retention)

@@ -38,20 +38,25 @@ def test_no_script_builds_a_key_name(name: str) -> None:
         if command in KEYLESS:
             continue
         key = key.strip()
-        assert re.fullmatch(r"KEYS\[\w+\]|\w+_key", key), f"{name}.lua: {command} on {key!r}"
+        assert re.fullmatch(r"KEYS\[\w+\]|\w+_key|ev\.\w+", key), f"{name}.lua: {command} on {key!r}"
         assert ".." not in key
     # A *_key name is only ever bound to an element of KEYS (or is a helper's parameter).
     for target, value in re.findall(r"local ([\w, ]*_key[\w, ]*) = ([^\n]+)", body):
         assert all(re.fullmatch(r"KEYS\[\d+\]", v.strip()) for v in value.split(",")), f"{name}.lua: {target}"
+    # An `ev` table of announcing keys (_lib.lua's record/announce) holds only keys from KEYS.
+    for table in re.findall(r"\{((?:\s*\w+ = (?:KEYS\[\d+\]|\w+)\s*,?)+)\}", body):
+        for field, value in re.findall(r"(\w+) = ([^,]+)", table):
+            if field in ("tasks", "events", "metrics", "outbox", "deliveries"):
+                assert re.fullmatch(r"KEYS\[\d+\]|\w+_key", value.strip()), f"{name}.lua: ev.{field} = {value}"
 
 
 def test_a_call_with_the_wrong_number_of_keys_is_refused() -> None:
     script: LuaScript = SCRIPTS["complete"]
 
-    with pytest.raises(AssertionError, match="declares 4 KEYS"):
-        script.check_keys(3)
-    with pytest.raises(AssertionError, match="declares 4 KEYS"):
-        script.check_keys(5)
+    with pytest.raises(AssertionError, match="declares 8 KEYS"):
+        script.check_keys(7)
+    with pytest.raises(AssertionError, match="declares 8 KEYS"):
+        script.check_keys(9)
     SCRIPTS["lease"].check_keys(9)  # variadic tail
 
 
@@ -102,6 +107,7 @@ async def exercise_every_script(backend: RedisBackend, clock: FrozenClock) -> No
     await backend.forget_worker("worker-2")
     clock.advance(90 * 86400)
     await backend.trim_retention()
+    assert await backend.depart_workers(seen_before=clock.now()) == 1
     assert await backend.prune_workers(seen_before=clock.now()) == 1
     # The undo of a multi-queue batch that another queue refused (hard to provoke in order).
     (stored,) = await backend.submit([spec(clock, queue="q4")])

@@ -86,7 +86,7 @@ async def test_a_file_of_schema_version_1_gains_the_worker_registry(db_path: Pat
     finally:
         await backend.close()
     conn = sqlite3.connect(db_path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     conn.close()
 
 

@@ -18,10 +18,12 @@ from taskline.backends.redis import housekeeping, timers
 from taskline.backends.redis.coalescer import SubmitCoalescer
 from taskline.backends.redis.codec import decode_task, encode_json, encode_task, from_ms, log_id, to_ms
 from taskline.backends.redis.context import RedisContext
+from taskline.backends.redis.events import RedisEventLog
 from taskline.backends.redis.failures import redis_unavailable
 from taskline.backends.redis.inspect import Inspector
 from taskline.backends.redis.keys import DEFAULT_NAMESPACE, KeySpace, QueueKeys
 from taskline.backends.redis.leasing import Leaser
+from taskline.backends.redis.measures import metrics_from_hashes
 from taskline.backends.redis.packing import packing_with_hiredis
 from taskline.backends.redis.registry import WorkerRegistry
 from taskline.backends.redis.scripts import StaleRead
@@ -30,12 +32,14 @@ from taskline.backends.wakeup import MAX_TIMER_WAIT_S, WakeupHub, WorkSignal
 from taskline.core.clock import Clock, SystemClock
 from taskline.core.config import EngineConfig
 from taskline.core.ids import new_task_id
+from taskline.core.measures import TaskMetrics
 from taskline.core.priority import order_key
 from taskline.core.spec import TaskSpec
 from taskline.core.states import TaskState
 from taskline.core.task import HeartbeatAck, Lease, QueueStats, Submitted, Task, TaskFilter, TaskPage, new_task
 from taskline.core.workers import WorkerDetails, WorkerRecord
 from taskline.errors import BackendUnavailable, LeaseLost, NotFound, QueueFull
+from taskline.events.types import Event, EventCursor
 
 T = TypeVar("T")
 Args = list[str | int | float]
@@ -69,6 +73,7 @@ class RedisBackend:
         self._inspector = Inspector(self._ctx)
         self._leaser = Leaser(self._ctx)
         self._registry = WorkerRegistry(self._ctx)
+        self._events = RedisEventLog(self._ctx)
         self._hub = WakeupHub()
         self._coalescer = SubmitCoalescer(self._submit_to_queue)
         self._listener = WakeListener(client, self._keys.wake_channel, self._hub)
@@ -154,7 +159,7 @@ class RedisBackend:
     async def _submit_to_queue(self, queue: str, batch: list[Task]) -> list[Submitted]:
         keys = self._keys.queue(queue)
         pending_keys: dict[str, int] = {}
-        script_keys = [keys.tasks, keys.counts, keys.scheduled, keys.unique, keys.types, keys.log]
+        script_keys = [keys.tasks, keys.counts, keys.scheduled, keys.unique, keys.types, keys.log, *keys.announcing]
         args: Args = [self._now_ms(), self._config.max_queue_size, *self._channel_args(queue)]
         records = [encode_task(task) for task in batch]
         for task, record in zip(batch, records, strict=True):
@@ -190,15 +195,15 @@ class RedisBackend:
 
     async def _withdraw(self, queue: str, created: list[Task]) -> None:
         keys = self._keys.queue(queue)
-        script_keys = [keys.tasks, keys.counts, keys.scheduled, keys.unique]
-        args: Args = []
+        script_keys = [keys.tasks, keys.counts, keys.scheduled, keys.unique, keys.events]
+        args: Args = [self._now_ms()]
         for task in created:
             index = 0
             if task.state is TaskState.PENDING:
                 script_keys.append(keys.pending(task.type))
                 index = len(script_keys)
             args += [task.id, index]
-        if args:
+        if len(args) > 1:
             await self._scripts.run("withdraw", script_keys, args)
 
     # --- one task by id -----------------------------------------------------------------
@@ -232,6 +237,7 @@ class RedisBackend:
                 keys.retrying,
                 keys.cancelled,
                 keys.pending(task_type),
+                *keys.ending,
             ]
             raw = await self._scripts.run("cancel", script_keys, [task_id, self._now_ms()])
             return self._task_reply(keys, task_id, raw)
@@ -240,7 +246,14 @@ class RedisBackend:
 
     async def retry(self, task_id: str, *, payload: Any = UNCHANGED) -> Task:
         async def call(keys: QueueKeys, task_type: str) -> Task:
-            script_keys = [keys.tasks, keys.counts, keys.failed, keys.cancelled, keys.pending(task_type)]
+            script_keys = [
+                keys.tasks,
+                keys.counts,
+                keys.failed,
+                keys.cancelled,
+                keys.pending(task_type),
+                *keys.announcing,
+            ]
             new_payload = "" if payload is UNCHANGED else encode_json(payload)
             args: Args = [task_id, self._now_ms(), new_payload, *self._offsets, *self._channel_args(keys.name)]
             raw = await self._scripts.run("retry", script_keys, args)
@@ -253,14 +266,16 @@ class RedisBackend:
         async def call(keys: QueueKeys, _: str) -> HeartbeatAck:
             progress_arg = "" if progress is None else repr(float(progress))
             args: Args = [task_id, token, self._now_ms(), to_ms(self._config.lease_s), progress_arg]
-            expires_ms, cancel_requested = await self._scripts.run("heartbeat", [keys.tasks, keys.running], args)
+            expires_ms, cancel_requested = await self._scripts.run(
+                "heartbeat", [keys.tasks, keys.running, *keys.announcing], args
+            )
             return HeartbeatAck(expires_at=from_ms(expires_ms), cancel_requested=bool(cancel_requested))
 
         return await self._on_task(task_id, call)
 
     async def complete(self, task_id: str, token: str, *, result: Any = None) -> Task:
         async def call(keys: QueueKeys, _: str) -> Task:
-            script_keys = [keys.tasks, keys.counts, keys.running, keys.completed]
+            script_keys = [keys.tasks, keys.counts, keys.running, keys.completed, *keys.ending]
             args: Args = [task_id, token, self._now_ms(), "" if result is None else encode_json(result)]
             return self._task_reply(keys, task_id, await self._scripts.run("complete", script_keys, args))
 
@@ -268,7 +283,7 @@ class RedisBackend:
 
     async def release(self, task_id: str, token: str) -> Task:
         async def call(keys: QueueKeys, task_type: str) -> Task:
-            script_keys = [keys.tasks, keys.counts, keys.running, keys.cancelled, keys.pending(task_type)]
+            script_keys = [keys.tasks, keys.counts, keys.running, keys.cancelled, keys.pending(task_type), *keys.ending]
             args: Args = [task_id, token, self._now_ms(), *self._offsets, *self._channel_args(keys.name)]
             task = self._task_reply(keys, task_id, await self._scripts.run("release", script_keys, args))
             if task.state is TaskState.PENDING:  # ended cancelled instead: nothing to take
@@ -290,7 +305,15 @@ class RedisBackend:
             # Read first: the backoff depends on the attempt number, the draw can't happen in Lua.
             task = await self._read(task_id)
             keys = self._keys.queue(task.queue)
-            script_keys = [keys.tasks, keys.counts, keys.running, keys.retrying, keys.failed, keys.cancelled]
+            script_keys = [
+                keys.tasks,
+                keys.counts,
+                keys.running,
+                keys.retrying,
+                keys.failed,
+                keys.cancelled,
+                *keys.ending,
+            ]
             may_retry = retry and task.may_retry
             args: Args = [task_id, token, self._now_ms(), error, task.attempts, int(may_retry)]
             args += [self._retry_delay_ms(task, retry_after_s), self._keys.wake_channel]
@@ -373,7 +396,7 @@ class RedisBackend:
         self._hub.work_ready(queue)
 
     async def purge(self, queue: str, *, priority: int | None = None) -> int:
-        return await housekeeping.purge(self._ctx, queue, priority)
+        return await housekeeping.purge(self._ctx, queue, priority, self._now_ms())
 
     async def dlq_retry(self, ids: Sequence[str] | None = None) -> int:
         by_queue: dict[str, list[str]] = {}
@@ -395,7 +418,8 @@ class RedisBackend:
         return moved
 
     async def dlq_delete(self) -> int:
-        return sum([await housekeeping.dlq_delete(self._ctx, q) for q in await self._catalog.queues(fresh=True)])
+        queues = await self._catalog.queues(fresh=True)
+        return sum([await housekeeping.dlq_delete(self._ctx, q, self._now_ms()) for q in queues])
 
     async def trim_retention(self, *, limit: int = 1000) -> int:
         return await housekeeping.trim_retention(self._ctx, self._now_ms(), limit)
@@ -418,13 +442,29 @@ class RedisBackend:
         return await self._registry.get(worker_id)
 
     async def set_worker_paused(self, worker_id: str, paused: bool) -> WorkerRecord | None:
-        return await self._registry.set_paused(worker_id, paused)
+        return await self._registry.set_paused(worker_id, paused, self._now_ms())
 
     async def forget_worker(self, worker_id: str) -> bool:
-        return await self._registry.forget([worker_id]) > 0
+        return await self._registry.forget([worker_id], now_ms=self._now_ms()) > 0
 
     async def prune_workers(self, *, seen_before: float) -> int:
-        return await self._registry.prune(to_ms(seen_before))
+        return await self._registry.prune(to_ms(seen_before), self._now_ms())
+
+    async def depart_workers(self, *, seen_before: float) -> int:
+        return await self._registry.depart(to_ms(seen_before), self._now_ms())
+
+    # --- events -------------------------------------------------------------------------
+
+    async def event_cursor(self, since: str | None = None, *, queue: str | None = None) -> EventCursor:
+        return await self._events.cursor(since, queue=queue)
+
+    async def read_events(self, cursor: EventCursor, *, wait_s: float, limit: int = 1000) -> list[Event]:
+        return await self._events.read(cursor, wait_s=wait_s, limit=limit)
+
+    async def task_metrics(self) -> TaskMetrics:
+        queues = await self._catalog.queues(fresh=True)
+        hashes = await self._ctx.pipeline([("hgetall", (self._keys.queue(q).metrics,)) for q in queues])
+        return metrics_from_hashes(dict(zip(queues, hashes, strict=True)))
 
     # --- connection ---------------------------------------------------------------------
 

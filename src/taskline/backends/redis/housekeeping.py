@@ -12,7 +12,7 @@ from taskline.backends.redis.context import RedisContext
 BATCH = 500
 
 
-async def purge(ctx: RedisContext, queue: str, priority: int | None) -> int:
+async def purge(ctx: RedisContext, queue: str, priority: int | None, now_ms: int) -> int:
     """Delete the queue's pending tasks (of one priority, or all); returns how many."""
     keys = ctx.keys.queue(queue)
     types = sorted((await ctx.catalog.types([queue], fresh=True))[queue])
@@ -20,8 +20,8 @@ async def purge(ctx: RedisContext, queue: str, priority: int | None) -> int:
     for task_type in types:
         first = 0
         while True:
-            script_keys = [keys.tasks, keys.counts, keys.unique, keys.pending(task_type)]
-            args: list[str | int | float] = ["" if priority is None else priority, first, BATCH]
+            script_keys = [keys.tasks, keys.counts, keys.unique, keys.pending(task_type), keys.events]
+            args: list[str | int | float] = ["" if priority is None else priority, first, BATCH, now_ms]
             gone, kept, looked = await ctx.scripts.run("purge", script_keys, args)
             deleted += int(gone)
             if not looked:
@@ -38,7 +38,7 @@ async def dlq_retry(ctx: RedisContext, queue: str, ids: Sequence[str], now_ms: i
         chunk = list(ids[start : start + BATCH])
         for fresh in (False, True):  # a type unknown to the cache was added since: read again
             types = sorted((await ctx.catalog.types([queue], fresh=fresh))[queue])
-            script_keys = [keys.tasks, keys.counts, keys.failed, *(keys.pending(t) for t in types)]
+            script_keys = [keys.tasks, keys.counts, keys.failed, *keys.announcing, *(keys.pending(t) for t in types)]
             args: list[str | int | float] = [now_ms, *ctx.offsets, ctx.keys.wake_channel, queue, len(types)]
             count, unknown_type = await ctx.scripts.run("dlq_retry", script_keys, [*args, *types, *chunk])
             moved += int(count)
@@ -53,11 +53,12 @@ async def failed_ids(ctx: RedisContext, queue: str) -> list[str]:
     return [i.decode() for i in ids[0]]
 
 
-async def dlq_delete(ctx: RedisContext, queue: str) -> int:
+async def dlq_delete(ctx: RedisContext, queue: str, now_ms: int) -> int:
     keys = ctx.keys.queue(queue)
     deleted = 0
     while True:
-        gone = int(await ctx.scripts.run("dlq_delete", [keys.tasks, keys.counts, keys.failed, keys.unique], [BATCH]))
+        script_keys = [keys.tasks, keys.counts, keys.failed, keys.unique, keys.events]
+        gone = int(await ctx.scripts.run("dlq_delete", script_keys, [BATCH, now_ms]))
         deleted += gone
         if not gone:
             return deleted

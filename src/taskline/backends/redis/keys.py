@@ -83,6 +83,36 @@ class QueueKeys:
         """STREAM of task ids in creation order (listing newest first)."""
         return self.prefix + "log"
 
+    @property
+    def events(self) -> str:
+        """STREAM of the queue's events (SPEC §3 /ws), trimmed to about EVENTS_KEPT entries."""
+        return self.prefix + "events"
+
+    @property
+    def metrics(self) -> str:
+        """HASH of the queue's cluster-wide counters and histograms (core.measures; fields in _lib.lua)."""
+        return self.prefix + "metrics"
+
+    @property
+    def outbox(self) -> str:
+        """ZSET webhook delivery id -> due_ms of its next attempt (SPEC §6)."""
+        return self.prefix + "outbox"
+
+    @property
+    def deliveries(self) -> str:
+        """HASH webhook delivery id -> JSON {id (task), event, attempts, record (the task as it ended)}."""
+        return self.prefix + "deliveries"
+
+    @property
+    def announcing(self) -> list[str]:
+        """The keys of a script that changes tasks but never ends one: events, metrics."""
+        return [self.events, self.metrics]
+
+    @property
+    def ending(self) -> list[str]:
+        """The keys of a script that may end a task: events, metrics, outbox, deliveries."""
+        return [self.events, self.metrics, self.outbox, self.deliveries]
+
     def pending(self, task_type: str) -> str:
         """ZSET id -> order key, for the pending tasks of one type."""
         return f"{self.prefix}pending:{task_type}"
@@ -111,6 +141,11 @@ class KeySpace:
         The tag `{~workers}` can be no queue's (`~` is not a queue character), so the index
         and every worker's hash share one slot that no queue script touches."""
         return f"{self.namespace}:{{~workers}}:seen"
+
+    @property
+    def worker_events(self) -> str:
+        """STREAM of worker events (joined, left, paused, resumed), in the registry's slot."""
+        return f"{self.namespace}:{{~workers}}:events"
 
     def worker(self, worker_id: str) -> str:
         """HASH one worker's record (`started_ms`, `last_seen_ms`, `state`, reported details).

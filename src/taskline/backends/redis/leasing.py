@@ -84,7 +84,7 @@ class Leaser:
         self, queue: str, pending_keys: list[str], worker_id: str, count: int, bound: float | None, now_ms: int
     ) -> list[Task]:
         keys = self._ctx.keys.queue(queue)
-        script_keys = [keys.tasks, keys.counts, keys.running, keys.paused, *pending_keys]
+        script_keys = [keys.tasks, keys.counts, keys.running, keys.paused, *keys.announcing, *pending_keys]
         args: list[str | int | float] = [now_ms, to_ms(self._ctx.config.lease_s), worker_id]
         args += ["" if bound is None else repr(bound), self._ctx.keys.wake_channel, to_ms(MAX_TIMER_WAIT_S)]
         args += [secrets.token_hex(16) for _ in range(count)]

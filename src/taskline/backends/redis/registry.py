@@ -35,7 +35,11 @@ def _record(worker_id: str, flat: list[bytes]) -> WorkerRecord | None:
 
 
 def _from_hash(worker_id: str, stored: dict[bytes, bytes]) -> WorkerRecord:
-    values = {key.decode(): raw.decode() for key, raw in stored.items()}
+    return worker_from_fields(worker_id, {key.decode(): raw.decode() for key, raw in stored.items()})
+
+
+def worker_from_fields(worker_id: str, values: dict[str, str]) -> WorkerRecord:
+    """The record a worker's hash holds, its fields as text (as a worker event carries them)."""
     record: dict[str, Any] = {name: int(values[name]) for name in _COUNTS if name in values}
     record.update({name: orjson.loads(values[name]) for name in _LISTS if name in values})
     return WorkerRecord(
@@ -56,7 +60,7 @@ class WorkerRegistry:
         self._keys = ctx.keys
 
     async def register(self, worker_id: str, details: WorkerDetails, now_ms: int) -> WorkerRecord:
-        keys = [self._keys.workers_seen, self._keys.worker(worker_id)]
+        keys = [self._keys.workers_seen, self._keys.worker(worker_id), self._keys.worker_events]
         flat = await self._ctx.scripts.run("register_worker", keys, [worker_id, now_ms, *_details_args(details)])
         record = _record(worker_id, flat)
         assert record is not None  # the script has just written it
@@ -73,23 +77,37 @@ class WorkerRegistry:
         (stored,) = await self._ctx.pipeline([("hgetall", (self._keys.worker(worker_id),))])
         return _from_hash(worker_id, stored) if stored else None
 
-    async def set_paused(self, worker_id: str, paused: bool) -> WorkerRecord | None:
+    async def set_paused(self, worker_id: str, paused: bool, now_ms: int) -> WorkerRecord | None:
         state = WorkerState.PAUSED if paused else WorkerState.ACTIVE
-        flat = await self._ctx.scripts.run("set_worker_paused", [self._keys.worker(worker_id)], [state.value])
+        keys = [self._keys.worker(worker_id), self._keys.worker_events]
+        flat = await self._ctx.scripts.run("set_worker_paused", keys, [state.value, worker_id, now_ms])
         return _record(worker_id, flat)
 
-    async def forget(self, worker_ids: list[str], *, seen_before_ms: int | None = None) -> int:
+    async def forget(self, worker_ids: list[str], *, now_ms: int, seen_before_ms: int | None = None) -> int:
         """Delete the records of `worker_ids` (only those last seen before `seen_before_ms`, if given)."""
-        deleted = 0
-        for start in range(0, len(worker_ids), BATCH):
-            chunk = worker_ids[start : start + BATCH]
-            keys = [self._keys.workers_seen, *(self._keys.worker(i) for i in chunk)]
-            before = "" if seen_before_ms is None else seen_before_ms
-            deleted += int(await self._ctx.scripts.run("forget_workers", keys, [before, *chunk]))
-        return deleted
+        before = "" if seen_before_ms is None else seen_before_ms
+        return await self._in_batches("forget_workers", worker_ids, [before, now_ms])
 
-    async def prune(self, seen_before_ms: int) -> int:
+    async def prune(self, seen_before_ms: int, now_ms: int) -> int:
         """Forget the workers last seen before `seen_before_ms`."""
+        return await self.forget(await self._seen_before(seen_before_ms), now_ms=now_ms, seen_before_ms=seen_before_ms)
+
+    async def depart(self, seen_before_ms: int, now_ms: int) -> int:
+        """Workers last seen before `seen_before_ms` leave (once each); returns how many left now."""
+        return await self._in_batches(
+            "depart_workers", await self._seen_before(seen_before_ms), [seen_before_ms, now_ms]
+        )
+
+    async def _seen_before(self, seen_before_ms: int) -> list[str]:
         command = ("zrangebyscore", (self._keys.workers_seen, "-inf", f"({seen_before_ms}"))
         (ids,) = await self._ctx.pipeline([command])
-        return await self.forget([i.decode() for i in ids], seen_before_ms=seen_before_ms)
+        return [i.decode() for i in ids]
+
+    async def _in_batches(self, script: str, worker_ids: list[str], args: list[str | int | float]) -> int:
+        """Run a script over `worker_ids` (KEYS: seen, events, one hash each) BATCH at a time; sums the replies."""
+        total = 0
+        for start in range(0, len(worker_ids), BATCH):
+            chunk = worker_ids[start : start + BATCH]
+            keys = [self._keys.workers_seen, self._keys.worker_events, *(self._keys.worker(i) for i in chunk)]
+            total += int(await self._ctx.scripts.run(script, keys, [*args, *chunk]))
+        return total

@@ -16,7 +16,9 @@ from redis import exceptions as redis_errors
 from redis.asyncio import Redis
 
 from taskline.backends.redis.failures import redis_unavailable
+from taskline.core.measures import DURATION_BUCKETS_S
 from taskline.errors import InvalidTransition, LeaseLost, NotFound, QueueFull
+from taskline.events.types import EVENTS_KEPT
 
 _PRELUDE = "_lib"
 _KEY_DECLARATION = re.compile(r"KEYS\[(\d+)(\.\.)?\]")
@@ -73,9 +75,15 @@ def read_body(name: str) -> str:
     return (resources.files("taskline.backends.redis") / "lua" / f"{name}.lua").read_text(encoding="utf-8")
 
 
+def constants() -> str:
+    """Lua definitions of the Python constants the scripts share, so each is written once."""
+    buckets_ms = ", ".join(str(round(bound * 1000)) for bound in DURATION_BUCKETS_S)
+    return f"local EVENTS_KEPT = {EVENTS_KEPT}\nlocal BUCKETS_MS = {{{buckets_ms}}}\n"
+
+
 def load_scripts() -> dict[str, LuaScript]:
     """Every script in `lua/`, checked for a well-formed KEYS header."""
-    prelude = read_body(_PRELUDE)
+    prelude = constants() + read_body(_PRELUDE)
     scripts = {}
     for name in script_names():
         body = read_body(name)

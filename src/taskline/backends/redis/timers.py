@@ -30,7 +30,8 @@ async def _forward_queue(ctx: RedisContext, queue: str, now_ms: int, limit: int)
     moved = 0
     for fresh in (False, True):  # a type unknown to the cache means it was added since: read again
         types = sorted((await ctx.catalog.types([queue], fresh=fresh))[queue])
-        script_keys = [keys.tasks, keys.counts, keys.scheduled, keys.retrying, *(keys.pending(t) for t in types)]
+        script_keys = [keys.tasks, keys.counts, keys.scheduled, keys.retrying, *keys.announcing]
+        script_keys += [keys.pending(t) for t in types]
         args: list[str | int | float] = [now_ms, limit - moved, *ctx.offsets, ctx.keys.wake_channel, queue, *types]
         count, unknown_type = await ctx.scripts.run("forward_due", script_keys, args)
         moved += int(count)
@@ -61,6 +62,6 @@ async def recover_expired(ctx: RedisContext, now_ms: int, limit: int, retry_dela
             error = "timeout" if now_ms >= deadline_ms else "lease expired"
             # One jitter draw per task, here, because a script cannot draw it.
             args += [task_id, task.attempts, error, int(task.may_retry), retry_delay_ms(task)]
-        script_keys = [keys.tasks, keys.counts, keys.running, keys.retrying, keys.failed, keys.cancelled]
+        script_keys = [keys.tasks, keys.counts, keys.running, keys.retrying, keys.failed, keys.cancelled, *keys.ending]
         recovered += int(await ctx.scripts.run("recover_expired", script_keys, args))
     return recovered

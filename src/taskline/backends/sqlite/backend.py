@@ -1,10 +1,12 @@
 """`SqliteBackend`: the `Backend` protocol over one SQLite file, for one process.
 
-Writes go to the `Writer` thread (group commit), reads to the `Reader` thread, and wake-ups
-to an in-process `WakeupHub` once the write that caused them has committed.
+Writes go to the `Writer` thread (group commit), reads to the `Reader` thread, and wake-ups,
+events and metrics to this process's `WakeupHub`, `LocalEventLog` and `TaskMetrics` once the
+write that caused them has committed.
 """
 
 import asyncio
+import copy
 import random
 import sqlite3
 from collections.abc import Sequence
@@ -24,11 +26,15 @@ from taskline.backends.sqlite.writer import Wakeups, Writer
 from taskline.backends.wakeup import WakeupHub, WorkSignal
 from taskline.core.clock import Clock, SystemClock
 from taskline.core.config import EngineConfig
+from taskline.core.measures import TaskMetrics
 from taskline.core.spec import TaskSpec
 from taskline.core.states import TaskState
 from taskline.core.task import HeartbeatAck, Lease, QueueStats, Submitted, Task, TaskFilter, TaskPage
 from taskline.core.workers import WorkerDetails, WorkerRecord
 from taskline.errors import BackendUnavailable
+from taskline.events.log import LocalEventLog
+from taskline.events.tally import tally
+from taskline.events.types import Event, EventCursor
 
 
 class SqliteBackend:
@@ -44,8 +50,10 @@ class SqliteBackend:
         hub: WakeupHub,
         buckets: TokenBuckets,
         clock: Clock,
+        announcer: "Announcer",
     ) -> None:
         """Use `SqliteBackend.open`; this only wires the parts together."""
+        self._announcer = announcer
         self._clock = clock
         self._writer = writer
         self._reader = reader
@@ -77,11 +85,12 @@ class SqliteBackend:
             BackendUnavailable: the file cannot be opened or has an unknown schema version.
         """
         hub = WakeupHub()
-        write_conn, read_conn = await asyncio.to_thread(_connect_pair, path, synchronous)
-        writer = Writer(write_conn, partial(_notify, hub))
         clock = clock or SystemClock()
+        announcer = Announcer(hub, clock)
+        write_conn, read_conn = await asyncio.to_thread(_connect_pair, path, synchronous)
+        writer = Writer(write_conn, announcer.committed)
         transitions = Transitions(config or EngineConfig(), clock, rng or random.Random())
-        return cls(writer, Reader(read_conn), transitions, hub, TokenBuckets(clock), clock)
+        return cls(writer, Reader(read_conn), transitions, hub, TokenBuckets(clock), clock, announcer)
 
     # -- submit and read ------------------------------------------------------------------
 
@@ -192,6 +201,21 @@ class SqliteBackend:
     async def prune_workers(self, *, seen_before: float) -> int:
         return await self._writer.run(partial(registry.prune, seen_before_ms=to_ms(seen_before)))
 
+    async def depart_workers(self, *, seen_before: float) -> int:
+        now_ms = to_ms(self._clock.now())
+        return await self._writer.run(partial(registry.depart, seen_before_ms=to_ms(seen_before), now_ms=now_ms))
+
+    # -- events and metrics ---------------------------------------------------------------
+
+    async def event_cursor(self, since: str | None = None, *, queue: str | None = None) -> EventCursor:
+        return self._announcer.log.cursor(since, queue=queue)
+
+    async def read_events(self, cursor: EventCursor, *, wait_s: float, limit: int = 1000) -> list[Event]:
+        return await self._announcer.log.read(cursor, wait_s=wait_s, limit=limit)
+
+    async def task_metrics(self) -> TaskMetrics:
+        return copy.deepcopy(self._announcer.metrics)
+
     # -- wake-ups and lifecycle -----------------------------------------------------------
 
     async def take_token(self, client: str, *, rate: float, burst: int) -> float:
@@ -225,11 +249,32 @@ def _connect_pair(path: Path | str, synchronous: Synchronous) -> tuple[sqlite3.C
         raise
 
 
-def _notify(hub: WakeupHub, wakeups: Wakeups) -> None:
-    for queue in wakeups.ready:
-        hub.work_ready(queue)
-    if wakeups.timers:
-        hub.timers_changed()
+class Announcer:
+    """Tells the process what a committed write did: wakes waiters, logs events, counts metrics.
+
+    One process owns the file, so in-process is cluster-wide here; the figures start afresh
+    with the process, as a Prometheus counter may.
+    """
+
+    def __init__(self, hub: WakeupHub, clock: Clock) -> None:
+        self.hub = hub
+        self.clock = clock
+        self.log = LocalEventLog()
+        self.metrics = TaskMetrics()
+
+    def committed(self, wakeups: Wakeups) -> None:
+        """Called on the event loop after the commit, in commit order."""
+        for queue in wakeups.ready:
+            self.hub.work_ready(queue)
+        if wakeups.timers:
+            self.hub.timers_changed()
+        now = self.clock.now()
+        for change in wakeups.announced:
+            if isinstance(change.subject, Task):
+                self.log.append(change.name, now, task=change.subject)
+                tally(self.metrics, change.name, change.subject, now=now, ran=change.ran)
+            else:
+                self.log.append(change.name, now, worker=change.subject)
 
 
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, fields
 from importlib.resources import files
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _NAME_LINE = re.compile(r"^-- name: (\w+)[ \t]*$", re.MULTILINE)
 
 
@@ -50,6 +50,8 @@ class Queries:
     set_worker_paused: str
     forget_worker: str
     prune_workers: str
+    depart_workers: str
+    add_delivery: str
 
 
 def _read(name: str) -> str:
@@ -76,5 +78,5 @@ def _load() -> Queries:
 
 QUERIES = _load()
 SCHEMA = _read("schema.sql")
-MIGRATIONS = {2: _read("migration_2.sql")}
+MIGRATIONS = {2: _read("migration_2.sql"), 3: _read("migration_3.sql")}
 """The script that takes a file from version n - 1 to n, by n; schema.sql makes version 1."""

@@ -74,7 +74,7 @@ ORDER BY due_ms
 LIMIT ?;
 
 -- name: make_pending
-UPDATE tasks SET state = 'pending', order_key = :order_key, updated_ms = :now_ms WHERE id = :id;
+UPDATE tasks SET state = 'pending', order_key = :order_key, updated_ms = :now_ms WHERE id = :id RETURNING *;
 
 -- name: expired_leases
 SELECT * FROM tasks INDEXED BY tasks_lease_expiry
@@ -99,7 +99,8 @@ SELECT queue, state, priority, n FROM counts WHERE n > 0;
 
 -- name: purge_pending
 DELETE FROM tasks INDEXED BY tasks_leasable
-WHERE state = 'pending' AND queue = :queue AND (:priority IS NULL OR priority = :priority);
+WHERE state = 'pending' AND queue = :queue AND (:priority IS NULL OR priority = :priority)
+RETURNING *;
 
 -- name: dlq_page
 -- Most recently failed first; the cursor is the (completed_ms, id) of the last row shown.
@@ -112,7 +113,7 @@ LIMIT :limit;
 SELECT * FROM tasks INDEXED BY tasks_dead WHERE state = 'failed' ORDER BY completed_ms, id;
 
 -- name: dlq_delete
-DELETE FROM tasks WHERE state = 'failed';
+DELETE FROM tasks WHERE state = 'failed' RETURNING *;
 
 -- name: trim_finished
 DELETE FROM tasks WHERE id IN (
@@ -161,7 +162,7 @@ INSERT INTO workers (
     host = COALESCE(:host, host), pid = COALESCE(:pid, pid), queues = COALESCE(:queues, queues),
     types = COALESCE(:types, types), concurrency = COALESCE(:concurrency, concurrency),
     active = COALESCE(:active, active), processed = COALESCE(:processed, processed),
-    failed = COALESCE(:failed, failed), last_seen_ms = :now_ms
+    failed = COALESCE(:failed, failed), last_seen_ms = :now_ms, left_ms = NULL
 RETURNING *;
 
 -- name: workers_seen_since
@@ -174,7 +175,14 @@ SELECT * FROM workers WHERE id = ?;
 UPDATE workers SET paused = ? WHERE id = ? RETURNING *;
 
 -- name: forget_worker
-DELETE FROM workers WHERE id = ?;
+DELETE FROM workers WHERE id = ? RETURNING *;
 
 -- name: prune_workers
-DELETE FROM workers WHERE last_seen_ms < ?;
+DELETE FROM workers WHERE last_seen_ms < ? RETURNING *;
+
+-- name: depart_workers
+-- Workers unseen since a time leave, once each (worker.left); the row stays until pruned.
+UPDATE workers SET left_ms = :now_ms WHERE last_seen_ms < :before_ms AND left_ms IS NULL RETURNING *;
+
+-- name: add_delivery
+INSERT INTO webhook_outbox (id, task_id, event, task, attempts, due_ms) VALUES (:id, :task_id, :event, :task, 0, :due_ms);

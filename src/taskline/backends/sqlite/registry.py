@@ -1,6 +1,7 @@
 """The worker registry on SQLite: the `workers` table, its row codec, and the operations on it.
 
 Writes are `Writer` operations (one savepoint each); reads run on the `Reader`'s connection.
+Each write announces what it changed (worker.joined, .left, .paused, .resumed).
 """
 
 import sqlite3
@@ -11,6 +12,7 @@ import orjson
 from taskline.backends.sqlite.queries import QUERIES as Q
 from taskline.backends.sqlite.writer import Wakeups
 from taskline.core.workers import WorkerDetails, WorkerRecord, WorkerState
+from taskline.events.types import EventName
 
 
 def _decode(row: sqlite3.Row) -> WorkerRecord:
@@ -35,8 +37,10 @@ def _list_json(names: list[str] | None) -> str | None:
 
 
 def register(
-    conn: sqlite3.Connection, _: Wakeups, *, worker_id: str, details: WorkerDetails, now_ms: int
+    conn: sqlite3.Connection, wakeups: Wakeups, *, worker_id: str, details: WorkerDetails, now_ms: int
 ) -> WorkerRecord:
+    """A sighting; a new worker, or one back after it had left, joins."""
+    before = conn.execute(Q.get_worker, (worker_id,)).fetchone()
     params: dict[str, Any] = {
         "id": worker_id,
         "host": details.host,
@@ -49,20 +53,44 @@ def register(
         "failed": details.failed,
         "now_ms": now_ms,
     }
-    return _decode(conn.execute(Q.register_worker, params).fetchone())
+    record = _decode(conn.execute(Q.register_worker, params).fetchone())
+    if before is None or before["left_ms"] is not None:
+        wakeups.announce(EventName.WORKER_JOINED, record)
+    return record
 
 
-def set_paused(conn: sqlite3.Connection, _: Wakeups, *, worker_id: str, paused: bool) -> WorkerRecord | None:
+def set_paused(conn: sqlite3.Connection, wakeups: Wakeups, *, worker_id: str, paused: bool) -> WorkerRecord | None:
+    before = conn.execute(Q.get_worker, (worker_id,)).fetchone()
     row = conn.execute(Q.set_worker_paused, (int(paused), worker_id)).fetchone()
-    return None if row is None else _decode(row)
+    if row is None:
+        return None
+    record = _decode(row)
+    if bool(before["paused"]) != paused:
+        wakeups.announce(EventName.WORKER_PAUSED if paused else EventName.WORKER_RESUMED, record)
+    return record
 
 
-def forget(conn: sqlite3.Connection, _: Wakeups, *, worker_id: str) -> bool:
-    return conn.execute(Q.forget_worker, (worker_id,)).rowcount > 0
+def _gone(wakeups: Wakeups, rows: list[sqlite3.Row]) -> int:
+    """Announce deleted workers that had not left yet; returns how many rows were deleted."""
+    for row in rows:
+        if row["left_ms"] is None:
+            wakeups.announce(EventName.WORKER_LEFT, _decode(row))
+    return len(rows)
 
 
-def prune(conn: sqlite3.Connection, _: Wakeups, *, seen_before_ms: int) -> int:
-    return conn.execute(Q.prune_workers, (seen_before_ms,)).rowcount
+def forget(conn: sqlite3.Connection, wakeups: Wakeups, *, worker_id: str) -> bool:
+    return _gone(wakeups, conn.execute(Q.forget_worker, (worker_id,)).fetchall()) > 0
+
+
+def prune(conn: sqlite3.Connection, wakeups: Wakeups, *, seen_before_ms: int) -> int:
+    return _gone(wakeups, conn.execute(Q.prune_workers, (seen_before_ms,)).fetchall())
+
+
+def depart(conn: sqlite3.Connection, wakeups: Wakeups, *, seen_before_ms: int, now_ms: int) -> int:
+    rows = conn.execute(Q.depart_workers, {"before_ms": seen_before_ms, "now_ms": now_ms}).fetchall()
+    for row in rows:
+        wakeups.announce(EventName.WORKER_LEFT, _decode(row))
+    return len(rows)
 
 
 def seen_since(conn: sqlite3.Connection, *, seen_since_ms: int) -> list[WorkerRecord]:

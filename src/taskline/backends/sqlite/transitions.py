@@ -14,6 +14,8 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
+
 from taskline.backends.sqlite.queries import QUERIES as Q
 from taskline.backends.sqlite.records import decode, encode, to_ms
 from taskline.backends.sqlite.writer import Wakeups
@@ -26,9 +28,22 @@ from taskline.core.spec import TaskSpec
 from taskline.core.states import CANCELLABLE, RETRYABLE, TERMINAL, TaskState, ensure_transition
 from taskline.core.task import AttemptError, HeartbeatAck, Lease, Submitted, Task, new_task
 from taskline.errors import InvalidTransition, LeaseLost, NotFound, QueueFull
+from taskline.events.types import TERMINAL_EVENTS, EventName
 
 S = TaskState
 KEEP_PAYLOAD: Any = object()  # backend.py maps base.UNCHANGED to this, keeping this module protocol-free
+_ENDED_AS = {
+    S.CANCELLED: EventName.TASK_CANCELLED,
+    S.RETRYING: EventName.TASK_RETRYING,
+    S.FAILED: EventName.TASK_FAILED,
+}
+
+
+def _deleted(wakeups: Wakeups, rows: list[sqlite3.Row]) -> int:
+    """Announce deleted tasks (task.deleted); returns how many."""
+    for row in rows:
+        wakeups.announce(EventName.TASK_DELETED, decode(row))
+    return len(rows)
 
 
 def _holding_lease(task: Task, token: str) -> Task:
@@ -57,6 +72,26 @@ class Transitions:
     def _save(self, conn: sqlite3.Connection, task: Task) -> Task:
         row = conn.execute(Q.save_task, encode(task, aging_s=self._config.priority_aging_s)).fetchone()
         return decode(row)
+
+    def _record(
+        self, conn: sqlite3.Connection, wakeups: Wakeups, name: EventName, task: Task, *, ran: bool = False
+    ) -> Task:
+        """Save a changed task and announce it: the one way a transition ends. A terminal state
+        of a task with a webhook also writes the delivery to the outbox (SPEC §6), in this
+        same transaction, so a crash never loses it."""
+        delivering = name in TERMINAL_EVENTS and task.webhook is not None
+        if delivering:
+            task.webhook_status = {"state": "pending", "attempts": 0, "last_status": None, "last_error": None}
+        saved = self._save(conn, task)
+        if delivering:
+            self._add_delivery(conn, name, saved)
+        wakeups.announce(name, saved, ran=ran)
+        return saved
+
+    def _add_delivery(self, conn: sqlite3.Connection, name: EventName, task: Task) -> None:
+        row = encode(task, aging_s=self._config.priority_aging_s)
+        params = {"id": new_task_id(), "task_id": task.id, "event": name.value, "task": orjson.dumps(row).decode()}
+        conn.execute(Q.add_delivery, {**params, "due_ms": to_ms(self._clock.now())})
 
     def _running_attempt(self, conn: sqlite3.Connection, task_id: str, token: str) -> Task:
         return _holding_lease(self._load(conn, task_id), token)
@@ -159,7 +194,9 @@ class Transitions:
             wakeups.ready.add(task.queue)
         else:
             wakeups.timers = True
-        return decode(row)
+        stored = decode(row)
+        wakeups.announce(EventName.TASK_CREATED, stored)
+        return stored
 
     # -- a worker's side ------------------------------------------------------------------
 
@@ -191,6 +228,7 @@ class Transitions:
             params = {"id": task_id, "worker_id": worker_id, "token": token, "now_ms": now_ms, "end_ms": lease_end_ms}
             task = decode(conn.execute(Q.lease_task, params).fetchone())
             assert task.lease_expires_at is not None
+            wakeups.announce(EventName.TASK_STARTED, task)
             leases.append(Lease(task=task, token=token, expires_at=task.lease_expires_at))
         # A deadline sooner than the scheduler's next look must wake it; later ones it will see.
         wakeups.timers = any(lease.expires_at - now_ms / 1000 < MAX_TIMER_WAIT_S for lease in leases)
@@ -207,7 +245,9 @@ class Transitions:
         task.updated_at = now
         if progress is not None:
             task.progress = progress
-        saved = self._save(conn, task)
+            saved = self._record(conn, wakeups, EventName.TASK_PROGRESS, task)
+        else:
+            saved = self._save(conn, task)
         assert saved.lease_expires_at is not None
         return HeartbeatAck(expires_at=saved.lease_expires_at, cancel_requested=saved.cancel_requested)
 
@@ -224,7 +264,7 @@ class Transitions:
         task.updated_at = task.completed_at = now
         task.worker_id = None
         task.lease_expires_at = None
-        return self._save(conn, task)
+        return self._record(conn, wakeups, EventName.TASK_COMPLETED, task, ran=True)
 
     def fail(
         self,
@@ -241,7 +281,7 @@ class Transitions:
         task = self._running_attempt(conn, task_id, token)
         self._end_attempt(task, self._clock.now(), error, retry=retry, retry_after_s=retry_after_s)
         wakeups.timers = task.state is S.RETRYING
-        return self._save(conn, task)
+        return self._record(conn, wakeups, _ENDED_AS[task.state], task, ran=True)
 
     def release(self, conn: sqlite3.Connection, wakeups: Wakeups, task_id: str, token: str) -> Task:
         """running → pending, giving the attempt back; a task whose cancel was asked ends cancelled."""
@@ -261,7 +301,8 @@ class Transitions:
             task.started_at = None
             task.progress = None
             wakeups.ready.add(task.queue)
-        return self._save(conn, task)
+        name = EventName.TASK_CANCELLED if target is S.CANCELLED else EventName.TASK_PENDING
+        return self._record(conn, wakeups, name, task)
 
     # -- a producer's and an admin's side -------------------------------------------------
 
@@ -273,20 +314,21 @@ class Transitions:
             if task.cancel_requested:
                 return task
             task.cancel_requested = True
-        else:
-            ensure_transition(task.state, S.CANCELLED)  # terminal tasks raise InvalidTransition here
-            assert task.state in CANCELLABLE
-            task.state = S.CANCELLED
-            task.completed_at = now
+            task.updated_at = now
+            return self._save(conn, task)
+        ensure_transition(task.state, S.CANCELLED)  # terminal tasks raise InvalidTransition here
+        assert task.state in CANCELLABLE
+        task.state = S.CANCELLED
+        task.completed_at = now
         task.updated_at = now
-        return self._save(conn, task)
+        return self._record(conn, wakeups, EventName.TASK_CANCELLED, task)
 
     def retry(self, conn: sqlite3.Connection, wakeups: Wakeups, task_id: str, payload: Any) -> Task:
         """failed | cancelled → pending, never refused for queue size."""
         task = self._load(conn, task_id)
         self._requeue(task, self._clock.now(), payload)
         wakeups.ready.add(task.queue)
-        return self._save(conn, task)
+        return self._record(conn, wakeups, EventName.TASK_PENDING, task)
 
     def dlq_retry(self, conn: sqlite3.Connection, wakeups: Wakeups, ids: Sequence[str] | None) -> int:
         """failed → pending for the listed failed tasks (None: every one); returns how many."""
@@ -298,17 +340,17 @@ class Transitions:
         now = self._clock.now()
         for task in failed:
             self._requeue(task, now, KEEP_PAYLOAD)
-            self._save(conn, task)
+            self._record(conn, wakeups, EventName.TASK_PENDING, task)
             wakeups.ready.add(task.queue)
         return len(failed)
 
     def dlq_delete(self, conn: sqlite3.Connection, wakeups: Wakeups) -> int:
         """Delete every failed task; returns how many."""
-        return conn.execute(Q.dlq_delete).rowcount
+        return _deleted(wakeups, conn.execute(Q.dlq_delete).fetchall())
 
     def purge(self, conn: sqlite3.Connection, wakeups: Wakeups, queue: str, priority: int | None) -> int:
         """Delete a queue's pending tasks (of one priority, or all); returns how many."""
-        return conn.execute(Q.purge_pending, {"queue": queue, "priority": priority}).rowcount
+        return _deleted(wakeups, conn.execute(Q.purge_pending, {"queue": queue, "priority": priority}).fetchall())
 
     def set_paused(self, conn: sqlite3.Connection, wakeups: Wakeups, queue: str, paused: bool) -> None:
         """Pause or resume a queue (making it known if it was not); resuming wakes its watchers."""
@@ -325,7 +367,8 @@ class Transitions:
         aging_s = self._config.priority_aging_s
         for task_id, queue, priority, due_ms in due:
             key = order_key(priority, due_ms, aging_s)
-            conn.execute(Q.make_pending, {"id": task_id, "now_ms": now_ms, "order_key": key})
+            row = conn.execute(Q.make_pending, {"id": task_id, "now_ms": now_ms, "order_key": key}).fetchone()
+            wakeups.announce(EventName.TASK_PENDING, decode(row))
             wakeups.ready.add(queue)
         return len(due)
 
@@ -337,7 +380,7 @@ class Transitions:
             assert task.deadline is not None
             error = "timeout" if now >= task.deadline else "lease expired"
             self._end_attempt(task, now, error, retry=True, retry_after_s=None)
-            self._save(conn, task)
+            self._record(conn, wakeups, _ENDED_AS[task.state], task, ran=True)
             wakeups.timers = wakeups.timers or task.state is S.RETRYING
         return len(expired)
 

@@ -17,19 +17,37 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from taskline.core.task import Task
+from taskline.core.workers import WorkerRecord
 from taskline.errors import BackendUnavailable
+from taskline.events.types import EventName
 
 T = TypeVar("T")
 MAX_BATCH = 256  # bounds the latency a long queue of writes adds to the first of them
 
 
+@dataclass(slots=True, frozen=True)
+class Announcement:
+    """A change to announce once committed: its event, the task or worker as saved, and for a
+    task, whether an attempt ended with it (its run time is counted)."""
+
+    name: EventName
+    subject: Task | WorkerRecord
+    ran: bool = False
+
+
 @dataclass(slots=True)
 class Wakeups:
-    """What a committed operation tells waiters: queues that gained pending tasks, and whether a
-    due time or lease deadline appeared that the scheduler may not know about."""
+    """What a committed operation tells the rest of the process: queues that gained pending
+    tasks, whether a due time or lease deadline appeared that the scheduler may not know
+    about, and the changes to announce (events and metrics), in the order they were made."""
 
     ready: set[str] = field(default_factory=set)
     timers: bool = False
+    announced: list[Announcement] = field(default_factory=list)
+
+    def announce(self, name: EventName, subject: Task | WorkerRecord, *, ran: bool = False) -> None:
+        self.announced.append(Announcement(name, subject, ran))
 
 
 Operation = Callable[[sqlite3.Connection, Wakeups], T]

@@ -91,10 +91,91 @@ local function delete_task(tasks_key, counts_key, uniques_key, id, task)
   end
 end
 
+-- What every transition tells the world, in the same script as the change itself, so nothing
+-- changes state unannounced: an entry on the queue's event stream (SPEC §3 /ws), the
+-- cluster-wide counters of /metrics, and on a terminal state with a webhook, the delivery in
+-- the outbox (SPEC §6). `ev` holds the keys: tasks, events, metrics, and where a script can
+-- end a task, outbox and deliveries. Metric fields: '<counter>|<type>', '<run|wait>|<type>|<bucket>',
+-- '<run|wait>_ms|<type>' (the histogram's sum), 'webhook|<outcome>'.
+
+-- Left out of an event's task: user data (the log stays small) and the fencing token.
+local UNSHOWN = {payload = true, result = true, metadata = true, errors = true, lease_token = true}
+local COUNTED = {['task.created'] = 'submitted', ['task.completed'] = 'completed', ['task.failed'] = 'failed',
+  ['task.retrying'] = 'retried', ['task.cancelled'] = 'cancelled'}
+local DELIVERED_ON = {['task.completed'] = true, ['task.failed'] = true, ['task.cancelled'] = true}
+local NEW_DELIVERY = '{"state":"pending","attempts":0,"last_status":null,"last_error":null}'
+
+local function observe(metrics_key, timing, task_type, ms)
+  local bucket = #BUCKETS_MS + 1
+  for i, bound in ipairs(BUCKETS_MS) do
+    if ms <= bound then
+      bucket = i
+      break
+    end
+  end
+  redis.call('HINCRBY', metrics_key, timing .. '|' .. task_type .. '|' .. bucket, 1)
+  redis.call('HINCRBY', metrics_key, timing .. '_ms|' .. task_type, math.max(ms, 0))
+end
+
+-- Appends an event to a stream, trimmed to about EVENTS_KEPT entries; returns its entry id.
+local function emit(events_key, name, now, subject_field, subject_id, body)
+  return redis.call('XADD', events_key, 'MAXLEN', '~', EVENTS_KEPT, '*',
+    'e', name, 'ts', now, subject_field, subject_id, 'b', body)
+end
+
+local function task_event(ev, name, id, task, now)
+  local shown = {}
+  for field, value in pairs(task) do
+    if not UNSHOWN[field] then
+      shown[field] = value
+    end
+  end
+  return emit(ev.events, name, now, 'i', id, cjson.encode(shown))
+end
+
+-- A worker's change, with its hash (a flat HGETALL reply) as the body.
+local function worker_event(events_key, name, id, now, flat)
+  local fields = {}
+  for i = 1, #flat, 2 do
+    fields[flat[i]] = flat[i + 1]
+  end
+  return emit(events_key, name, now, 'w', id, cjson.encode(fields))
+end
+
+-- Counts and logs a change already saved (`raw` is the saved record). `ran`: an attempt ended
+-- here, so its run time is observed.
+local function announce(ev, name, id, task, raw, now, ran)
+  local event_id = task_event(ev, name, id, task, now)
+  local counter = COUNTED[name]
+  if counter then
+    redis.call('HINCRBY', ev.metrics, counter .. '|' .. task.type, 1)
+  end
+  if name == 'task.started' then
+    observe(ev.metrics, 'wait', task.type, now - task.due_ms)
+  elseif ran then
+    observe(ev.metrics, 'run', task.type, now - task.started_ms)
+  end
+  if DELIVERED_ON[name] and task.webhook then
+    -- The delivery's id is its event's: unique, and the same on every retry of it.
+    redis.call('ZADD', ev.outbox, now, event_id)
+    redis.call('HSET', ev.deliveries, event_id, cjson.encode({id = id, event = name, attempts = 0, record = raw}))
+  end
+end
+
+-- Saves a task and announces the change: the one way a script ends a task's transition.
+local function record(ev, name, id, task, now, ran)
+  if DELIVERED_ON[name] and task.webhook then
+    task.webhook_status = NEW_DELIVERY
+  end
+  local raw = save_task(ev.tasks, id, task)
+  announce(ev, name, id, task, raw, now, ran)
+  return raw
+end
+
 -- A running attempt ends in failure: cancelled if a cancel was asked for, else retrying
 -- (due after delay_ms) when may_retry, else failed (the DLQ). Shared by fail and
 -- recover_expired so the two can never disagree. Returns the saved record.
-local function end_attempt(tasks_key, counts_key, running_key, retrying_key, failed_key, cancelled_key,
+local function end_attempt(ev, counts_key, running_key, retrying_key, failed_key, cancelled_key,
                            id, task, now, err, may_retry, delay_ms)
   local errors = task.errors or {}
   errors[#errors + 1] = {attempt = task.attempts, error = err, at_ms = now}
@@ -118,5 +199,5 @@ local function end_attempt(tasks_key, counts_key, running_key, retrying_key, fai
     redis.call('ZADD', failed_key, now, id)
   end
   move_count(counts_key, 'running', task.state)
-  return save_task(tasks_key, id, task)
+  return record(ev, 'task.' .. task.state, id, task, now, true)
 end

@@ -1,18 +1,20 @@
 -- dlq_retry.lua: failed -> pending for the listed tasks of one queue (manual retry, never
 -- refused for queue size); ids that are not failed are skipped.
 -- KEYS[1] taskline:{q}:tasks  KEYS[2] taskline:{q}:counts  KEYS[3] taskline:{q}:failed
--- KEYS[4..] taskline:{q}:pending:<type>, one per type of the queue
+-- KEYS[4] taskline:{q}:events  KEYS[5] taskline:{q}:metrics
+-- KEYS[6..] taskline:{q}:pending:<type>, one per type of the queue
 -- ARGV[1] now_ms  ARGV[2..5] order-key offsets of priorities 0..3  ARGV[6] wake channel
--- ARGV[7] queue name  ARGV[8] n = number of types  ARGV[9..8+n] the types of KEYS[4..], in order
+-- ARGV[7] queue name  ARGV[8] n = number of types  ARGV[9..8+n] the types of KEYS[6..], in order
 -- ARGV[9+n..] task ids
 -- Returns {moved, 1 if a task's type was not among the types (read them again) else 0}.
 local tasks_key, counts_key, failed_key = KEYS[1], KEYS[2], KEYS[3]
 local now = tonumber(ARGV[1])
+local ev = {tasks = tasks_key, events = KEYS[4], metrics = KEYS[5]}
 local offsets = read_offsets(2)
 local n = tonumber(ARGV[8])
 local pending_index = {}
 for i = 1, n do
-  pending_index[ARGV[8 + i]] = 3 + i
+  pending_index[ARGV[8 + i]] = 5 + i
 end
 local moved, unknown_type = 0, 0
 for i = 9 + n, #ARGV do
@@ -24,7 +26,7 @@ for i = 9 + n, #ARGV do
     else
       redis.call('ZREM', failed_key, id)
       requeue_by_hand(counts_key, KEYS[pending_index[task.type]], id, task, now, offsets)
-      save_task(tasks_key, id, task)
+      record(ev, 'task.pending', id, task, now, false)
       moved = moved + 1
     end
   end

@@ -2,11 +2,14 @@
 -- it back); running -> cancelled instead when a cancel was asked for, so it never runs again.
 -- KEYS[1] taskline:{q}:tasks  KEYS[2] taskline:{q}:counts  KEYS[3] taskline:{q}:running
 -- KEYS[4] taskline:{q}:cancelled  KEYS[5] taskline:{q}:pending:<type of the task>
+-- KEYS[6] taskline:{q}:events  KEYS[7] taskline:{q}:metrics
+-- KEYS[8] taskline:{q}:outbox  KEYS[9] taskline:{q}:deliveries
 -- ARGV[1] task id  ARGV[2] lease token  ARGV[3] now_ms  ARGV[4..7] order-key offsets of
 --   priorities 0..3  ARGV[8] wake channel  ARGV[9] queue name
 -- Returns the record. Error reply NOT_FOUND | LEASE_LOST.
 local tasks_key, counts_key, running_key, cancelled_key, pending_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local id, token, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local ev = {tasks = KEYS[1], events = KEYS[6], metrics = KEYS[7], outbox = KEYS[8], deliveries = KEYS[9]}
 local task, refused = leased_task(tasks_key, id, token)
 if refused then
   return refused
@@ -30,4 +33,4 @@ else
   enqueue(counts_key, pending_key, id, task, read_offsets(4))
   redis.call('PUBLISH', ARGV[8], ARGV[9])
 end
-return save_task(tasks_key, id, task)
+return record(ev, 'task.' .. task.state, id, task, now, false)

@@ -2,6 +2,7 @@
 -- afresh from here, never refused for queue size.
 -- KEYS[1] taskline:{q}:tasks  KEYS[2] taskline:{q}:counts  KEYS[3] taskline:{q}:failed
 -- KEYS[4] taskline:{q}:cancelled  KEYS[5] taskline:{q}:pending:<type of the task>
+-- KEYS[6] taskline:{q}:events  KEYS[7] taskline:{q}:metrics
 -- ARGV[1] task id  ARGV[2] now_ms  ARGV[3] encoded new payload ('' keep)  ARGV[4..7] order-key
 --   offsets of priorities 0..3  ARGV[8] wake channel  ARGV[9] queue name
 -- Returns the record. Error reply NOT_FOUND | INVALID_STATE <state>.
@@ -21,4 +22,4 @@ if ARGV[3] ~= '' then
 end
 requeue_by_hand(counts_key, pending_key, id, task, now, read_offsets(4))
 redis.call('PUBLISH', ARGV[8], ARGV[9])
-return save_task(tasks_key, id, task)
+return record({tasks = tasks_key, events = KEYS[6], metrics = KEYS[7]}, 'task.pending', id, task, now, false)

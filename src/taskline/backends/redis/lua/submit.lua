@@ -1,7 +1,8 @@
 -- submit.lua: new tasks of one queue, all or nothing -> pending, or -> scheduled when due later.
 -- KEYS[1] taskline:{q}:tasks  KEYS[2] taskline:{q}:counts  KEYS[3] taskline:{q}:scheduled
 -- KEYS[4] taskline:{q}:unique  KEYS[5] taskline:{q}:types  KEYS[6] taskline:{q}:log
--- KEYS[7..] taskline:{q}:pending:<type>, one per type the batch makes pending
+-- KEYS[7] taskline:{q}:events  KEYS[8] taskline:{q}:metrics
+-- KEYS[9..] taskline:{q}:pending:<type>, one per type the batch makes pending
 -- ARGV[1] now_ms  ARGV[2] max_queue_size  ARGV[3] wake channel  ARGV[4] queue name
 -- ARGV[5..] 8 per task: id, type, counts field ('pending:<p>' or 'scheduled'), score (order key
 --   or due_ms), pending key index into KEYS (0 when scheduled), unique key ('' none), log id, record
@@ -10,6 +11,7 @@
 -- Error reply QUEUE_FULL (nothing stored) when pending + scheduled + retrying would pass the limit.
 local tasks_key, counts_key, scheduled_key = KEYS[1], KEYS[2], KEYS[3]
 local uniques_key, types_key, log_key = KEYS[4], KEYS[5], KEYS[6]
+local ev = {tasks = tasks_key, events = KEYS[7], metrics = KEYS[8]}
 local now, max_size = tonumber(ARGV[1]), tonumber(ARGV[2])
 local FIRST, WIDTH = 5, 8
 local n = (#ARGV - FIRST + 1) / WIDTH
@@ -76,6 +78,7 @@ for i = 1, n do
       local last = redis.call('XREVRANGE', log_key, '+', '-', 'COUNT', 1)
       redis.call('XADD', log_key, string.match(last[1][1], '^%d+') .. '-*', 'id', id)
     end
+    announce(ev, 'task.created', id, cjson.decode(ARGV[b + 7]), ARGV[b + 7], now, false)
     reply[#reply + 1] = ''
     reply[#reply + 1] = ''
   end
