@@ -10,10 +10,11 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from taskline.backends.base import UNCHANGED, Backend
+from taskline.backends.base import Backend
 from taskline.backends.factory import open_backend
 from taskline.core.clock import Clock, SystemClock
 from taskline.core.priority import parse_priority
+from taskline.core.sentinel import UNCHANGED
 from taskline.core.spec import NAME_RE, TaskSpec, check_payload_size, parse_spec
 from taskline.core.states import TaskState
 from taskline.core.task import HeartbeatAck, Lease, QueueStats, Stats, Submitted, Task, TaskFilter, TaskPage

@@ -7,22 +7,14 @@ when built, so calls carry only what the caller knows. They raise `taskline.erro
 
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from typing import Any, Final, Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from taskline.backends.wakeup import WorkSignal
+from taskline.core.sentinel import UNCHANGED as UNCHANGED
 from taskline.core.spec import TaskSpec
 from taskline.core.states import TaskState
 from taskline.core.task import HeartbeatAck, Lease, QueueStats, Submitted, Task, TaskFilter, TaskPage
 from taskline.core.workers import WorkerDetails, WorkerRecord
-
-
-class _Unchanged:
-    def __repr__(self) -> str:
-        return "UNCHANGED"
-
-
-UNCHANGED: Final[Any] = _Unchanged()
-"""Sentinel for `retry(payload=...)`: keep the payload the task has."""
 
 
 class Backend(Protocol):
