@@ -208,4 +208,9 @@ class Backend(Protocol):
         """True if the store answers."""
         ...
 
+    async def durability_warning(self) -> str | None:
+        """Why tasks would not survive a restart of the store, or None if they would (or the
+        store cannot tell and says so). A server logs it at start."""
+        ...
+
     async def close(self) -> None: ...
