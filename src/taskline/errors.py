@@ -13,7 +13,8 @@
     │   └── IdempotencyConflict 409 idempotency_conflict
     ├── RateLimited            429 rate_limited       (retry_after_s set)
     ├── QueueFull              503 queue_full         (retry_after_s set)
-    └── BackendUnavailable     503 backend_unavailable
+    ├── BackendUnavailable     503 backend_unavailable (the API adds Retry-After)
+    └── InternalError          500 internal_error     (our bug, e.g. a Lua runtime error; logged)
 
 Backends raise only these, never redis.* or sqlite3.*, so callers handle one tree.
 """
@@ -99,6 +100,13 @@ class QueueFull(RetryLater):
 class BackendUnavailable(TasklineError):
     code = "backend_unavailable"
     status = 503
+
+
+class InternalError(TasklineError):
+    """Something that should not happen did: retrying the same request will not help."""
+
+    code = "internal_error"
+    status = 500
 
 
 def error_for_code(code: str, message: str, details: Any = None, *, retry_after_s: int = 1) -> TasklineError:

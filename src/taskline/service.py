@@ -8,12 +8,13 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from taskline.backends.base import UNCHANGED, Backend
+from taskline.backends.base import Backend
 from taskline.backends.factory import open_backend
 from taskline.core.clock import Clock, SystemClock
 from taskline.core.priority import parse_priority
+from taskline.core.sentinel import UNCHANGED
 from taskline.core.spec import NAME_RE, TaskSpec, check_payload_size, parse_spec
 from taskline.core.states import TaskState
 from taskline.core.task import HeartbeatAck, Lease, QueueStats, Stats, Submitted, Task, TaskFilter, TaskPage
@@ -31,6 +32,8 @@ MAX_DLQ_RETRY_IDS = 1000
 # A long poll looks again this often even when nothing wakes it, so a worker that only
 # long-polls stays listed (seen within a minute) however long its `wait`.
 POLL_KEEPALIVE_S = 20.0
+# A health check answers within this even when the store hangs (a half-open TCP connection).
+PING_TIMEOUT_S = 2.0
 
 
 def _same_request(task: Task, spec: TaskSpec) -> bool:
@@ -60,6 +63,35 @@ class TaskService:
             redis_url=redis_url, sqlite_path=settings.sqlite_path, config=settings.engine_config(), clock=clock
         )
         return cls(backend, max_payload_bytes=settings.max_payload_bytes, clock=clock)
+
+    # The store itself: what health checks, the rate limiter and shutdown need of it.
+
+    @property
+    def backend_name(self) -> Literal["redis", "sqlite"]:
+        return self.backend.name
+
+    async def ping(self, *, timeout_s: float = PING_TIMEOUT_S) -> bool:
+        """True if the backend answers within `timeout_s`; never raises, never hangs longer."""
+        try:
+            return await asyncio.wait_for(self.backend.ping(), timeout_s)
+        except (TimeoutError, TasklineError):
+            return False
+
+    async def take_token(self, client: str, *, rate: float, burst: int) -> float:
+        """Spend one of `client`'s rate-limit tokens: 0 if allowed, else seconds to wait.
+
+        Raises:
+            BackendUnavailable: the store (which holds the buckets) does not answer.
+        """
+        return await self.backend.take_token(client, rate=rate, burst=burst)
+
+    async def durability_warning(self) -> str | None:
+        """Why tasks would not survive a restart of the store (None: they would)."""
+        return await self.backend.durability_warning()
+
+    async def close(self) -> None:
+        """Close the backend; the service is unusable afterwards."""
+        await self.backend.close()
 
     def _spec(self, data: object) -> TaskSpec:
         return parse_spec(data, now=self.clock.now(), max_payload_bytes=self.max_payload_bytes)

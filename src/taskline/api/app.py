@@ -1,10 +1,9 @@
-"""`create_app(settings)`: the FastAPI application with its lifespan.
+"""`create_app(settings)`: the FastAPI application, its routes and middleware.
 
-The lifespan opens the backend, builds the service and runs the scheduler loop beside
-the API, so one `taskline serve` process is a whole Taskline.
+Its lifespan runs a `taskline.server.Server` (the backend, the service, the scheduler and
+the built-in worker) and hands the service to the routes; the app only assembles routes.
 """
 
-import asyncio
 import contextlib
 import logging
 import time
@@ -23,64 +22,29 @@ from taskline.api.limits import BodyLimit, RateLimit, TakeToken
 from taskline.api.routes import admin, health, tasks, workers
 from taskline.backends.base import Backend
 from taskline.config import Settings
-from taskline.core.clock import Clock, SystemClock
-from taskline.maintenance.scheduler import Scheduler
-from taskline.service import TaskService
-from taskline.worker.app import App
-from taskline.worker.builtin import builtin_handlers
-from taskline.worker.runner import Worker
-from taskline.worker.transport import LocalTransport
+from taskline.core.clock import Clock
+from taskline.server import Server
 
 log = logging.getLogger("taskline")
 
 
-def built_in_worker(settings: Settings, service: TaskService) -> Worker | None:
-    """`serve --workers N`: the built-in handlers run in this process, up to N at once."""
-    if settings.workers == 0:
-        return None
-    app = App().with_builtins(builtin_handlers(settings))
-    return Worker(
-        app, LocalTransport(service), concurrency=settings.workers, shutdown_timeout_s=settings.shutdown_timeout
-    )
-
-
 def create_app(settings: Settings, *, backend: Backend | None = None, clock: Clock | None = None) -> FastAPI:
     """Build the app. Pass `backend` to share one already open (it is then not closed here)."""
-    clock = clock or SystemClock()
     key_roles = settings.key_roles()  # fail at start, not on the first request, if malformed
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if backend is None:
-            redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
-            service = await TaskService.open(settings, redis_url=redis_url, clock=clock)
-        else:
-            service = TaskService(backend, max_payload_bytes=settings.max_payload_bytes, clock=clock)
-        store = service.backend
         app.state.closing.bind()
-        app.state.service = service
-        if settings.rate_limit_rps > 0:
-            app.state.take_token = partial(
-                store.take_token, rate=settings.rate_limit_rps, burst=settings.rate_limit_burst
-            )
         if not key_roles:
             log.warning("no API keys are configured (TASKLINE_API_KEYS): the API is open to anyone who can reach it")
-        scheduler = asyncio.create_task(Scheduler(store, clock).run(), name="taskline-scheduler")
-        worker = built_in_worker(settings, app.state.service)
-        working = asyncio.create_task(worker.run(), name="taskline-worker") if worker else None
-        try:
+        async with Server(settings, backend=backend, clock=clock) as server:
+            app.state.server = server
+            app.state.service = server.service
+            if settings.rate_limit_rps > 0:
+                app.state.take_token = partial(
+                    server.service.take_token, rate=settings.rate_limit_rps, burst=settings.rate_limit_burst
+                )
             yield
-        finally:
-            if worker and working:
-                worker.stop()
-                (ended,) = await asyncio.gather(working, return_exceptions=True)
-                if isinstance(ended, Exception):  # shut down the rest all the same
-                    log.error("the built-in worker had stopped: %r", ended)
-            scheduler.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await scheduler
-            if backend is None:
-                await store.close()
 
     app = FastAPI(
         title="Taskline",

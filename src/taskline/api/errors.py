@@ -4,6 +4,7 @@ Our own errors carry their code; the framework's (unknown route 404, 405, malfor
 request 422) are translated here too, so a client parses one shape everywhere.
 """
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -13,7 +14,12 @@ from starlette.responses import Response
 
 from taskline.api.auth import presented_key, role_of
 from taskline.api.render import JSONResponse
-from taskline.errors import RetryLater, TasklineError, Unauthorized
+from taskline.errors import BackendUnavailable, RetryLater, TasklineError, Unauthorized
+
+log = logging.getLogger("taskline.api")
+# How soon a client should try again when the backend is down: soon, since the server
+# reconnects by itself, but not in a tight loop.
+BACKEND_RETRY_AFTER_S = 2
 
 _HTTP_CODES = {
     400: "bad_request",
@@ -34,10 +40,28 @@ def error_response(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+def taskline_error_response(exc: TasklineError) -> Response:
+    """An error of ours in SPEC's shape, with Retry-After where coming back later helps.
+    A 500 is logged with its cause and answered without it."""
+    if exc.status >= 500 and not isinstance(exc, (RetryLater, BackendUnavailable)):
+        log.error("internal error: %s", exc.message, exc_info=exc)
+        return error_response(exc.status, exc.code, "an internal error occurred; the server log has the cause")
+    headers = None
+    if isinstance(exc, RetryLater):
+        headers = {"Retry-After": str(exc.retry_after_s)}
+    elif isinstance(exc, BackendUnavailable):
+        headers = {"Retry-After": str(BACKEND_RETRY_AFTER_S)}
+    return error_response(exc.status, exc.code, exc.message, exc.details, headers)
+
+
 async def _taskline_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, TasklineError)
-    headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, RetryLater) else None
-    return error_response(exc.status, exc.code, exc.message, exc.details, headers)
+    return taskline_error_response(exc)
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    # Starlette's ServerErrorMiddleware calls this, then re-raises so the server logs the traceback.
+    return error_response(500, "internal_error", "an internal error occurred; the server log has the cause")
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -70,3 +94,4 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(TasklineError, _taskline_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected_error)

@@ -8,13 +8,14 @@ from collections.abc import Awaitable, Callable
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from taskline.api.auth import presented_key
-from taskline.api.errors import error_response
-from taskline.errors import PayloadTooLarge
+from taskline.api.errors import error_response, taskline_error_response
+from taskline.errors import BackendUnavailable, PayloadTooLarge, TasklineError
 
 TakeToken = Callable[[str], Awaitable[float]]
 """Spends one token of a client's bucket; returns 0 if allowed, else seconds to wait."""
 
 _LIMITED_PREFIXES = ("/api/v1", "/admin")
+_HEALTH_PATH = "/admin/health"
 
 
 class BodyLimit:
@@ -67,7 +68,14 @@ class RateLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         take = self.take_token() if scope["type"] == "http" else None
         if take is not None and scope["path"].startswith(_LIMITED_PREFIXES):
-            wait_s = await take(client_identity(scope))
+            try:
+                wait_s = await take(client_identity(scope))
+            except TasklineError as exc:  # the buckets live in the backend, which may be down
+                # ...and then the health route is let through, to say so in its own shape.
+                if not (isinstance(exc, BackendUnavailable) and scope["path"] == _HEALTH_PATH):
+                    await taskline_error_response(exc)(scope, receive, send)
+                    return
+                wait_s = 0.0
             if wait_s > 0:
                 retry_after = str(max(1, math.ceil(wait_s)))
                 response = error_response(

@@ -7,24 +7,16 @@ when built, so calls carry only what the caller knows. They raise `taskline.erro
 
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from typing import Any, Final, Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from taskline.backends.wakeup import WorkSignal
 from taskline.core.measures import TaskMetrics
+from taskline.core.sentinel import UNCHANGED as UNCHANGED
 from taskline.core.spec import TaskSpec
 from taskline.core.states import TaskState
 from taskline.core.task import HeartbeatAck, Lease, QueueStats, Submitted, Task, TaskFilter, TaskPage
 from taskline.core.workers import WorkerDetails, WorkerRecord
 from taskline.events.types import Event, EventCursor
-
-
-class _Unchanged:
-    def __repr__(self) -> str:
-        return "UNCHANGED"
-
-
-UNCHANGED: Final[Any] = _Unchanged()
-"""Sentinel for `retry(payload=...)`: keep the payload the task has."""
 
 
 class Backend(Protocol):
@@ -246,6 +238,11 @@ class Backend(Protocol):
 
     async def ping(self) -> bool:
         """True if the store answers."""
+        ...
+
+    async def durability_warning(self) -> str | None:
+        """Why tasks would not survive a restart of the store, or None if they would (or the
+        store cannot tell and says so). A server logs it at start."""
         ...
 
     async def close(self) -> None: ...

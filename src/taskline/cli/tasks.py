@@ -7,11 +7,11 @@ from typing import Annotated, Any
 import orjson
 import typer
 
-from taskline.backends.base import UNCHANGED
 from taskline.cli.bulk import submit_file
 from taskline.cli.connection import ApiKeyOption, JsonOption, ServerOption, connected
 from taskline.cli.output import console, print_json, print_queues, print_task, print_tasks
 from taskline.client import Client
+from taskline.core.sentinel import UNCHANGED
 from taskline.core.states import TaskState
 from taskline.wire import queue_json
 

@@ -8,7 +8,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from functools import partial
 from typing import Annotated
 
@@ -17,8 +17,7 @@ import uvloop
 
 from taskline.cli.serve import ConfigOption, configure_logging, settings_from
 from taskline.config import Settings
-from taskline.maintenance.scheduler import Scheduler
-from taskline.service import TaskService
+from taskline.server import Server
 from taskline.worker.app import App
 from taskline.worker.builtin import builtin_handlers
 from taskline.worker.runner import Worker, check_types, parse_queues
@@ -79,31 +78,30 @@ def worker(
 
 
 async def _run(settings: Settings, make_worker: Callable[..., Worker]) -> None:
-    transport, scheduler = await _connect(settings)
-    runner = make_worker(transport, shutdown_timeout_s=settings.shutdown_timeout)
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, runner.stop)
-    try:
+    async with _connect(settings) as transport:
+        runner = make_worker(transport, shutdown_timeout_s=settings.shutdown_timeout)
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, runner.stop)
         await runner.run()
-    finally:
-        if scheduler is not None:
-            scheduler.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await scheduler  # before the backend closes under it
-        await transport.close()
     log.info("worker %s stopped: %d completed, %d failed", runner.worker_id, runner.processed, runner.failed)
 
 
-async def _connect(settings: Settings) -> "tuple[Transport, asyncio.Task[None] | None]":
-    """Straight to Redis (and then this process also runs the scheduler, as every Taskline process
-    on Redis may), else the HTTP API of `settings.server`."""
+@contextlib.asynccontextmanager
+async def _connect(settings: Settings) -> AsyncIterator[Transport]:
+    """Straight to Redis, else the HTTP API of `settings.server`. On Redis this process is a
+    Taskline server without the API: it also runs the scheduler, as every process on Redis may
+    (and no built-in worker: the worker is the one being started)."""
     if settings.redis_url is None:
         api_key = settings.api_key.get_secret_value() if settings.api_key else None
-        return HttpTransport(settings.server, api_key=api_key), None
-    service = await TaskService.open(settings, redis_url=settings.redis_url.get_secret_value())
-    scheduler = asyncio.create_task(Scheduler(service.backend).run(), name="taskline-scheduler")
-    return LocalTransport(service, owns_service=True), scheduler
+        transport = HttpTransport(settings.server, api_key=api_key)
+        try:
+            yield transport
+        finally:
+            await transport.close()
+        return
+    async with Server(settings.model_copy(update={"workers": 0})) as server:
+        yield LocalTransport(server.service)  # the server closes the service after the worker stops
 
 
 def register(app: typer.Typer) -> None:

@@ -9,12 +9,12 @@ from functools import partial
 from types import TracebackType
 from typing import Any, Self, TypedDict, TypeVar, Unpack
 
-from taskline.backends.base import UNCHANGED
 from taskline.client.engine import Engine
 from taskline.client.errors import WaitTimeout
 from taskline.client.http import HttpEngine
 from taskline.client.local import LocalEngine
 from taskline.config import Settings
+from taskline.core.sentinel import UNCHANGED
 from taskline.core.states import TERMINAL, TaskState
 from taskline.core.task import QueueStats, Stats, Task, TaskFilter, TaskPage
 from taskline.errors import RetryLater, ValidationFailed

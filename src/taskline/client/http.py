@@ -3,8 +3,8 @@
 from collections.abc import Sequence
 from typing import Any
 
-from taskline.backends.base import UNCHANGED
 from taskline.client.api import ApiConnection
+from taskline.core.sentinel import UNCHANGED
 from taskline.core.states import TaskState
 from taskline.core.task import QueueStats, Stats, Task, TaskFilter, TaskPage
 from taskline.wire import queue_from_json, task_from_json

@@ -71,5 +71,5 @@ class LocalEngine:
 
     async def close(self) -> None:
         if self._service is not None:
-            await self._service.backend.close()
+            await self._service.close()
             self._service = None

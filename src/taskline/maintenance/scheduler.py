@@ -34,7 +34,7 @@ class TickReport:
 
 class Scheduler:
     def __init__(self, backend: Backend, clock: Clock | None = None) -> None:
-        self.backend = backend
+        self._backend = backend
         self.clock = clock or SystemClock()
         self._next_retention = 0.0
         self._next_departures = 0.0
@@ -43,15 +43,15 @@ class Scheduler:
         """Do all the work due by now: forward, recover, mark workers unseen for a minute as
         left, and (once a minute) trim retention and forget workers long gone."""
         report = TickReport()
-        report.forwarded = await _in_batches(self.backend.forward_due)
-        report.recovered = await _in_batches(self.backend.recover_expired)
+        report.forwarded = await _in_batches(self._backend.forward_due)
+        report.recovered = await _in_batches(self._backend.recover_expired)
         if self.clock.now() >= self._next_departures:
             self._next_departures = self.clock.now() + DEPARTURES_EVERY_S
-            report.workers_departed = await self.backend.depart_workers(seen_before=self.clock.now() - SEEN_WITHIN_S)
+            report.workers_departed = await self._backend.depart_workers(seen_before=self.clock.now() - SEEN_WITHIN_S)
         if self.clock.now() >= self._next_retention:
             self._next_retention = self.clock.now() + RETENTION_EVERY_S
-            report.trimmed = await _in_batches(self.backend.trim_retention)
-            report.workers_forgotten = await self.backend.prune_workers(seen_before=self.clock.now() - FORGET_AFTER_S)
+            report.trimmed = await _in_batches(self._backend.trim_retention)
+            report.workers_forgotten = await self._backend.prune_workers(seen_before=self.clock.now() - FORGET_AFTER_S)
         return report
 
     async def run(self) -> None:
@@ -64,12 +64,12 @@ class Scheduler:
                 report = await self.run_once()
                 if report.recovered:
                     log.info("recovered %d expired leases", report.recovered)
-                next_timer = await self.backend.next_timer()
+                next_timer = await self._backend.next_timer()
             except TasklineError as exc:
                 log.warning("scheduler step failed: %s", exc.message)
                 next_timer = None
             idle = MAX_TIMER_WAIT_S if next_timer is None else next_timer - self.clock.now()
-            await self.backend.wait_timers(min(max(idle, 0.0), MAX_TIMER_WAIT_S))
+            await self._backend.wait_timers(min(max(idle, 0.0), MAX_TIMER_WAIT_S))
 
 
 async def _in_batches(step: Callable[..., Awaitable[int]]) -> int:

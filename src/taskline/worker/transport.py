@@ -76,7 +76,7 @@ class LocalTransport:
 
     async def close(self) -> None:
         if self._owns_service:
-            await self.service.backend.close()
+            await self.service.close()
 
 
 class HttpTransport:

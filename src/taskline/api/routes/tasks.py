@@ -10,7 +10,7 @@ from taskline.api.body import read_json
 from taskline.api.deps import service_of
 from taskline.api.render import JSONResponse
 from taskline.api.schemas import ERRORS, IDEMPOTENCY_KEY, TASK_SPEC_SCHEMA
-from taskline.backends.base import UNCHANGED
+from taskline.core.sentinel import UNCHANGED
 from taskline.core.states import TaskState
 from taskline.core.task import TaskFilter
 from taskline.errors import ValidationFailed

@@ -38,7 +38,7 @@ from taskline.core.spec import TaskSpec
 from taskline.core.states import TaskState
 from taskline.core.task import HeartbeatAck, Lease, QueueStats, Submitted, Task, TaskFilter, TaskPage, new_task
 from taskline.core.workers import WorkerDetails, WorkerRecord
-from taskline.errors import BackendUnavailable, LeaseLost, NotFound, QueueFull
+from taskline.errors import BackendUnavailable, LeaseLost, NotFound, QueueFull, TasklineError
 from taskline.events.types import Event, EventCursor
 
 T = TypeVar("T")
@@ -474,6 +474,20 @@ class RedisBackend:
                 return bool(await self._client.ping())
         except BackendUnavailable:
             return False
+
+    async def durability_warning(self) -> str | None:
+        try:
+            with redis_unavailable():
+                appendonly = (await self._client.config_get("appendonly")).get("appendonly")
+                save = (await self._client.config_get("save")).get("save")
+        except TasklineError as exc:  # CONFIG is often renamed or denied on managed Redis
+            return f"could not tell whether Redis persists tasks across a restart ({exc.message})"
+        if appendonly == "no" and save == "":
+            return (
+                "Redis persistence is off (appendonly no, save ''): a Redis restart loses every task; "
+                "turn on appendonly for at-least-once delivery across restarts"
+            )
+        return None
 
     async def close(self) -> None:
         await self._listener.stop()

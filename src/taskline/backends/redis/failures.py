@@ -5,18 +5,37 @@ from contextlib import contextmanager
 
 from redis import exceptions as redis_errors
 
-from taskline.errors import BackendUnavailable
+from taskline.errors import BackendUnavailable, InternalError
+
+# Error replies that mean "this Redis cannot do the work now" rather than "this request is
+# wrong": out of memory, a replica after a failover, a cluster resharding or electing, a
+# long script blocking the server. They are 503s that go away; any other reply is a bug.
+_PASSING_REPLIES = (
+    redis_errors.OutOfMemoryError,
+    redis_errors.ReadOnlyError,
+    redis_errors.TryAgainError,
+    redis_errors.ClusterDownError,
+    redis_errors.MasterDownError,
+)
+_PASSING_PREFIXES = ("BUSY ", "NOREPLICAS ", "LOADING ")
 
 
 @contextmanager
 def redis_unavailable() -> Iterator[None]:
-    """Raise BackendUnavailable for anything Redis raises inside the block.
+    """Raise BackendUnavailable for a Redis that cannot be reached or cannot work now, and
+    InternalError for any other error reply.
 
     Script error replies that mean something (LEASE_LOST, ...) are translated by the script
-    runner before they get here; whatever is left is a store that cannot do the work.
+    runner before they get here. What is left of the replies is a script or command that
+    failed on a healthy Redis (a Lua runtime error, a wrong type): our bug, a 500, and
+    retrying will not help, so it must not pass for an outage.
     """
     try:
         yield
+    except redis_errors.ResponseError as exc:
+        if isinstance(exc, _PASSING_REPLIES) or str(exc).startswith(_PASSING_PREFIXES):
+            raise BackendUnavailable(f"redis: {exc}") from exc
+        raise InternalError(f"redis refused a command: {exc}") from exc
     except redis_errors.RedisError as exc:
         raise BackendUnavailable(f"redis: {exc}") from exc
     except OSError as exc:  # a socket that died below redis-py's own handling

@@ -134,6 +134,7 @@ class ScriptRunner:
             NotFound, LeaseLost, InvalidTransition, QueueFull: the script refused.
             StaleRead: the caller's view of the task is out of date.
             BackendUnavailable: Redis could not run it.
+            InternalError: the script failed on its own (an error reply none of the above).
         """
         script = self.scripts[name]
         script.check_keys(len(keys))

@@ -1,0 +1,144 @@
+"""The one place that builds a running Taskline server.
+
+`Server` opens the backend and the `TaskService` over it, then starts the long-lived parts
+that run beside the API (the scheduler loop, the built-in worker of `serve --workers N`),
+and stops them in reverse order before closing the backend. The API only assembles routes
+around the service this hands it; `taskline serve` and `taskline worker` on Redis run one.
+"""
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+from taskline.backends.base import Backend
+from taskline.backends.factory import open_backend
+from taskline.config import Settings
+from taskline.core.clock import Clock, SystemClock
+from taskline.maintenance.scheduler import Scheduler
+from taskline.service import TaskService
+from taskline.worker.app import App
+from taskline.worker.builtin import builtin_handlers
+from taskline.worker.runner import Worker
+from taskline.worker.transport import LocalTransport
+
+log = logging.getLogger("taskline")
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """A long-lived part of a running server: `run()` works until it returns.
+
+    `stop()` asks it to finish (it may first end what it holds, as the worker does); a part
+    without one is cancelled instead, so its every await must be safe to cancel.
+    """
+
+    name: str
+    run: Callable[[], Coroutine[Any, Any, None]]
+    stop: Callable[[], None] | None = None
+
+
+def built_in_worker(settings: Settings, service: TaskService) -> Worker | None:
+    """`serve --workers N`: the built-in handlers run in this process, up to N at once."""
+    if settings.workers == 0:
+        return None
+    app = App().with_builtins(builtin_handlers(settings))
+    return Worker(
+        app, LocalTransport(service), concurrency=settings.workers, shutdown_timeout_s=settings.shutdown_timeout
+    )
+
+
+class Server:
+    """A running Taskline: `async with Server(settings) as server:` then `server.service`.
+
+    Pass `backend` to share one already open: it is then not closed here.
+    """
+
+    def __init__(self, settings: Settings, *, backend: Backend | None = None, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self._backend = backend
+        self._owns_backend = backend is None
+        self._service: TaskService | None = None
+        self._running: list[tuple[Part, asyncio.Task[None]]] = []
+
+    @property
+    def service(self) -> TaskService:
+        if self._service is None:
+            raise RuntimeError("the server is not started")
+        return self._service
+
+    def parts(self, backend: Backend, service: TaskService) -> list[Part]:
+        """The long-lived parts, in the order they start; they stop in reverse. A new part
+        (say an event hub, a metrics collector) is one more entry here."""
+        parts = [Part("scheduler", Scheduler(backend, self.clock).run)]
+        if (worker := built_in_worker(self.settings, service)) is not None:
+            parts.append(Part("worker", worker.run, worker.stop))
+        return parts
+
+    async def start(self) -> TaskService:
+        """Open the backend (unless given), then start every part; on failure undo what began.
+
+        Raises:
+            BackendUnavailable: the backend could not be opened.
+        """
+        if self._backend is None:
+            redis_url = self.settings.redis_url.get_secret_value() if self.settings.redis_url else None
+            self._backend = await open_backend(
+                redis_url=redis_url,
+                sqlite_path=self.settings.sqlite_path,
+                config=self.settings.engine_config(),
+                clock=self.clock,
+            )
+        self._service = TaskService(self._backend, max_payload_bytes=self.settings.max_payload_bytes, clock=self.clock)
+        try:
+            if (warning := await self._service.durability_warning()) is not None:
+                log.warning("%s", warning)
+            for part in self.parts(self._backend, self._service):
+                task = asyncio.create_task(part.run(), name=f"taskline-{part.name}")
+                task.add_done_callback(_report_early_end)
+                self._running.append((part, task))
+        except BaseException:
+            await self.stop()
+            raise
+        return self._service
+
+    async def stop(self) -> None:
+        """Stop the parts, last started first, each finishing before the next is asked; then
+        close the backend if it was opened here."""
+        while self._running:
+            part, task = self._running.pop()
+            task.remove_done_callback(_report_early_end)
+            if part.stop is None:
+                task.cancel()
+            else:
+                part.stop()
+            (ended,) = await asyncio.gather(task, return_exceptions=True)
+            if isinstance(ended, Exception):  # shut down the rest all the same
+                log.error("the %s had stopped: %r", part.name, ended)
+        if self._service is not None and self._owns_backend:
+            await self._service.close()
+        self._service = None
+        if self._owns_backend:
+            self._backend = None
+
+    async def __aenter__(self) -> "Server":
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+
+def _report_early_end(task: "asyncio.Task[None]") -> None:
+    """A part that ends before it is stopped is a fault worth a line in the log at once."""
+    if task.cancelled():
+        return
+    if (error := task.exception()) is not None:
+        log.error("%s ended early: %r", task.get_name(), error, exc_info=error)
+    else:
+        log.warning("%s ended before the server stopped", task.get_name())
