@@ -107,13 +107,18 @@ class RedisEventLog:
         return [(WORKERS_STREAM, keys.worker_events), *((q, keys.queue(q).events) for q in queues)]
 
     async def _check_kept(self, key: str, after: Position) -> None:
+        """Raise EventsLost if entries after `after` were trimmed away. Trimming only ever takes
+        the oldest entries, so that is when some were trimmed and the oldest kept is later
+        than `after` (the entry trimmed just before it may have been `after` itself: then
+        the answer errs on the side of `lagged`)."""
         with redis_unavailable():
             try:
                 info = await self._ctx.client.xinfo_stream(key)
             except redis_errors.ResponseError:
                 return  # no such stream: nothing was ever in it, nothing lost
-        deleted = info.get("max-deleted-entry-id")
-        if deleted is not None and position(text(deleted)) > after:
+        first = info.get("first-entry")
+        trimmed = int(info.get("entries-added", 0)) > int(info.get("length", 0))
+        if trimmed and first and position(text(first[0])) > after:
             raise EventsLost(f"events of {key} after {after[0]}-{after[1]} are no longer kept")
 
 

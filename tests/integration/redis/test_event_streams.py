@@ -1,0 +1,38 @@
+"""The Redis event streams: trimmed to about EVENTS_KEPT entries, and a resume from before
+the trim point is told it lost events."""
+
+import pytest
+
+from taskline.backends.redis.backend import RedisBackend
+from taskline.core.clock import FrozenClock
+from taskline.events.types import EVENTS_KEPT, EventsLost
+from tests.helpers.seed import spec
+
+
+async def test_a_resume_from_before_the_trim_point_is_lost(redis_backend: RedisBackend, clock: FrozenClock) -> None:
+    cursor = await redis_backend.event_cursor()
+    await redis_backend.submit([spec(clock, queue="busy")])
+    (first,) = await redis_backend.read_events(cursor, wait_s=0)
+    for _ in range(EVENTS_KEPT // 1000 + 1):
+        await redis_backend.submit([spec(clock, queue="busy") for _ in range(1000)])
+    kept = await redis_backend._client.xlen(redis_backend._keys.queue("busy").events)
+    assert EVENTS_KEPT <= kept < EVENTS_KEPT + 1000  # trimmed, approximately
+
+    with pytest.raises(EventsLost):
+        await redis_backend.event_cursor(first.id)
+    recent = await redis_backend.read_events(cursor, wait_s=0, limit=10)
+    assert len(recent) == 10  # a reader that kept up is not disturbed
+    await redis_backend.event_cursor(recent[-1].id)  # a recent id resumes
+
+
+async def test_a_resume_after_an_id_of_another_queue_is_not_lost(
+    redis_backend: RedisBackend, clock: FrozenClock
+) -> None:
+    cursor = await redis_backend.event_cursor()
+    await redis_backend.submit([spec(clock, queue="a")])
+    (event,) = await redis_backend.read_events(cursor, wait_s=0)
+    await redis_backend.submit([spec(clock, queue="b")])
+
+    resumed = await redis_backend.read_events(await redis_backend.event_cursor(event.id), wait_s=0)
+
+    assert [e.queue for e in resumed] == ["b"]
