@@ -41,8 +41,19 @@ def _present(fields: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in fields.items() if value is not None}
 
 
-def encode_task(task: Task) -> str:
-    """The record stored for `task`. The fields Lua reads unconditionally are always present."""
+UNSHOWN = ("payload", "result", "metadata", "errors", "lease_token")
+"""Record fields an event leaves out: user data (the event log stays small) and the fencing token."""
+
+
+def encode_task_and_summary(task: Task) -> tuple[str, str]:
+    """The record stored for `task`, and the summary its events carry (the record without the
+    UNSHOWN fields). The fields Lua reads unconditionally are always present."""
+    record = _record(task)
+    summary = {name: value for name, value in record.items() if name not in UNSHOWN}
+    return encode_json(record), encode_json(summary)
+
+
+def _record(task: Task) -> dict[str, Any]:
     record: dict[str, Any] = {
         "type": task.type,
         "state": task.state.value,
@@ -89,7 +100,7 @@ def encode_task(task: Task) -> str:
             "retry_base": task.retry_base or None,
         }
     )
-    return encode_json(record)
+    return record
 
 
 def _optional_s(record: dict[str, Any], name: str) -> float | None:
@@ -103,7 +114,7 @@ def _optional_json(record: dict[str, Any], name: str, default: Any = None) -> An
 
 
 def decode_task(task_id: str, queue: str, raw: str | bytes) -> Task:
-    """The Task a stored record describes (the inverse of `encode_task`)."""
+    """The Task a stored record describes (the inverse of `encode_task_and_summary`)."""
     record: dict[str, Any] = orjson.loads(raw)
     progress = record.get("progress")
     return Task(

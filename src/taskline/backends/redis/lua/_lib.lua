@@ -98,8 +98,6 @@ end
 -- end a task, outbox and deliveries. Metric fields: '<counter>|<type>', '<run|wait>|<type>|<bucket>',
 -- '<run|wait>_ms|<type>' (the histogram's sum), 'webhook|<outcome>'.
 
--- Left out of an event's task: user data (the log stays small) and the fencing token.
-local UNSHOWN = {payload = true, result = true, metadata = true, errors = true, lease_token = true}
 local COUNTED = {['task.created'] = 'submitted', ['task.completed'] = 'completed', ['task.failed'] = 'failed',
   ['task.retrying'] = 'retried', ['task.cancelled'] = 'cancelled'}
 local DELIVERED_ON = {['task.completed'] = true, ['task.failed'] = true, ['task.cancelled'] = true}
@@ -123,14 +121,19 @@ local function emit(events_key, name, now, subject_field, subject_id, body)
     'e', name, 'ts', now, subject_field, subject_id, 'b', body)
 end
 
-local function task_event(ev, name, id, task, now)
-  local shown = {}
-  for field, value in pairs(task) do
-    if not UNSHOWN[field] then
-      shown[field] = value
+-- An event's task is its record without the UNSHOWN fields (user data, so the log stays
+-- small, and the fencing token); `summary`, when the caller has it encoded already, is that.
+local function task_event(ev, name, id, task, now, summary)
+  if not summary then
+    local shown = {}
+    for field, value in pairs(task) do
+      if not UNSHOWN[field] then
+        shown[field] = value
+      end
     end
+    summary = cjson.encode(shown)
   end
-  return emit(ev.events, name, now, 'i', id, cjson.encode(shown))
+  return emit(ev.events, name, now, 'i', id, summary)
 end
 
 -- A worker's change, with its hash (a flat HGETALL reply) as the body.
@@ -144,8 +147,8 @@ end
 
 -- Counts and logs a change already saved (`raw` is the saved record). `ran`: an attempt ended
 -- here, so its run time is observed.
-local function announce(ev, name, id, task, raw, now, ran)
-  local event_id = task_event(ev, name, id, task, now)
+local function announce(ev, name, id, task, raw, now, ran, summary)
+  local event_id = task_event(ev, name, id, task, now, summary)
   local counter = COUNTED[name]
   if counter then
     redis.call('HINCRBY', ev.metrics, counter .. '|' .. task.type, 1)
