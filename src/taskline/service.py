@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from taskline.backends.base import Backend
 from taskline.backends.factory import open_backend
 from taskline.core.clock import Clock, SystemClock
+from taskline.core.measures import TaskMetrics
 from taskline.core.priority import parse_priority
 from taskline.core.sentinel import UNCHANGED
 from taskline.core.spec import NAME_RE, TaskSpec, check_payload_size, parse_spec
@@ -238,6 +239,10 @@ class TaskService:
 
     async def queues(self) -> list[QueueStats]:
         return await self.backend.queue_stats()
+
+    async def task_metrics(self) -> TaskMetrics:
+        """The task counters, run/wait histograms and webhook outcomes of /metrics (cluster-wide)."""
+        return await self.backend.task_metrics()
 
     # Admin (SPEC §3): tending queues and the dead-letter queue.
 

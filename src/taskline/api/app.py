@@ -19,10 +19,11 @@ from taskline.api import errors
 from taskline.api.auth import SECURITY_SCHEMES
 from taskline.api.closing import Closing
 from taskline.api.limits import BodyLimit, RateLimit, TakeToken
-from taskline.api.routes import admin, health, tasks, workers
+from taskline.api.routes import admin, health, metrics, tasks, workers
 from taskline.backends.base import Backend
 from taskline.config import Settings
 from taskline.core.clock import Clock
+from taskline.metrics.http import HttpMeter, HttpMetrics
 from taskline.server import Server
 
 log = logging.getLogger("taskline")
@@ -58,8 +59,10 @@ def create_app(settings: Settings, *, backend: Backend | None = None, clock: Clo
     app.state.started = time.monotonic()
     app.state.take_token = None
     app.state.closing = Closing()
+    app.state.open_metrics = settings.open_metrics
+    app.state.http_meter = HttpMeter()  # per app, not global: tests build many apps in one process
     errors.install(app)
-    for module in (tasks, workers, admin, health):
+    for module in (tasks, workers, admin, health, metrics):
         app.include_router(module.router)
 
     def take_token() -> TakeToken | None:
@@ -77,6 +80,8 @@ def create_app(settings: Settings, *, backend: Backend | None = None, clock: Clo
             allow_headers=["*"],
             expose_headers=["Retry-After"],
         )
+    # Outermost, so it also counts what the limits and CORS answer themselves.
+    app.add_middleware(HttpMetrics, meter=app.state.http_meter)
     return app
 
 

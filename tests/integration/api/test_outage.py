@@ -45,6 +45,7 @@ def test_a_redis_outage_is_503_and_the_server_recovers(tmp_path: Path, rate_limi
                 http.get("/api/v1/poll", params={"worker_id": "w", "wait": 1}),
                 http.get(f"/api/v1/tasks/{task_id}"),
                 http.get("/admin/queues"),
+                http.get("/metrics"),
             ):
                 assert_unavailable(response)
             for path in ("/health", "/admin/health"):
