@@ -19,6 +19,7 @@ from taskline.config import Settings
 from taskline.core.clock import Clock, SystemClock
 from taskline.maintenance.scheduler import Scheduler
 from taskline.service import TaskService
+from taskline.webhooks.dispatcher import Dispatcher, WebhookSettings
 from taskline.worker.app import App
 from taskline.worker.builtin import builtin_handlers
 from taskline.worker.runner import Worker
@@ -50,6 +51,17 @@ def built_in_worker(settings: Settings, service: TaskService) -> Worker | None:
     )
 
 
+def webhook_settings(settings: Settings) -> WebhookSettings:
+    """TASKLINE_WEBHOOK_* and the task backoff, as the dispatcher takes them."""
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    return WebhookSettings(
+        secret=secret or None,
+        max_attempts=settings.webhook_max_attempts,
+        allow_private=settings.webhook_allow_private,
+        backoff=settings.engine_config().backoff,
+    )
+
+
 class Server:
     """A running Taskline: `async with Server(settings) as server:` then `server.service`.
 
@@ -74,6 +86,7 @@ class Server:
         """The long-lived parts, in the order they start; they stop in reverse. A new part
         (say an event hub, a metrics collector) is one more entry here."""
         parts = [Part("scheduler", Scheduler(backend, self.clock).run)]
+        parts.append(Part("webhooks", Dispatcher(service, webhook_settings(self.settings)).run))
         if (worker := built_in_worker(self.settings, service)) is not None:
             parts.append(Part("worker", worker.run, worker.stop))
         return parts
@@ -92,7 +105,12 @@ class Server:
                 config=self.settings.engine_config(),
                 clock=self.clock,
             )
-        self._service = TaskService(self._backend, max_payload_bytes=self.settings.max_payload_bytes, clock=self.clock)
+        self._service = TaskService(
+            self._backend,
+            max_payload_bytes=self.settings.max_payload_bytes,
+            clock=self.clock,
+            allow_private_webhooks=self.settings.webhook_allow_private,
+        )
         try:
             if (warning := await self._service.durability_warning()) is not None:
                 log.warning("%s", warning)

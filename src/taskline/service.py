@@ -19,6 +19,7 @@ from taskline.core.sentinel import UNCHANGED
 from taskline.core.spec import NAME_RE, TaskSpec, check_payload_size, parse_spec
 from taskline.core.states import TaskState
 from taskline.core.task import HeartbeatAck, Lease, QueueStats, Stats, Submitted, Task, TaskFilter, TaskPage
+from taskline.core.webhooks import Delivery, DeliveryOutcome
 from taskline.core.workers import SEEN_WITHIN_S, WorkerDetails, WorkerRecord
 from taskline.errors import IdempotencyConflict, NotFound, PayloadTooLarge, TasklineError, ValidationFailed
 from taskline.roster import REFRESH_S, Roster
@@ -51,9 +52,17 @@ def _same_request(task: Task, spec: TaskSpec) -> bool:
 
 
 class TaskService:
-    def __init__(self, backend: Backend, *, max_payload_bytes: int = 1 << 20, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        max_payload_bytes: int = 1 << 20,
+        clock: Clock | None = None,
+        allow_private_webhooks: bool = False,
+    ) -> None:
         self.backend = backend
         self.max_payload_bytes = max_payload_bytes
+        self.allow_private_webhooks = allow_private_webhooks  # TASKLINE_WEBHOOK_ALLOW_PRIVATE
         self.clock = clock or SystemClock()
         self.roster = Roster(backend)
 
@@ -63,7 +72,12 @@ class TaskService:
         backend = await open_backend(
             redis_url=redis_url, sqlite_path=settings.sqlite_path, config=settings.engine_config(), clock=clock
         )
-        return cls(backend, max_payload_bytes=settings.max_payload_bytes, clock=clock)
+        return cls(
+            backend,
+            max_payload_bytes=settings.max_payload_bytes,
+            clock=clock,
+            allow_private_webhooks=settings.webhook_allow_private,
+        )
 
     # The store itself: what health checks, the rate limiter and shutdown need of it.
 
@@ -95,7 +109,12 @@ class TaskService:
         await self.backend.close()
 
     def _spec(self, data: object) -> TaskSpec:
-        return parse_spec(data, now=self.clock.now(), max_payload_bytes=self.max_payload_bytes)
+        return parse_spec(
+            data,
+            now=self.clock.now(),
+            max_payload_bytes=self.max_payload_bytes,
+            allow_private_webhooks=self.allow_private_webhooks,
+        )
 
     async def submit(self, data: object, *, idempotency_key: str | None = None) -> Submitted:
         """Validate and store one task; `idempotency_key` acts as its unique_key.
@@ -293,6 +312,16 @@ class TaskService:
     async def dlq_delete(self) -> int:
         """Delete every failed task; returns how many."""
         return await self.backend.dlq_delete()
+
+    # The webhook outbox (SPEC §6): what the dispatcher works through.
+
+    async def claim_deliveries(self, *, limit: int, claim_s: float) -> list[Delivery]:
+        """Take due webhook deliveries, kept from other dispatchers for `claim_s`."""
+        return await self.backend.claim_deliveries(limit=limit, claim_s=claim_s)
+
+    async def settle_delivery(self, delivery: Delivery, outcome: DeliveryOutcome) -> bool:
+        """Record one delivery attempt's outcome; False if another dispatcher already had."""
+        return await self.backend.settle_delivery(delivery, outcome)
 
     # The worker registry (SPEC §3 "Admin", §5).
 

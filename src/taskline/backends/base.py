@@ -15,6 +15,7 @@ from taskline.core.sentinel import UNCHANGED as UNCHANGED
 from taskline.core.spec import TaskSpec
 from taskline.core.states import TaskState
 from taskline.core.task import HeartbeatAck, Lease, QueueStats, Submitted, Task, TaskFilter, TaskPage
+from taskline.core.webhooks import Delivery, DeliveryOutcome
 from taskline.core.workers import WorkerDetails, WorkerRecord
 from taskline.events.types import Event, EventCursor
 
@@ -224,6 +225,26 @@ class Backend(Protocol):
     async def task_metrics(self) -> TaskMetrics:
         """The task counters and histograms of /metrics, counted by the transitions themselves
         (on Redis in the store, so every instance reports the same figures)."""
+        ...
+
+    # The webhook outbox (SPEC §6): each terminal state of a task with a webhook adds a
+    # delivery in the same atomic step as the state itself.
+
+    async def claim_deliveries(self, *, limit: int, claim_s: float) -> list[Delivery]:
+        """Take up to `limit` deliveries due by now and make them due again at now + `claim_s`,
+        so another dispatcher does not take the same attempt meanwhile, and one whose
+        dispatcher died is taken again after `claim_s`."""
+        ...
+
+    async def settle_delivery(self, delivery: Delivery, outcome: DeliveryOutcome) -> bool:
+        """Record one attempt's outcome: delivered or failed leaves the outbox, pending is due
+        again after `outcome.retry_in_s`; counts it for /metrics (`webhook|<outcome>`).
+
+        The task's `webhook_status` becomes the outcome's only while the task still ends as
+        the delivery saw it (same `completed_at`): a delivery from before a manual retry never
+        overwrites the status of a later one. Returns False, changing nothing, when the attempt
+        was already settled (another dispatcher took it after the claim ran out).
+        """
         ...
 
     def watch(self, queues: Sequence[str] | None) -> AbstractContextManager[WorkSignal]:

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from taskline.core.priority import parse_priority
+from taskline.core.targets import refused_literal_host
 from taskline.errors import PayloadTooLarge, ValidationFailed
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_.:-]+$")
@@ -101,8 +102,10 @@ def check_payload_size(payload: Any, max_payload_bytes: int) -> None:
         raise PayloadTooLarge(f"payload is larger than {max_payload_bytes} bytes", [{"field": "payload"}])
 
 
-def parse_spec(data: object, *, now: float, max_payload_bytes: int) -> TaskSpec:
-    """Validate one submitted task.
+def parse_spec(data: object, *, now: float, max_payload_bytes: int, allow_private_webhooks: bool = False) -> TaskSpec:
+    """Validate one submitted task. A `webhook` on a literal private, loopback or link-local
+    address (or `localhost`) is refused unless `allow_private_webhooks`; names are checked
+    after DNS, at delivery (SPEC §6).
 
     Raises:
         ValidationFailed: details lists `{"field", "message"}` for every broken rule.
@@ -155,6 +158,8 @@ def parse_spec(data: object, *, now: float, max_payload_bytes: int) -> TaskSpec:
         parts = urlsplit(hook) if isinstance(hook, str) else None
         if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
             errors.add("webhook", "must be an http or https URL")
+        elif not allow_private_webhooks and (why := refused_literal_host(parts.hostname)) is not None:
+            errors.add("webhook", f"must not target a private address: {why}")
         else:
             spec.webhook = hook
     if "payload" in data:

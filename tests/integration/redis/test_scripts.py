@@ -12,6 +12,7 @@ from taskline.backends.redis.scripts import LuaScript, header_of, load_scripts, 
 from taskline.core.clock import FrozenClock
 from taskline.core.states import TaskState
 from taskline.core.task import TaskFilter
+from taskline.core.webhooks import DeliveryOutcome
 from taskline.core.workers import WorkerDetails
 from tests.helpers.seed import in_state, lease_one, spec, submit
 
@@ -101,6 +102,9 @@ async def exercise_every_script(backend: RedisBackend, clock: FrozenClock) -> No
     await backend.dlq_delete()
     await backend.purge("q2")
     await backend.take_token("client", rate=10, burst=20)
+    await backend.cancel((await submit(backend, clock, "hooked", queue="q1", webhook="https://example.com/h")).id)
+    (delivery,) = await backend.claim_deliveries(limit=10, claim_s=30)
+    await backend.settle_delivery(delivery, DeliveryOutcome("delivered", 1, last_status=200))
     await backend.register_worker("worker-1", WorkerDetails(host="h", queues=["q1"]))
     await backend.register_worker("worker-2", WorkerDetails())
     await backend.set_worker_paused("worker-1", True)

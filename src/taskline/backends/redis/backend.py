@@ -14,7 +14,7 @@ from typing import Any, Literal, TypeVar
 from redis.asyncio import BlockingConnectionPool, Redis
 
 from taskline.backends.base import UNCHANGED
-from taskline.backends.redis import housekeeping, timers
+from taskline.backends.redis import housekeeping, outbox, timers
 from taskline.backends.redis.coalescer import SubmitCoalescer
 from taskline.backends.redis.codec import decode_task, encode_json, encode_task_and_summary, from_ms, log_id, to_ms
 from taskline.backends.redis.context import RedisContext
@@ -37,6 +37,7 @@ from taskline.core.priority import order_key
 from taskline.core.spec import TaskSpec
 from taskline.core.states import TaskState
 from taskline.core.task import HeartbeatAck, Lease, QueueStats, Submitted, Task, TaskFilter, TaskPage, new_task
+from taskline.core.webhooks import Delivery, DeliveryOutcome
 from taskline.core.workers import WorkerDetails, WorkerRecord
 from taskline.errors import BackendUnavailable, LeaseLost, NotFound, QueueFull, TasklineError
 from taskline.events.types import Event, EventCursor
@@ -466,6 +467,14 @@ class RedisBackend:
         queues = await self._catalog.queues(fresh=True)
         hashes = await self._ctx.pipeline([("hgetall", (self._keys.queue(q).metrics,)) for q in queues])
         return metrics_from_hashes(dict(zip(queues, hashes, strict=True)))
+
+    # --- the webhook outbox -------------------------------------------------------------
+
+    async def claim_deliveries(self, *, limit: int, claim_s: float) -> list[Delivery]:
+        return await outbox.claim(self._ctx, self._now_ms(), limit=limit, claim_s=claim_s)
+
+    async def settle_delivery(self, delivery: Delivery, outcome: DeliveryOutcome) -> bool:
+        return await outbox.settle(self._ctx, delivery, outcome, self._now_ms())
 
     # --- connection ---------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from taskline.backends import base
-from taskline.backends.sqlite import inspection, registry
+from taskline.backends.sqlite import inspection, outbox, registry
 from taskline.backends.sqlite.buckets import TokenBuckets
 from taskline.backends.sqlite.connection import Synchronous, connect, ensure_schema
 from taskline.backends.sqlite.reader import Reader
@@ -30,6 +30,7 @@ from taskline.core.measures import TaskMetrics
 from taskline.core.spec import TaskSpec
 from taskline.core.states import TaskState
 from taskline.core.task import HeartbeatAck, Lease, QueueStats, Submitted, Task, TaskFilter, TaskPage
+from taskline.core.webhooks import Delivery, DeliveryOutcome
 from taskline.core.workers import WorkerDetails, WorkerRecord
 from taskline.errors import BackendUnavailable
 from taskline.events.log import LocalEventLog
@@ -215,6 +216,20 @@ class SqliteBackend:
 
     async def task_metrics(self) -> TaskMetrics:
         return copy.deepcopy(self._announcer.metrics)
+
+    # -- the webhook outbox ---------------------------------------------------------------
+
+    async def claim_deliveries(self, *, limit: int, claim_s: float) -> list[Delivery]:
+        now_ms = to_ms(self._clock.now())
+        operation = partial(outbox.claim, now_ms=now_ms, limit=limit, until_ms=now_ms + to_ms(claim_s))
+        return await self._writer.run(operation)
+
+    async def settle_delivery(self, delivery: Delivery, outcome: DeliveryOutcome) -> bool:
+        now_ms = to_ms(self._clock.now())
+        settled = await self._writer.run(partial(outbox.settle, delivery=delivery, outcome=outcome, now_ms=now_ms))
+        if settled:  # counted once committed, as the transitions' own metrics are (Announcer)
+            self._announcer.metrics.webhook(outcome.metric)
+        return settled
 
     # -- wake-ups and lifecycle -----------------------------------------------------------
 

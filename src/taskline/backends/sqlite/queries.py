@@ -52,6 +52,11 @@ class Queries:
     prune_workers: str
     depart_workers: str
     add_delivery: str
+    claim_deliveries: str
+    delivery_attempts: str
+    drop_delivery: str
+    postpone_delivery: str
+    set_webhook_status: str
 
 
 def _read(name: str) -> str:

@@ -186,3 +186,23 @@ UPDATE workers SET left_ms = :now_ms WHERE last_seen_ms < :before_ms AND left_ms
 
 -- name: add_delivery
 INSERT INTO webhook_outbox (id, task_id, event, task, attempts, due_ms) VALUES (:id, :task_id, :event, :task, 0, :due_ms);
+
+-- name: claim_deliveries
+-- Takes due deliveries by making them due again after the claim (webhook_outbox_by_due).
+UPDATE webhook_outbox SET due_ms = :until_ms
+WHERE id IN (SELECT id FROM webhook_outbox WHERE due_ms <= :now_ms ORDER BY due_ms LIMIT :limit)
+RETURNING id, task_id, event, task, attempts;
+
+-- name: delivery_attempts
+SELECT attempts FROM webhook_outbox WHERE id = ?;
+
+-- name: drop_delivery
+DELETE FROM webhook_outbox WHERE id = ?;
+
+-- name: postpone_delivery
+UPDATE webhook_outbox SET attempts = attempts + 1, due_ms = :due_ms WHERE id = :id;
+
+-- name: set_webhook_status
+-- Only while the task still ends as the delivery saw it: a manual retry clears completed_ms,
+-- and a new end sets another, whose own delivery then owns the status.
+UPDATE tasks SET webhook_status = :status WHERE id = :task_id AND completed_ms IS :completed_ms;

@@ -64,8 +64,8 @@ def encode(task: Task, *, aging_s: float) -> dict[str, Any]:
     }
 
 
-def decode(row: sqlite3.Row) -> Task:
-    """The `Task` a `SELECT *` (or `RETURNING *`) row holds."""
+def decode(row: sqlite3.Row | dict[str, Any]) -> Task:
+    """The `Task` a `SELECT *` (or `RETURNING *`) row holds, or the dict of its JSON (the outbox's copy)."""
     return Task(
         id=row["id"],
         type=row["type"],

@@ -2,15 +2,14 @@
 
 import asyncio
 import contextlib
-import ipaddress
 import re
-import socket
 import ssl
 from typing import Any
 
 import httpx
 import orjson
 
+from taskline.webhooks.targets import TargetRefused, TargetUnresolvable, check_target, default_port
 from taskline.worker.builtin.payload import HandlerError, fields_of, seconds_of, string_map
 from taskline.worker.outcomes import Fail
 
@@ -39,7 +38,7 @@ async def http_request(payload: Any, *, allow_private: bool, tls: ssl.SSLContext
     try:
         async with asyncio.timeout(timeout_s):
             if not allow_private:
-                await _refuse_private_host(request.url.host, request.url.port or _default_port(request.url.scheme))
+                await _refuse_private_host(request.url.host, request.url.port or default_port(request.url.scheme))
             async with httpx.AsyncClient(verify=tls, trust_env=False, follow_redirects=False) as client:
                 response = await client.send(request, stream=True)
                 try:
@@ -85,22 +84,11 @@ def _http_request_of(payload: Any) -> tuple[httpx.Request, float]:
 
 async def _refuse_private_host(host: str, port: int) -> None:
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise HandlerError(f"http: cannot resolve {host}: {exc.strerror}") from exc
-    for *_, sockaddr in infos:
-        address = ipaddress.ip_address(sockaddr[0])
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped  # ::ffff:127.0.0.1 is loopback too
-        if not address.is_global or address.is_multicast:
-            raise Fail(
-                f"http: {host} is {address}, a private, loopback or link-local address"
-                " (TASKLINE_WEBHOOK_ALLOW_PRIVATE=true allows it)"
-            )
-
-
-def _default_port(scheme: str) -> int:
-    return 443 if scheme == "https" else 80
+        await check_target(host, port)
+    except TargetUnresolvable as exc:
+        raise HandlerError(f"http: {exc}") from exc
+    except TargetRefused as exc:
+        raise Fail(f"http: {exc}") from exc
 
 
 async def _read_bounded(response: httpx.Response) -> tuple[bytes, bool]:
