@@ -118,11 +118,8 @@ def test_a_name_that_resolves_to_a_private_address_fails_at_delivery(
     assert receiver.hits == []
 
 
-def test_two_servers_on_one_redis_deliver_each_once(
-    start_server: StartServer, receiver: Receiver, request: pytest.FixtureRequest
-) -> None:
-    if "redis" not in request.node.callspec.id:
-        pytest.skip("one SQLite file has one server")
+@pytest.mark.parametrize("start_server", ["redis"], indirect=True)  # one SQLite file has one server
+def test_two_servers_on_one_redis_deliver_each_once(start_server: StartServer, receiver: Receiver) -> None:
     with start_server() as first, start_server() as second, first.client() as http:
         ids = [cancelled_with_hook(http, receiver.url) for _ in range(20)]
         for task_id in ids:
