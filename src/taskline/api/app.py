@@ -19,7 +19,7 @@ from taskline.api import errors
 from taskline.api.auth import SECURITY_SCHEMES
 from taskline.api.closing import Closing
 from taskline.api.limits import BodyLimit, RateLimit, TakeToken
-from taskline.api.routes import admin, health, tasks, workers
+from taskline.api.routes import admin, health, tasks, workers, ws
 from taskline.backends.base import Backend
 from taskline.config import Settings
 from taskline.core.clock import Clock
@@ -58,8 +58,9 @@ def create_app(settings: Settings, *, backend: Backend | None = None, clock: Clo
     app.state.started = time.monotonic()
     app.state.take_token = None
     app.state.closing = Closing()
+    app.state.sockets = ws.SocketLimits()
     errors.install(app)
-    for module in (tasks, workers, admin, health):
+    for module in (tasks, workers, admin, health, ws):
         app.include_router(module.router)
 
     def take_token() -> TakeToken | None:
