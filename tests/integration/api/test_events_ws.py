@@ -1,8 +1,12 @@
 """`GET /ws` (SPEC §3) against real servers on both backends: what is announced, filters, resume."""
 
+import json
+from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
+from websockets.exceptions import InvalidStatus
 
 from tests.helpers.live import LiveServer
 from tests.integration.api.events_ws import has, listen, names
@@ -68,8 +72,64 @@ def test_a_worker_joining_pausing_resuming_and_leaving_is_announced(server: Live
         assert http.post(f"/admin/workers/{worker_id}/pause").is_success
         assert http.post(f"/admin/workers/{worker_id}/resume").is_success
         assert http.delete(f"/api/v1/workers/{worker_id}").status_code == 204
-        received = events.until(lambda got: "worker.left" in [m["event"] for m in got if m["worker"]["id"] == worker_id])
+        received = events.until(_left(worker_id))
 
     mine = [m["event"] for m in received if m["worker"]["id"] == worker_id]
     assert mine == ["worker.joined", "worker.paused", "worker.resumed", "worker.left"]
     assert received[0]["worker"]["concurrency"] == 2
+
+
+def test_filters_by_event_name_task_and_queue(server: LiveServer, http: httpx.Client, queue: str) -> None:
+    other = queue + "-other"
+    with (
+        listen(server, events="task.cancelled", queue=queue) as cancelled_only,
+        listen(server, queue=other) as other_queue,
+    ):
+        mine = _submit(http, queue, delay=3600)
+        theirs = _submit(http, other, delay=3600)
+        with listen(server, task_id=mine["id"]) as one_task:
+            assert http.delete(f"/api/v1/tasks/{theirs['id']}").is_success
+            assert http.delete(f"/api/v1/tasks/{mine['id']}").is_success
+            only_mine = one_task.until(has("task.cancelled"))
+        got_cancelled = cancelled_only.until(has("task.cancelled"))
+        got_other = other_queue.until(has("task.cancelled"))
+        late = cancelled_only.quiet() + other_queue.quiet()
+
+    # The hub may still be reading the create from just before this listener connected.
+    assert {m["task"]["id"] for m in only_mine} == {mine["id"]}
+    assert names(only_mine)[-1] == "task.cancelled"
+    assert [(m["event"], m["task"]["id"]) for m in got_cancelled] == [("task.cancelled", mine["id"])]
+    assert {m["task"]["queue"] for m in got_other} == {other}
+    assert names(got_other) == ["task.created", "task.cancelled"]
+    assert late == []
+
+
+def test_since_replays_exactly_what_was_missed(server: LiveServer, http: httpx.Client, queue: str) -> None:
+    with listen(server, queue=queue) as events:
+        first = _submit(http, queue, delay=3600)
+        (seen,) = events.until(has("task.created", first["id"]))
+    missed = [_submit(http, queue, delay=3600)["id"] for _ in range(3)]
+    assert http.delete(f"/api/v1/tasks/{first['id']}").is_success
+
+    with listen(server, queue=queue, since=seen["id"]) as resumed:
+        replayed = resumed.until(lambda got: len(got) >= 4)
+        after = _submit(http, queue, delay=3600)
+        live = resumed.until(has("task.created", after["id"]))
+
+    assert [(m["event"], m["task"]["id"]) for m in replayed] == [
+        *[("task.created", task_id) for task_id in missed],
+        ("task.cancelled", first["id"]),
+    ]
+    assert [m["task"]["id"] for m in live] == [after["id"]]  # nothing twice
+
+
+def test_bad_filters_and_since_are_refused(server: LiveServer) -> None:
+    for params in ({"events": "task.exploded"}, {"since": "yesterday"}):
+        with pytest.raises(InvalidStatus) as refused, listen(server, **params):
+            pass
+        assert refused.value.response.status_code == 422
+        assert json.loads(refused.value.response.body or b"")["error"]["code"] == "validation_error"
+
+
+def _left(worker_id: str) -> Callable[[list[dict[str, Any]]], bool]:
+    return lambda got: any(m["event"] == "worker.left" and m["worker"]["id"] == worker_id for m in got)
