@@ -1,6 +1,7 @@
 """A `/ws` listener for the event tests: a real WebSocket client (the `websockets` library)."""
 
 import json
+import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,7 +28,7 @@ class Listener:
         while not done(received):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise AssertionError(f"timed out; received {[m['event'] for m in received]}")
+                raise AssertionError(f"timed out after {len(received)} messages: {names(received)[-5:]}")
             try:
                 received.append(self.next(remaining))
             except TimeoutError:
@@ -51,8 +52,15 @@ def ws_url(server: LiveServer, **params: str) -> str:
 
 @contextmanager
 def listen(server: LiveServer, *, headers: dict[str, str] | None = None, **params: str) -> Iterator[Listener]:
-    with connect(ws_url(server, **params), additional_headers=headers, proxy=None, open_timeout=10) as socket:
-        yield Listener(socket)
+    url = ws_url(server, **params)
+    # max_queue=1: the client library holds next to nothing, so a reader that stops reading
+    # is behind at the server, as a slow consumer would be.
+    # A small receive window too, so the kernel does not absorb megabytes on the reader's behalf.
+    raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+    raw.connect(("127.0.0.1", server.port))
+    with connect(url, sock=raw, additional_headers=headers, proxy=None, open_timeout=10, max_queue=1) as conn:
+        yield Listener(conn)
 
 
 def names(messages: list[dict[str, Any]], task_id: str | None = None) -> list[str]:
