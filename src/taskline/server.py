@@ -17,6 +17,7 @@ from taskline.backends.base import Backend
 from taskline.backends.factory import open_backend
 from taskline.config import Settings
 from taskline.core.clock import Clock, SystemClock
+from taskline.events.hub import EventHub
 from taskline.maintenance.scheduler import Scheduler
 from taskline.service import TaskService
 from taskline.webhooks.dispatcher import Dispatcher, WebhookSettings
@@ -75,6 +76,7 @@ class Server:
         self._owns_backend = backend is None
         self._service: TaskService | None = None
         self._running: list[tuple[Part, asyncio.Task[None]]] = []
+        self._hub: EventHub | None = None
 
     @property
     def service(self) -> TaskService:
@@ -82,10 +84,18 @@ class Server:
             raise RuntimeError("the server is not started")
         return self._service
 
+    @property
+    def hub(self) -> EventHub:
+        """The event fan-out of this process, which `/ws` subscribes to."""
+        if self._hub is None:
+            raise RuntimeError("the server is not started")
+        return self._hub
+
     def parts(self, backend: Backend, service: TaskService) -> list[Part]:
         """The long-lived parts, in the order they start; they stop in reverse. A new part
         (say an event hub, a metrics collector) is one more entry here."""
-        parts = [Part("scheduler", Scheduler(backend, self.clock).run)]
+        self._hub = EventHub(service)
+        parts = [Part("scheduler", Scheduler(backend, self.clock).run), Part("event hub", self._hub.run)]
         parts.append(Part("webhooks", Dispatcher(service, webhook_settings(self.settings)).run))
         if (worker := built_in_worker(self.settings, service)) is not None:
             parts.append(Part("worker", worker.run, worker.stop))

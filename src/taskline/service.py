@@ -22,6 +22,7 @@ from taskline.core.task import HeartbeatAck, Lease, QueueStats, Stats, Submitted
 from taskline.core.webhooks import Delivery, DeliveryOutcome
 from taskline.core.workers import SEEN_WITHIN_S, WorkerDetails, WorkerRecord
 from taskline.errors import IdempotencyConflict, NotFound, PayloadTooLarge, TasklineError, ValidationFailed
+from taskline.events.types import Event, EventCursor
 from taskline.roster import REFRESH_S, Roster
 
 if TYPE_CHECKING:
@@ -367,6 +368,21 @@ class TaskService:
             raise NotFound(f"no worker {worker_id}")
         self.roster.changed(record)
         return record
+
+    # The event log (SPEC §3 `/ws`, §11 `events()`).
+
+    async def event_cursor(self, since: str | None = None, *, queue: str | None = None) -> EventCursor:
+        """A read position just after event `since`, or at the end of the log (None).
+
+        Raises:
+            EventsLost: events after `since` are no longer kept.
+            ValueError: `since` is not an event id.
+        """
+        return await self.backend.event_cursor(since, queue=queue)
+
+    async def read_events(self, cursor: EventCursor, *, wait_s: float, limit: int = 1000) -> list[Event]:
+        """The events after `cursor`, oldest first, waiting up to `wait_s` for the first."""
+        return await self.backend.read_events(cursor, wait_s=wait_s, limit=limit)
 
 
 def _queue_name(queue: str) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 from taskline.core.states import TaskState
 from taskline.core.task import AttemptError, Lease, QueueStats, Task
 from taskline.core.workers import WorkerRecord, WorkerState
+from taskline.events.types import LAGGED, Event, EventName, Lagged
 
 PRIORITY_NAMES = ("low", "normal", "high", "critical")
 _QUEUE_COUNTS = ("scheduled", "running", "retrying", "failed", "completed", "cancelled")
@@ -147,4 +148,46 @@ def worker_from_json(data: dict[str, Any]) -> WorkerRecord:
         state=WorkerState(data["state"]),
         started_at=from_rfc3339(data["started_at"]) or 0.0,
         last_seen=from_rfc3339(data["last_seen"]) or 0.0,
+    )
+
+
+_NOT_IN_SUMMARY = ("payload", "result", "metadata", "errors")
+
+
+def task_summary_json(task: Task) -> dict[str, Any]:
+    """A task as an event carries it: `task_json` without payload, result, metadata and errors."""
+    data = task_json(task)
+    for name in _NOT_IN_SUMMARY:
+        del data[name]
+    return data
+
+
+def event_json(event: Event | Lagged) -> dict[str, Any]:
+    """One `/ws` message (SPEC §3): `{"id", "event", "ts", "task" | "worker"}`, or `{"event": "lagged", "ts"}`."""
+    if isinstance(event, Lagged):
+        return {"event": LAGGED, "ts": rfc3339(event.ts)}
+    data: dict[str, Any] = {"id": event.id, "event": event.name.value, "ts": rfc3339(event.ts)}
+    if event.task is not None:
+        data["task"] = task_summary_json(event.task)
+    if event.worker is not None:
+        data["worker"] = worker_json(event.worker)
+    return data
+
+
+def event_from_json(data: dict[str, Any]) -> Event | Lagged:
+    """The `Event` (or `Lagged` notice) an `event_json` dict describes; the task is a summary
+    (payload `{}`, no result, metadata or errors)."""
+    ts = from_rfc3339(data["ts"]) or 0.0
+    if data["event"] == LAGGED:
+        return Lagged(ts=ts)
+    task = data.get("task")
+    worker = data.get("worker")
+    return Event(
+        id=data["id"],
+        name=EventName(data["event"]),
+        ts=ts,
+        task=None
+        if task is None
+        else task_from_json({**task, "payload": {}, "result": None, "metadata": {}, "errors": []}),
+        worker=None if worker is None else worker_from_json(worker),
     )

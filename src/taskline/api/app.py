@@ -19,7 +19,7 @@ from taskline.api import errors
 from taskline.api.auth import SECURITY_SCHEMES
 from taskline.api.closing import Closing
 from taskline.api.limits import BodyLimit, RateLimit, TakeToken
-from taskline.api.routes import admin, health, metrics, tasks, workers
+from taskline.api.routes import admin, health, metrics, tasks, workers, ws
 from taskline.backends.base import Backend
 from taskline.config import Settings
 from taskline.core.clock import Clock
@@ -62,7 +62,8 @@ def create_app(settings: Settings, *, backend: Backend | None = None, clock: Clo
     app.state.open_metrics = settings.open_metrics
     app.state.http_meter = HttpMeter()  # per app, not global: tests build many apps in one process
     errors.install(app)
-    for module in (tasks, workers, admin, health, metrics):
+    app.state.sockets = ws.SocketLimits()
+    for module in (tasks, workers, admin, health, metrics, ws):
         app.include_router(module.router)
 
     def take_token() -> TakeToken | None:

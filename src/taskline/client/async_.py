@@ -18,6 +18,8 @@ from taskline.core.sentinel import UNCHANGED
 from taskline.core.states import TERMINAL, TaskState
 from taskline.core.task import QueueStats, Stats, Task, TaskFilter, TaskPage
 from taskline.errors import RetryLater, ValidationFailed
+from taskline.events.filter import EventFilter
+from taskline.events.types import Event, Lagged
 
 T = TypeVar("T")
 MAX_PAGE = 500
@@ -188,6 +190,38 @@ class AsyncClient:
     async def dlq_clear(self) -> int:
         """Delete every failed task; returns how many."""
         return await self._call(self._engine.dlq_delete)
+
+    async def events(
+        self,
+        types: Iterable[str] | None = None,
+        *,
+        queue: str | None = None,
+        task_id: str | None = None,
+        since: str | None = None,
+    ) -> AsyncIterator[Event | Lagged]:
+        """The live events (SPEC §3 `/ws`), forever: `async for event in client.events(): ...`.
+
+        Yields `taskline.events.types.Event` (`id`, `name`, `ts`, and `task` as a summary without payload,
+        result, metadata and errors, or `worker`) and `Lagged` notices (`name == "lagged"`)
+        when events were dropped or are gone. A dropped connection is reopened by itself and
+        resumed after the last event yielded; pass that event's `id` as `since` to resume later.
+
+        Args:
+            types: event names to receive (e.g. `["task.completed"]`); None: all.
+            queue: only task events of this queue.
+            task_id: only events of this task.
+            since: start after this event id, replaying the ones still kept.
+
+        Raises:
+            ValidationFailed: an unknown event name, or `since` not an event id.
+            Unauthorized: the server refused the API key.
+        """
+        try:
+            filter = EventFilter.of(types, task_id=task_id, queue=queue)
+        except ValueError as exc:
+            raise ValidationFailed(str(exc), [{"field": "types", "message": str(exc)}]) from None
+        async for item in self._engine.events(filter, since):
+            yield item
 
     async def aclose(self) -> None:
         await self._engine.close()

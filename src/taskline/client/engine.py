@@ -1,9 +1,11 @@
 """The seam under both clients: one `Engine` protocol, spoken over HTTP or straight to the store."""
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, Protocol
 
 from taskline.core.task import QueueStats, Stats, Task, TaskFilter, TaskPage
+from taskline.events.filter import EventFilter
+from taskline.events.types import Event, Lagged
 
 
 class Engine(Protocol):
@@ -38,5 +40,9 @@ class Engine(Protocol):
     async def dlq_retry(self, ids: Sequence[str] | None) -> int: ...
 
     async def dlq_delete(self) -> int: ...
+
+    def events(self, filter: EventFilter, since: str | None) -> AsyncIterator[Event | Lagged]:
+        """The live event stream from `since` (None: from now), resumed by itself after a drop."""
+        ...
 
     async def close(self) -> None: ...

@@ -1,18 +1,22 @@
 """`HttpEngine`: the client's calls as requests to the HTTP API (SPEC §3), via httpx."""
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from taskline.client.api import ApiConnection
+from taskline.client.events import socket_events
 from taskline.core.sentinel import UNCHANGED
 from taskline.core.states import TaskState
 from taskline.core.task import QueueStats, Stats, Task, TaskFilter, TaskPage
+from taskline.events.filter import EventFilter
+from taskline.events.types import Event, Lagged
 from taskline.wire import queue_from_json, task_from_json
 
 
 class HttpEngine:
     def __init__(self, url: str, *, api_key: str | None, timeout_s: float) -> None:
         self._api = ApiConnection(url, api_key=api_key, timeout=timeout_s)
+        self._api_key = api_key
         self._call = self._api.call
 
     async def submit(self, spec: dict[str, Any], idempotency_key: str | None) -> Task:
@@ -55,6 +59,9 @@ class HttpEngine:
     async def purge(self, queue: str, priority: int | str | None) -> int:
         answer = await self._call("DELETE", f"/admin/queues/{queue}", params={"priority": priority})
         return int(answer["purged"])
+
+    def events(self, filter: EventFilter, since: str | None) -> AsyncIterator[Event | Lagged]:
+        return socket_events(self._api.url, filter, since, api_key=self._api_key)
 
     async def dlq(self, limit: int, cursor: str | None) -> TaskPage:
         return _page(await self._call("GET", "/admin/dlq", params={"limit": limit, "cursor": cursor}))

@@ -2,11 +2,14 @@
 `redis://` URLs: no API server in between, the same path the Python worker takes on Redis."""
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+from taskline.client.events import store_events
 from taskline.config import Settings
 from taskline.core.task import QueueStats, Stats, Task, TaskFilter, TaskPage
+from taskline.events.filter import EventFilter
+from taskline.events.types import Event, Lagged
 from taskline.service import TaskService
 
 
@@ -68,6 +71,10 @@ class LocalEngine:
 
     async def dlq_delete(self) -> int:
         return await (await self._open()).dlq_delete()
+
+    async def events(self, filter: EventFilter, since: str | None) -> AsyncIterator[Event | Lagged]:
+        async for item in store_events(await self._open(), filter, since):
+            yield item
 
     async def close(self) -> None:
         if self._service is not None:

@@ -125,3 +125,14 @@ MAX_SEQ = 2**64 - 1
 
 class EventsLost(Exception):
     """Some events after the id asked for are no longer kept (the reader is told `lagged`)."""
+
+
+@dataclass(slots=True, frozen=True)
+class Lagged:
+    """The `lagged` notice as a reader sees it: events it asked for were dropped or are gone.
+
+    It has a `name` like `Event`, so a consumer can tell the two apart by name alone.
+    """
+
+    ts: float
+    name: str = LAGGED

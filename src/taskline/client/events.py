@@ -1,0 +1,145 @@
+"""`events()` for both kinds of client: over `/ws` with reconnects, or straight from the store.
+
+A dropped connection is reopened with backoff and resumed with `since=<last id delivered>`;
+a resume may repeat events of that millisecond from other streams, so ids already delivered
+are skipped. Both yield `Event`s and `Lagged` notices (events the reader will never see).
+"""
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+from urllib.parse import urlencode
+
+import orjson
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI, WebSocketException
+
+from taskline.client.errors import error_from_response
+from taskline.errors import RetryLater, TasklineError, Unauthorized, ValidationFailed
+from taskline.events.filter import EventFilter
+from taskline.events.types import Event, EventsLost, Lagged
+from taskline.service import TaskService
+from taskline.wire import event_from_json
+
+log = logging.getLogger("taskline.client")
+
+BACKOFF_S = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
+_REMEMBERED = 10_000  # ids kept to skip repeats; a resume repeats at most one millisecond's worth
+_CLOSE_UNAUTHORIZED = 4401
+_CLOSE_POLICY = 1008
+
+
+class _Delivered:
+    """The ids lately delivered, oldest forgotten first, and the last of them."""
+
+    def __init__(self, since: str | None) -> None:
+        self.last = since
+        self._ids: OrderedDict[str, None] = OrderedDict()
+
+    def first_time(self, event: Event) -> bool:
+        if event.id in self._ids:
+            return False
+        self._ids[event.id] = None
+        if len(self._ids) > _REMEMBERED:
+            self._ids.popitem(last=False)
+        self.last = event.id
+        return True
+
+
+def socket_url(url: str, filter: EventFilter, since: str | None, api_key: str | None) -> str:
+    """The `/ws` address of server `url` with the filter, `since` and key as query parameters."""
+    base = url.rstrip("/")
+    scheme, rest = base.split("://", 1)
+    params = {
+        "events": ",".join(sorted(filter.names)) if filter.names else None,
+        "task_id": filter.task_id,
+        "queue": filter.queue,
+        "since": since,
+        "api_key": api_key,  # browsers cannot set headers on a WebSocket; we send both
+    }
+    query = urlencode({k: v for k, v in params.items() if v is not None})
+    return f"{'wss' if scheme == 'https' else 'ws'}://{rest}/ws" + (f"?{query}" if query else "")
+
+
+async def socket_events(
+    url: str, filter: EventFilter, since: str | None, *, api_key: str | None
+) -> AsyncIterator[Event | Lagged]:
+    """Events from the server's `/ws`, reconnecting after a drop until the caller stops.
+
+    Raises:
+        Unauthorized: the server refused the key.
+        ValidationFailed: the server refused the filter or `since`.
+    """
+    delivered = _Delivered(since)
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else None
+    failures = 0
+    while True:
+        target = socket_url(url, filter, delivered.last, api_key)
+        try:
+            async with connect(target, additional_headers=headers, proxy=None) as socket:
+                failures = 0
+                async for message in socket:
+                    item = event_from_json(orjson.loads(message))
+                    if isinstance(item, Lagged) or delivered.first_time(item):
+                        yield item
+                _refused_by_close(socket.close_code, socket.close_reason)
+        except InvalidStatus as exc:
+            _refused_by_status(exc)
+        except (OSError, TimeoutError, ConnectionClosed) as exc:
+            if isinstance(exc, ConnectionClosed):
+                _refused_by_close(exc.rcvd.code if exc.rcvd else None, exc.rcvd.reason if exc.rcvd else None)
+            log.debug("event stream from %s dropped: %r", url, exc)
+        except InvalidURI:
+            raise
+        except WebSocketException as exc:
+            log.debug("event stream from %s failed: %r", url, exc)
+        await asyncio.sleep(BACKOFF_S[min(failures, len(BACKOFF_S) - 1)])
+        failures += 1
+
+
+def _refused_by_close(code: int | None, reason: str | None) -> None:
+    """Raise if the server closed for a reason that reconnecting would not cure."""
+    if code == _CLOSE_UNAUTHORIZED:
+        raise Unauthorized(reason or "the API key was refused")
+    if code == _CLOSE_POLICY and reason and "too many" not in reason:
+        raise ValidationFailed(reason)
+
+
+def _refused_by_status(exc: InvalidStatus) -> None:
+    """Raise the error an HTTP refusal stands for, unless waiting cures it (429, 5xx)."""
+    response = exc.response
+    try:
+        body = orjson.loads(response.body or b"")
+    except orjson.JSONDecodeError:
+        body = None
+    error = error_from_response(response.status_code, body, response.headers.get("Retry-After"))
+    if isinstance(error, RetryLater) or response.status_code >= 500:
+        log.debug("event stream refused for now: %s", error.message)
+        return
+    raise error
+
+
+async def store_events(service: TaskService, filter: EventFilter, since: str | None) -> AsyncIterator[Event | Lagged]:
+    """Events straight from the store's log (a `redis://` client), resuming after outages."""
+    cursor = None
+    failures = 0
+    while True:
+        try:
+            if cursor is None:
+                try:
+                    cursor = await service.event_cursor(since, queue=filter.queue)
+                except EventsLost:
+                    yield Lagged(ts=time.time())
+                    cursor = await service.event_cursor(None, queue=filter.queue)
+            events = await service.read_events(cursor, wait_s=1.0)
+        except TasklineError as exc:
+            log.debug("could not read events: %s", exc.message)
+            await asyncio.sleep(BACKOFF_S[min(failures, len(BACKOFF_S) - 1)])
+            failures += 1
+            continue
+        failures = 0
+        for event in events:
+            if filter.matches(event):
+                yield event

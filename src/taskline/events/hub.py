@@ -1,0 +1,130 @@
+"""`EventHub`: one reader of the backend's event log per server process, fanned out to every
+`/ws` subscriber of that process.
+
+One cursor serves every connection, so a thousand clients cost the backend one blocking read,
+not a thousand. Each subscriber has a bounded buffer the hub only ever appends to: a client
+that reads slowly loses its oldest events (and is told `lagged`), never slowing the hub or
+the other clients.
+"""
+
+import asyncio
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass
+
+from taskline.errors import TasklineError
+from taskline.events.filter import EventFilter
+from taskline.events.types import Event, Lagged
+from taskline.service import TaskService
+
+log = logging.getLogger("taskline.events")
+
+SUBSCRIBER_BUFFER = 1000
+"""Events held for one subscriber that has not read them yet; older ones are dropped."""
+READ_WAIT_S = 1.0
+RETRY_BACKOFF_S = (0.1, 0.5, 1.0, 2.0)
+
+
+class Subscription:
+    """One subscriber's filtered, bounded queue of events. Read it with `next()`."""
+
+    def __init__(self, hub: "EventHub", filter: EventFilter, size: int) -> None:
+        self.filter = filter
+        self.dropped = 0
+        self.high_water = 0  # the most events it ever held: stays <= size
+        self._hub = hub
+        self._size = size
+        self._buffer: deque[Event] = deque()
+        self._lagged = False
+        self._closed = False
+        self._ready = asyncio.Event()
+
+    def offer(self, event: Event) -> None:
+        """Take an event if it matches; never waits (the hub calls this for every subscriber)."""
+        if self._closed or not self.filter.matches(event):
+            return
+        if len(self._buffer) >= self._size:
+            self._buffer.popleft()
+            self.dropped += 1
+            self._lagged = True
+        self._buffer.append(event)
+        self.high_water = max(self.high_water, len(self._buffer))
+        self._ready.set()
+
+    async def next(self) -> Event | Lagged | None:
+        """The next event, a `Lagged` notice first if some were dropped, or None once closed."""
+        while not self._buffer and not self._lagged and not self._closed:
+            self._ready.clear()
+            await self._ready.wait()
+        if self._lagged:
+            self._lagged = False
+            return Lagged(ts=time.time())
+        if self._buffer:
+            return self._buffer.popleft()
+        return None
+
+    def close(self) -> None:
+        """Stop receiving (a subscriber leaving, or the hub stopping); `next()` then gives None."""
+        self._closed = True
+        self._buffer.clear()
+        self._ready.set()
+        self._hub.unsubscribe(self)
+
+
+@dataclass(frozen=True, slots=True)
+class HubStats:
+    subscribers: int
+    delivered: int
+    largest_buffer: int
+
+
+class EventHub:
+    """Reads the event log from the moment it starts and offers each event to every subscriber."""
+
+    def __init__(self, service: TaskService, *, buffer_size: int = SUBSCRIBER_BUFFER) -> None:
+        self._service = service
+        self.buffer_size = buffer_size
+        self._subscribers: set[Subscription] = set()
+        self._delivered = 0
+        self._largest_buffer = 0
+
+    def subscribe(self, filter: EventFilter) -> Subscription:
+        """A subscription that gets every matching event read after this call."""
+        subscription = Subscription(self, filter, self.buffer_size)
+        self._subscribers.add(subscription)
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        self._largest_buffer = max(self._largest_buffer, subscription.high_water)
+        self._subscribers.discard(subscription)
+
+    def stats(self) -> HubStats:
+        """How the fan-out is doing: for the logs, and for tests that the buffers stay bounded."""
+        largest = max((s.high_water for s in self._subscribers), default=0)
+        return HubStats(len(self._subscribers), self._delivered, max(largest, self._largest_buffer))
+
+    async def run(self) -> None:
+        """Read and fan out until cancelled; backend errors are logged and retried."""
+        try:
+            cursor = None
+            failures = 0
+            while True:
+                try:
+                    if cursor is None:
+                        cursor = await self._service.event_cursor()
+                    events = await self._service.read_events(cursor, wait_s=READ_WAIT_S)
+                except TasklineError as exc:
+                    delay = RETRY_BACKOFF_S[min(failures, len(RETRY_BACKOFF_S) - 1)]
+                    failures += 1
+                    log.warning("event hub could not read events (%s); retrying in %.1f s", exc.message, delay)
+                    await asyncio.sleep(delay)
+                    continue
+                failures = 0
+                for event in events:
+                    for subscription in tuple(self._subscribers):
+                        subscription.offer(event)
+                self._delivered += len(events)
+        finally:
+            for subscription in tuple(self._subscribers):
+                subscription.close()
