@@ -27,6 +27,7 @@ from taskline.worker.runner import Worker
 from taskline.worker.transport import LocalTransport
 
 log = logging.getLogger("taskline")
+CANCEL_AGAIN_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,11 +67,15 @@ def webhook_settings(settings: Settings) -> WebhookSettings:
 class Server:
     """A running Taskline: `async with Server(settings) as server:` then `server.service`.
 
-    Pass `backend` to share one already open: it is then not closed here.
+    Pass `backend` to share one already open: it is then not closed here. `api=False` is a
+    process that serves no API (`taskline worker` on Redis): it needs no event hub.
     """
 
-    def __init__(self, settings: Settings, *, backend: Backend | None = None, clock: Clock | None = None) -> None:
+    def __init__(
+        self, settings: Settings, *, backend: Backend | None = None, clock: Clock | None = None, api: bool = True
+    ) -> None:
         self.settings = settings
+        self.api = api
         self.clock = clock or SystemClock()
         self._backend = backend
         self._owns_backend = backend is None
@@ -94,8 +99,10 @@ class Server:
     def parts(self, backend: Backend, service: TaskService) -> list[Part]:
         """The long-lived parts, in the order they start; they stop in reverse. A new part
         (say an event hub, a metrics collector) is one more entry here."""
-        self._hub = EventHub(service)
-        parts = [Part("scheduler", Scheduler(backend, self.clock).run), Part("event hub", self._hub.run)]
+        parts = [Part("scheduler", Scheduler(backend, self.clock).run)]
+        if self.api:
+            self._hub = EventHub(service)
+            parts.append(Part("event hub", self._hub.run, self._hub.stop))
         parts.append(Part("webhooks", Dispatcher(service, webhook_settings(self.settings)).run))
         if (worker := built_in_worker(self.settings, service)) is not None:
             parts.append(Part("worker", worker.run, worker.stop))
@@ -140,7 +147,7 @@ class Server:
             part, task = self._running.pop()
             task.remove_done_callback(_report_early_end)
             if part.stop is None:
-                task.cancel()
+                await _cancel(task)
             else:
                 part.stop()
             (ended,) = await asyncio.gather(task, return_exceptions=True)
@@ -160,6 +167,14 @@ class Server:
         self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
     ) -> None:
         await self.stop()
+
+
+async def _cancel(task: "asyncio.Task[None]") -> None:
+    """Cancel a part and wait for it, cancelling again should a library below it swallow the
+    cancellation (a read that is cancelled as it completes can lose it, and the part goes on)."""
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=CANCEL_AGAIN_S)
 
 
 def _report_early_end(task: "asyncio.Task[None]") -> None:
