@@ -27,7 +27,6 @@ from taskline.worker.runner import Worker
 from taskline.worker.transport import LocalTransport
 
 log = logging.getLogger("taskline")
-CANCEL_AGAIN_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +146,7 @@ class Server:
             part, task = self._running.pop()
             task.remove_done_callback(_report_early_end)
             if part.stop is None:
-                await _cancel(task)
+                task.cancel()
             else:
                 part.stop()
             (ended,) = await asyncio.gather(task, return_exceptions=True)
@@ -167,14 +166,6 @@ class Server:
         self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
     ) -> None:
         await self.stop()
-
-
-async def _cancel(task: "asyncio.Task[None]") -> None:
-    """Cancel a part and wait for it, cancelling again should a library below it swallow the
-    cancellation (a read that is cancelled as it completes can lose it, and the part goes on)."""
-    while not task.done():
-        task.cancel()
-        await asyncio.wait({task}, timeout=CANCEL_AGAIN_S)
 
 
 def _report_early_end(task: "asyncio.Task[None]") -> None:
