@@ -1,10 +1,10 @@
 """What a change costs: `bench.engine` on Redis for two commits, alternating, side by side.
 
-Each round runs the engine suite once in a checkout of `--base` and once in this tree, on
-the same machine at nearly the same moment, so their ratio cancels most of the noise; the
-figure is the median ratio over the rounds.
+Each round runs the engine suite once in a checkout of `--base` and once in one of `--head`
+(default HEAD), on the same machine at nearly the same moment, so their ratio cancels most
+of the noise; the figure is the median ratio over the rounds.
 
-    python -m bench.overhead --base fde1d75 [--rounds 5] [--backends redis]
+    python -m bench.overhead --base fde1d75 [--head HEAD] [--rounds 5] [--backends redis]
 """
 
 import argparse
@@ -30,24 +30,27 @@ def run_engine(tree: Path, backend: str) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--base", required=True, help="the commit to compare against")
+    parser.add_argument("--head", default="HEAD", help="the commit measured against it")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--backends", default="redis")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        base = Path(tmp) / "base"
-        subprocess.run(["git", "worktree", "add", "--detach", "-q", str(base), args.base], cwd=ROOT, check=True)
+        base, head = Path(tmp) / "base", Path(tmp) / "head"
+        for tree, commit in ((base, args.base), (head, args.head)):
+            subprocess.run(["git", "worktree", "add", "--detach", "-q", str(tree), commit], cwd=ROOT, check=True)
         try:
             for backend in args.backends.split(","):
                 ratios: list[list[float]] = [[] for _ in FIGURES]
                 for round_ in range(args.rounds):
-                    before, after = run_engine(base, backend), run_engine(ROOT, backend)
-                    print(f"{backend} round {round_ + 1}: base {before} this {after}", flush=True)
+                    before, after = run_engine(base, backend), run_engine(head, backend)
+                    print(f"{backend} round {round_ + 1}: base {before} head {after}", flush=True)
                     for i, (b, a) in enumerate(zip(before, after, strict=True)):
                         ratios[i].append(a / b)
                 for name, values in zip(FIGURES, ratios, strict=True):
-                    print(f"{backend:7} {name:17} this/base median {statistics.median(values):.3f}")
+                    print(f"{backend:7} {name:17} head/base median {statistics.median(values):.3f}")
         finally:
-            subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=ROOT, check=True)
+            for tree in (base, head):
+                subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=True)
 
 
 if __name__ == "__main__":

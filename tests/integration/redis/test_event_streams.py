@@ -36,3 +36,16 @@ async def test_a_resume_after_an_id_of_another_queue_is_not_lost(
     resumed = await redis_backend.read_events(await redis_backend.event_cursor(event.id), wait_s=0)
 
     assert [e.queue for e in resumed] == ["b"]
+
+
+async def test_a_big_task_is_logged_without_its_user_data(redis_backend: RedisBackend, clock: FrozenClock) -> None:
+    cursor = await redis_backend.event_cursor()
+    (submitted,) = await redis_backend.submit([spec(clock, queue="big", payload={"blob": "x" * 100_000})])
+
+    entries = await redis_backend._client.xrange(redis_backend._keys.queue("big").events)
+    (event,) = await redis_backend.read_events(cursor, wait_s=0)
+
+    assert len(entries) == 1
+    assert len(entries[0][1][b"b"]) < 2048
+    assert event.task is not None
+    assert (event.task.id, event.task.payload) == (submitted.task.id, {})

@@ -16,7 +16,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from taskline.backends.base import UNCHANGED
 from taskline.backends.redis import housekeeping, outbox, timers
 from taskline.backends.redis.coalescer import SubmitCoalescer
-from taskline.backends.redis.codec import decode_task, encode_json, encode_task_and_summary, from_ms, log_id, to_ms
+from taskline.backends.redis.codec import decode_task, encode_json, encode_task, from_ms, log_id, to_ms
 from taskline.backends.redis.context import RedisContext
 from taskline.backends.redis.events import RedisEventLog
 from taskline.backends.redis.failures import redis_unavailable
@@ -162,9 +162,8 @@ class RedisBackend:
         pending_keys: dict[str, int] = {}
         script_keys = [keys.tasks, keys.counts, keys.scheduled, keys.unique, keys.types, keys.log, *keys.announcing]
         args: Args = [self._now_ms(), self._config.max_queue_size, *self._channel_args(queue)]
-        encoded = [encode_task_and_summary(task) for task in batch]
-        records = [record for record, _ in encoded]
-        for task, (record, summary) in zip(batch, encoded, strict=True):
+        records = [encode_task(task) for task in batch]
+        for task, record in zip(batch, records, strict=True):
             due_ms = to_ms(task.due_at)
             if task.state is TaskState.PENDING:
                 if task.type not in pending_keys:
@@ -177,7 +176,7 @@ class RedisBackend:
                 )
             else:
                 field, score, index = "scheduled", due_ms, 0
-            args += [task.id, task.type, field, score, index, task.unique_key or "", log_id(task.id), record, summary]
+            args += [task.id, task.type, field, score, index, task.unique_key or "", log_id(task.id), record]
         reply = await self._scripts.run("submit", script_keys, args)
         stored = {task.id: decode_task(task.id, queue, record) for task, record in zip(batch, records, strict=True)}
         outcomes = []

@@ -42,18 +42,16 @@ def _present(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 UNSHOWN = ("payload", "result", "metadata", "errors", "lease_token")
-"""Record fields an event leaves out: user data (the event log stays small) and the fencing token."""
+"""Record fields a big record's event leaves out: user data, and the fencing token."""
 
 
-def encode_task_and_summary(task: Task) -> tuple[str, str]:
-    """The record stored for `task`, and the summary its events carry (the record without the
-    UNSHOWN fields). The fields Lua reads unconditionally are always present."""
-    record = _record(task)
-    summary = {name: value for name, value in record.items() if name not in UNSHOWN}
-    return encode_json(record), encode_json(summary)
+SMALL_RECORD_BYTES = 2048
+"""An event carries the record as saved when it is at most this long (no work for Lua), else
+the record without the UNSHOWN fields, so a big payload never fills the event streams."""
 
 
-def _record(task: Task) -> dict[str, Any]:
+def encode_task(task: Task) -> str:
+    """The record stored for `task`. The fields Lua reads unconditionally are always present."""
     record: dict[str, Any] = {
         "type": task.type,
         "state": task.state.value,
@@ -100,7 +98,7 @@ def _record(task: Task) -> dict[str, Any]:
             "retry_base": task.retry_base or None,
         }
     )
-    return record
+    return encode_json(record)
 
 
 def _optional_s(record: dict[str, Any], name: str) -> float | None:
@@ -114,7 +112,7 @@ def _optional_json(record: dict[str, Any], name: str, default: Any = None) -> An
 
 
 def decode_task(task_id: str, queue: str, raw: str | bytes) -> Task:
-    """The Task a stored record describes (the inverse of `encode_task_and_summary`)."""
+    """The Task a stored record describes (the inverse of `encode_task`)."""
     record: dict[str, Any] = orjson.loads(raw)
     progress = record.get("progress")
     return Task(

@@ -29,6 +29,7 @@ from taskline.events.types import (
     event_id,
     position,
     resume_cursor,
+    task_summary,
 )
 
 WORKERS_STREAM = "~workers"
@@ -146,5 +147,5 @@ def _decode(stream: str, entry_id: str, raw: dict[Any, Any]) -> Event:
     if stream == WORKERS_STREAM:
         worker = worker_from_fields(fields["w"], orjson.loads(fields["b"]))
         return Event(id=event_id(ms, seq, stream), name=name, ts=ts, worker=worker)
-    task = decode_task(fields["i"], stream, fields["b"])
+    task = task_summary(decode_task(fields["i"], stream, fields["b"]))
     return Event(id=event_id(ms, seq, stream), name=name, ts=ts, task=task)

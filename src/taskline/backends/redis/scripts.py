@@ -15,7 +15,7 @@ from typing import Any
 from redis import exceptions as redis_errors
 from redis.asyncio import Redis
 
-from taskline.backends.redis.codec import UNSHOWN
+from taskline.backends.redis.codec import SMALL_RECORD_BYTES, UNSHOWN
 from taskline.backends.redis.failures import redis_unavailable
 from taskline.core.measures import DURATION_BUCKETS_S
 from taskline.errors import InvalidTransition, LeaseLost, NotFound, QueueFull
@@ -80,7 +80,10 @@ def constants() -> str:
     """Lua definitions of the Python constants the scripts share, so each is written once."""
     buckets_ms = ", ".join(str(round(bound * 1000)) for bound in DURATION_BUCKETS_S)
     unshown = ", ".join(f"{name} = true" for name in UNSHOWN)
-    return f"local EVENTS_KEPT = {EVENTS_KEPT}\nlocal BUCKETS_MS = {{{buckets_ms}}}\nlocal UNSHOWN = {{{unshown}}}\n"
+    return (
+        f"local EVENTS_KEPT = {EVENTS_KEPT}\nlocal BUCKETS_MS = {{{buckets_ms}}}\nlocal UNSHOWN = {{{unshown}}}\n"
+        f"local SMALL_RECORD_BYTES = {SMALL_RECORD_BYTES}\n"
+    )
 
 
 def load_scripts() -> dict[str, LuaScript]:

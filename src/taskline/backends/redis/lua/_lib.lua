@@ -121,19 +121,20 @@ local function emit(events_key, name, now, subject_field, subject_id, body)
     'e', name, 'ts', now, subject_field, subject_id, 'b', body)
 end
 
--- An event's task is its record without the UNSHOWN fields (user data, so the log stays
--- small, and the fencing token); `summary`, when the caller has it encoded already, is that.
-local function task_event(ev, name, id, task, now, summary)
-  if not summary then
+-- An event's body is the task's record as saved (`raw`) when it is small: no work here, and
+-- readers leave out what an event does not show. A big one (a big payload, say) goes without
+-- the UNSHOWN fields, so the streams stay small whatever tasks carry.
+local function task_event(ev, name, id, raw, now)
+  if #raw > SMALL_RECORD_BYTES then
     local shown = {}
-    for field, value in pairs(task) do
+    for field, value in pairs(cjson.decode(raw)) do
       if not UNSHOWN[field] then
         shown[field] = value
       end
     end
-    summary = cjson.encode(shown)
+    raw = cjson.encode(shown)
   end
-  return emit(ev.events, name, now, 'i', id, summary)
+  return emit(ev.events, name, now, 'i', id, raw)
 end
 
 -- A worker's change, with its hash (a flat HGETALL reply) as the body.
@@ -147,8 +148,8 @@ end
 
 -- Counts and logs a change already saved (`raw` is the saved record). `ran`: an attempt ended
 -- here, so its run time is observed.
-local function announce(ev, name, id, task, raw, now, ran, summary)
-  local event_id = task_event(ev, name, id, task, now, summary)
+local function announce(ev, name, id, task, raw, now, ran)
+  local event_id = task_event(ev, name, id, raw, now)
   local counter = COUNTED[name]
   if counter then
     redis.call('HINCRBY', ev.metrics, counter .. '|' .. task.type, 1)

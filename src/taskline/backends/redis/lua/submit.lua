@@ -4,9 +4,8 @@
 -- KEYS[7] taskline:{q}:events  KEYS[8] taskline:{q}:metrics
 -- KEYS[9..] taskline:{q}:pending:<type>, one per type the batch makes pending
 -- ARGV[1] now_ms  ARGV[2] max_queue_size  ARGV[3] wake channel  ARGV[4] queue name
--- ARGV[5..] 9 per task: id, type, counts field ('pending:<p>' or 'scheduled'), score (order key
---   or due_ms), pending key index into KEYS (0 when scheduled), unique key ('' none), log id, record,
---   the record's summary for its task.created event
+-- ARGV[5..] 8 per task: id, type, counts field ('pending:<p>' or 'scheduled'), score (order key
+--   or due_ms), pending key index into KEYS (0 when scheduled), unique key ('' none), log id, record
 -- Returns 2 per task: '' '' when stored; else the id of the task its unique key names and that
 -- task's record ('' when that task is stored by this same batch).
 -- Error reply QUEUE_FULL (nothing stored) when pending + scheduled + retrying would pass the limit.
@@ -14,7 +13,7 @@ local tasks_key, counts_key, scheduled_key = KEYS[1], KEYS[2], KEYS[3]
 local uniques_key, types_key, log_key = KEYS[4], KEYS[5], KEYS[6]
 local ev = {tasks = tasks_key, events = KEYS[7], metrics = KEYS[8]}
 local now, max_size = tonumber(ARGV[1]), tonumber(ARGV[2])
-local FIRST, WIDTH = 5, 9
+local FIRST, WIDTH = 5, 8
 local n = (#ARGV - FIRST + 1) / WIDTH
 
 -- Pass 1 decides every unique-key hit before anything is written, so a refusal stores nothing.
@@ -52,6 +51,7 @@ if creates > 0 then
 end
 
 local reply, made_pending, made_scheduled = {}, false, false
+local submitted = {}  -- type -> tasks created: one HINCRBY per type, not per task
 for i = 1, n do
   local b = FIRST + (i - 1) * WIDTH
   local id, task_type, field, score, pending_index = ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], tonumber(ARGV[b + 4])
@@ -79,10 +79,14 @@ for i = 1, n do
       local last = redis.call('XREVRANGE', log_key, '+', '-', 'COUNT', 1)
       redis.call('XADD', log_key, string.match(last[1][1], '^%d+') .. '-*', 'id', id)
     end
-    announce(ev, 'task.created', id, {type = task_type}, ARGV[b + 7], now, false, ARGV[b + 8])
+    task_event(ev, 'task.created', id, ARGV[b + 7], now)
+    submitted[task_type] = (submitted[task_type] or 0) + 1
     reply[#reply + 1] = ''
     reply[#reply + 1] = ''
   end
+end
+for task_type, count in pairs(submitted) do
+  redis.call('HINCRBY', ev.metrics, 'submitted|' .. task_type, count)
 end
 if made_pending then
   redis.call('PUBLISH', ARGV[3], ARGV[4])
