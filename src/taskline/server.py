@@ -66,11 +66,15 @@ def webhook_settings(settings: Settings) -> WebhookSettings:
 class Server:
     """A running Taskline: `async with Server(settings) as server:` then `server.service`.
 
-    Pass `backend` to share one already open: it is then not closed here.
+    Pass `backend` to share one already open: it is then not closed here. `api=False` is a
+    process that serves no API (`taskline worker` on Redis): it needs no event hub.
     """
 
-    def __init__(self, settings: Settings, *, backend: Backend | None = None, clock: Clock | None = None) -> None:
+    def __init__(
+        self, settings: Settings, *, backend: Backend | None = None, clock: Clock | None = None, api: bool = True
+    ) -> None:
         self.settings = settings
+        self.api = api
         self.clock = clock or SystemClock()
         self._backend = backend
         self._owns_backend = backend is None
@@ -94,8 +98,10 @@ class Server:
     def parts(self, backend: Backend, service: TaskService) -> list[Part]:
         """The long-lived parts, in the order they start; they stop in reverse. A new part
         (say an event hub, a metrics collector) is one more entry here."""
-        self._hub = EventHub(service)
-        parts = [Part("scheduler", Scheduler(backend, self.clock).run), Part("event hub", self._hub.run)]
+        parts = [Part("scheduler", Scheduler(backend, self.clock).run)]
+        if self.api:
+            self._hub = EventHub(service)
+            parts.append(Part("event hub", self._hub.run, self._hub.stop))
         parts.append(Part("webhooks", Dispatcher(service, webhook_settings(self.settings)).run))
         if (worker := built_in_worker(self.settings, service)) is not None:
             parts.append(Part("worker", worker.run, worker.stop))

@@ -100,7 +100,7 @@ async def _connect(settings: Settings) -> AsyncIterator[Transport]:
         finally:
             await transport.close()
         return
-    async with Server(settings.model_copy(update={"workers": 0})) as server:
+    async with Server(settings.model_copy(update={"workers": 0}), api=False) as server:
         yield LocalTransport(server.service)  # the server closes the service after the worker stops
 
 

@@ -96,6 +96,7 @@ class EventHub:
         self._delivered = 0
         self._largest_buffer = 0
         self.dropped = 0  # counted by the subscriptions as they drop, so closed ones still count
+        self._stopping = False
 
     def subscribe(self, filter: EventFilter) -> Subscription:
         """A subscription that gets every matching event read after this call."""
@@ -112,12 +113,16 @@ class EventHub:
         largest = max((s.high_water for s in self._subscribers), default=0)
         return HubStats(len(self._subscribers), self._delivered, self.dropped, max(largest, self._largest_buffer))
 
+    def stop(self) -> None:
+        """Finish: `run` returns after its current read (at most READ_WAIT_S)."""
+        self._stopping = True
+
     async def run(self) -> None:
-        """Read and fan out until cancelled; backend errors are logged and retried."""
+        """Read and fan out until stopped; backend errors are logged and retried."""
         try:
             cursor = None
             failures = 0
-            while True:
+            while not self._stopping:
                 try:
                     if cursor is None:
                         cursor = await self._service.event_cursor()

@@ -7,6 +7,7 @@ all the streams at once (XREAD), learning of new queues from the catalog at most
 late; a queue it learns of late is read from the cursor's start, so nothing is skipped.
 """
 
+import asyncio
 import time
 from typing import Any
 
@@ -17,6 +18,7 @@ from taskline.backends.redis.codec import decode_task, from_ms, text
 from taskline.backends.redis.context import RedisContext
 from taskline.backends.redis.failures import redis_unavailable
 from taskline.backends.redis.registry import worker_from_fields
+from taskline.errors import BackendUnavailable
 from taskline.events.types import (
     MAX_SEQ,
     Event,
@@ -83,8 +85,13 @@ class RedisEventLog:
         names = {key: stream for stream, key in streams}
         ids: dict[Any, Any] = {key: "{}-{}".format(*cursor.position(stream)) for stream, key in streams}
         block_ms = round(block_s * 1000)
-        with redis_unavailable():
-            reply: list[Any] = await self._ctx.client.xread(ids, count=limit, block=block_ms or None)  # type: ignore[assignment]
+        try:
+            with redis_unavailable():
+                reply: list[Any] = await self._ctx.client.xread(ids, count=limit, block=block_ms or None)  # type: ignore[assignment]
+        except BackendUnavailable:
+            _raise_if_cancelled()  # a cancelled read can surface as a closed connection
+            raise
+        _raise_if_cancelled()
         events = [
             _decode(names[text(key)], text(entry_id), fields)
             for key, entries in (reply or [])
@@ -120,6 +127,15 @@ class RedisEventLog:
         trimmed = int(info.get("entries-added", 0)) > int(info.get("length", 0))
         if trimmed and first and position(text(first[0])) > after:
             raise EventsLost(f"events of {key} after {after[0]}-{after[1]} are no longer kept")
+
+
+def _raise_if_cancelled() -> None:
+    """redis-py can lose a cancellation that arrives as a blocking read completes: the read
+    returns (or fails as if the connection had closed), and a caller that reads in a loop and
+    retries outages would never stop. Cancelled is cancelled."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 def _decode(stream: str, entry_id: str, raw: dict[Any, Any]) -> Event:
