@@ -8,23 +8,13 @@ from collections.abc import AsyncIterator
 from contextlib import ExitStack, asynccontextmanager
 from pathlib import Path
 
-import pytest
-
 from taskline import AsyncClient
 from taskline.events.types import Event, Lagged
-from tests.helpers.live import live_server
+from tests.helpers.live import LiveServer, live_server, stop
 from tests.helpers.servers import free_port
 from tests.integration.client.conftest import Target
 from tests.integration.client.event_reader import Item, listening, reading
 
-UNFILTERED_STORE_CANCEL = (
-    "open: a redis:// client's events() without a queue filter does not end when its consumer is "
-    "cancelled (the task stays 'cancelling' on a bare future); with a queue filter it ends"
-)
-RESTART_NOT_HEALTHY = (
-    "open: the second `taskline serve` on the same port logs 'Uvicorn running' but live_server's "
-    "/health wait gives up; not yet known why"
-)
 LIFE = ["task.created", "task.started", "task.completed"]
 
 
@@ -45,11 +35,7 @@ async def test_events_follow_a_task_through_its_life(target: Target, queue: str)
     assert completed.task.result is None
 
 
-async def test_a_queue_filter_leaves_out_other_queues(
-    target: Target, queue: str, request: pytest.FixtureRequest
-) -> None:
-    if target.url.startswith("redis://"):
-        request.applymarker(pytest.mark.xfail(reason=UNFILTERED_STORE_CANCEL, strict=True))
+async def test_a_queue_filter_leaves_out_other_queues(target: Target, queue: str) -> None:
     other = queue + "-other"
     async with (
         AsyncClient(target.url) as client,
@@ -68,9 +54,8 @@ async def test_a_queue_filter_leaves_out_other_queues(
     assert not any(isinstance(i, Event) and i.worker is not None for i in mine.items)  # no worker events either
 
 
-@pytest.mark.xfail(reason=RESTART_NOT_HEALTHY, strict=False)
 async def test_after_a_restart_on_sqlite_it_reconnects_and_says_it_lagged(tmp_path: Path) -> None:
-    port = str(free_port())
+    port = free_port()
     queue = "restart"
     with live_server(tmp_path, port=port) as server:
         async with AsyncClient(server.url) as client, reading(client, queue=queue) as reader:
@@ -89,9 +74,8 @@ async def test_after_a_restart_on_sqlite_it_reconnects_and_says_it_lagged(tmp_pa
     assert reader.items.index(_created(reader.items, after.id)) > lagged_at
 
 
-@pytest.mark.xfail(reason=RESTART_NOT_HEALTHY, strict=False)
 async def test_after_a_restart_on_redis_it_resumes_with_exactly_what_it_missed(redis_url: str, tmp_path: Path) -> None:
-    port = str(free_port())
+    port = free_port()
     queue = "restart"
     with live_server(tmp_path, redis_url=redis_url, port=port) as server:
         async with (
@@ -119,19 +103,16 @@ async def test_after_a_restart_on_redis_it_resumes_with_exactly_what_it_missed(r
 
 
 @asynccontextmanager
-async def restarted(workdir: Path, **settings: str) -> AsyncIterator[None]:
+async def restarted(workdir: Path, *, port: int, redis_url: str | None = None) -> AsyncIterator[None]:
     """A live server started off the event loop, so the client's reconnects go on meanwhile."""
     with ExitStack() as stack:
-        await asyncio.to_thread(stack.enter_context, live_server(workdir, **settings))
+        await asyncio.to_thread(stack.enter_context, live_server(workdir, redis_url=redis_url, port=port))
         yield
         await asyncio.to_thread(stack.close)
 
 
-def server_gone(server: object) -> None:
+def server_gone(server: LiveServer) -> None:
     """Stop a live server now (its context exits later, finding it stopped)."""
-    from tests.helpers.live import LiveServer, stop
-
-    assert isinstance(server, LiveServer)
     stop(server.process)
 
 
