@@ -33,7 +33,7 @@ class LiveServer:
 
 @contextmanager
 def live_server(
-    workdir: Path, *, redis_url: str | None = None, port: int | None = None, **env: str
+    workdir: Path, *, redis_url: str | None = None, port: int | str | None = None, **env: str
 ) -> Iterator[LiveServer]:
     """Start `taskline serve` with `TASKLINE_*` settings from `env`; stop it with SIGTERM.
 
@@ -43,7 +43,7 @@ def live_server(
     """
     if "port" in {name.lower() for name in env}:
         raise TypeError("pass the port as live_server(port=...), so the helper waits on it")
-    port = free_port() if port is None else port
+    port = free_port() if port is None else int(port)  # str too: callers forward **settings
     settings = {
         "TASKLINE_PORT": str(port),
         "TASKLINE_SQLITE_PATH": str(workdir / "taskline.db"),
