@@ -32,9 +32,18 @@ class LiveServer:
 
 
 @contextmanager
-def live_server(workdir: Path, *, redis_url: str | None = None, **env: str) -> Iterator[LiveServer]:
-    """Start `taskline serve` with `TASKLINE_*` settings from `env`; stop it with SIGTERM."""
-    port = free_port()
+def live_server(
+    workdir: Path, *, redis_url: str | None = None, port: int | str | None = None, **env: str
+) -> Iterator[LiveServer]:
+    """Start `taskline serve` with `TASKLINE_*` settings from `env`; stop it with SIGTERM.
+
+    `port` (a free one by default) is a parameter, not a setting in `env`: the helper must know
+    it, to wait for `/health` where the server listens and to hand out its URL. Pass the same
+    port again to restart a server on the address its clients already know.
+    """
+    if "port" in {name.lower() for name in env}:
+        raise TypeError("pass the port as live_server(port=...), so the helper waits on it")
+    port = free_port() if port is None else int(port)  # str too: callers forward **settings
     settings = {
         "TASKLINE_PORT": str(port),
         "TASKLINE_SQLITE_PATH": str(workdir / "taskline.db"),
@@ -43,7 +52,7 @@ def live_server(workdir: Path, *, redis_url: str | None = None, **env: str) -> I
         **{f"TASKLINE_{name.upper()}": value for name, value in env.items()},
     }
     clean_env = {k: v for k, v in os.environ.items() if not k.startswith("TASKLINE_")}
-    log = workdir / f"server-{port}.log"
+    log = workdir / f"server-{port}-{time.monotonic_ns()}.log"  # a restart keeps the first run's log
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "taskline", "serve"],

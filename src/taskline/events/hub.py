@@ -47,6 +47,7 @@ class Subscription:
         if len(self._buffer) >= self._size:
             self._buffer.popleft()
             self.dropped += 1
+            self._hub.dropped += 1
             self._lagged = True
         self._buffer.append(event)
         self.high_water = max(self.high_water, len(self._buffer))
@@ -74,9 +75,15 @@ class Subscription:
 
 @dataclass(frozen=True, slots=True)
 class HubStats:
+    """This process's fan-out figures since it started (`/metrics` shows them)."""
+
     subscribers: int
     delivered: int
+    """Events read from the backend's log (each offered to every subscriber)."""
+    dropped: int
+    """Events dropped from full subscriber buffers, over all subscribers so far."""
     largest_buffer: int
+    """The most events one subscriber's buffer ever held: at most the buffer size."""
 
 
 class EventHub:
@@ -88,6 +95,7 @@ class EventHub:
         self._subscribers: set[Subscription] = set()
         self._delivered = 0
         self._largest_buffer = 0
+        self.dropped = 0  # counted by the subscriptions as they drop, so closed ones still count
         self._stopping = False
 
     def subscribe(self, filter: EventFilter) -> Subscription:
@@ -101,9 +109,9 @@ class EventHub:
         self._subscribers.discard(subscription)
 
     def stats(self) -> HubStats:
-        """How the fan-out is doing: for the logs, and for tests that the buffers stay bounded."""
+        """How the fan-out is doing: for `/metrics`, so an operator sees slow readers and bounded buffers."""
         largest = max((s.high_water for s in self._subscribers), default=0)
-        return HubStats(len(self._subscribers), self._delivered, max(largest, self._largest_buffer))
+        return HubStats(len(self._subscribers), self._delivered, self.dropped, max(largest, self._largest_buffer))
 
     def stop(self) -> None:
         """Finish: `run` returns after its current read (at most READ_WAIT_S)."""

@@ -20,6 +20,7 @@ from prometheus_client.registry import Collector
 from taskline.core.measures import TaskMetrics
 from taskline.core.task import QueueStats
 from taskline.core.workers import WorkerRecord, WorkerState
+from taskline.events.hub import HubStats
 from taskline.metrics import instruments as m
 from taskline.metrics.http import HttpMeter
 
@@ -31,12 +32,14 @@ _QUEUE_STATES = ("pending", "scheduled", "running", "retrying", "failed", "compl
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    """What one scrape reports: the backend's figures (cluster-wide) and this process's HTTP ones."""
+    """What one scrape reports: the backend's figures (cluster-wide) and this process's HTTP and
+    event-stream ones."""
 
     tasks: TaskMetrics
     queues: Sequence[QueueStats]
     workers: Sequence[WorkerRecord]
     http: HttpMeter
+    events: HubStats
     version: str
     backend: str
 
@@ -53,6 +56,7 @@ class SnapshotCollector(Collector):
         yield from self._workers()
         yield from self._webhooks()
         yield from self._http()
+        yield from self._event_streams()
 
     def _info(self) -> Iterator[Metric]:
         info = GaugeMetricFamily(m.INFO.name, m.INFO.help, labels=m.INFO.labels)
@@ -114,6 +118,14 @@ class SnapshotCollector(Collector):
         for (route, method), timings in sorted(meter.seconds.items(), key=lambda item: item[0]):
             seconds.add_metric([route, method], cumulative(timings.counts, m.HTTP_BUCKETS_S), timings.sum_s)
         yield from (requests, seconds)
+
+    def _event_streams(self) -> Iterator[Metric]:
+        events = self.snapshot.events
+        yield GaugeMetricFamily(m.EVENT_SUBSCRIBERS.name, m.EVENT_SUBSCRIBERS.help, value=events.subscribers)
+        yield CounterMetricFamily(m.EVENTS_READ.name, m.EVENTS_READ.help, value=events.delivered)
+        yield CounterMetricFamily(m.EVENTS_DROPPED.name, m.EVENTS_DROPPED.help, value=events.dropped)
+        buffer = m.EVENT_BUFFER_HIGH_WATER
+        yield GaugeMetricFamily(buffer.name, buffer.help, value=events.largest_buffer)
 
 
 def cumulative(counts: Sequence[int], bounds: Sequence[float]) -> list[tuple[str, float]]:

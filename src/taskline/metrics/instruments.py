@@ -60,6 +60,19 @@ WEBHOOK_DELIVERIES = Instrument(
 )
 WEBHOOK_OUTCOMES: tuple[WebhookOutcome, ...] = ("delivered", "retried", "failed")
 
+EVENT_SUBSCRIBERS = Instrument("taskline_event_subscribers", "Live event streams (/ws) open on this process.")
+EVENTS_READ = Instrument(
+    "taskline_events_read_total", "Events this process read from the event log to fan out to its streams."
+)
+EVENTS_DROPPED = Instrument(
+    "taskline_events_dropped_total",
+    "Events this process dropped for streams that read too slowly (each such stream is sent `lagged`).",
+)
+EVENT_BUFFER_HIGH_WATER = Instrument(
+    "taskline_event_buffer_high_water",
+    "The most events one stream of this process ever held unsent; bounded by the per-stream buffer.",
+)
+
 INFO = Instrument("taskline_info", "Always 1; the server's version and backend as labels.", ("version", "backend"))
 
 HTTP_REQUESTS = Instrument(

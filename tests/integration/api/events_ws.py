@@ -51,7 +51,9 @@ def ws_url(server: LiveServer, **params: str) -> str:
 
 
 @contextmanager
-def listen(server: LiveServer, *, headers: dict[str, str] | None = None, **params: str) -> Iterator[Listener]:
+def listen(
+    server: LiveServer, *, headers: dict[str, str] | None = None, compression: str | None = "deflate", **params: str
+) -> Iterator[Listener]:
     url = ws_url(server, **params)
     # max_queue=1: the client library holds next to nothing, so a reader that stops reading
     # is behind at the server, as a slow consumer would be.
@@ -59,7 +61,9 @@ def listen(server: LiveServer, *, headers: dict[str, str] | None = None, **param
     raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
     raw.connect(("127.0.0.1", server.port))
-    with connect(url, sock=raw, additional_headers=headers, proxy=None, open_timeout=10, max_queue=1) as conn:
+    with connect(
+        url, sock=raw, additional_headers=headers, proxy=None, open_timeout=10, max_queue=1, compression=compression
+    ) as conn:
         yield Listener(conn)
 
 

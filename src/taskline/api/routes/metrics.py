@@ -20,7 +20,7 @@ router = APIRouter(tags=["metrics"])
 )
 async def metrics(request: Request) -> Response:
     """Task counters, run and wait histograms, queue depths and workers, read from the backend
-    (the same on every instance sharing it), and this process's HTTP request metrics.
+    (the same on every instance sharing it), and this process's HTTP request and event-stream metrics.
 
     Open by default; with `TASKLINE_OPEN_METRICS=false` it takes an admin key (401 without a
     valid key, 403 for other roles)."""
@@ -32,6 +32,7 @@ async def metrics(request: Request) -> Response:
         queues=await service.queues(),
         workers=await service.workers(),
         http=request.app.state.http_meter,
+        events=request.app.state.server.hub.stats(),
         version=__version__,
         backend=service.backend_name,
     )
