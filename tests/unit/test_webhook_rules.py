@@ -68,3 +68,18 @@ def test_a_webhook_by_name_is_left_for_the_check_after_dns() -> None:
     spec = parse_spec({"type": "t", "webhook": "https://hooks.example.com/x"}, now=0, max_payload_bytes=1000)
 
     assert spec.webhook == "https://hooks.example.com/x"
+
+
+@pytest.mark.parametrize("url", [f"https://{'a' * 64}.example/hook", "https://a..b/hook"])
+def test_a_webhook_whose_host_dns_cannot_carry_is_refused_at_submit(url: str) -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        parse_spec({"type": "t", "webhook": url}, now=FrozenClock().now(), max_payload_bytes=1 << 20)
+
+    assert refused.value.details == [{"field": "webhook", "message": "must be an http or https URL"}]
+
+
+async def test_a_host_dns_cannot_carry_is_refused_at_delivery_not_raised() -> None:
+    from taskline.webhooks.targets import TargetRefused, check_target
+
+    with pytest.raises(TargetRefused, match="not a host name"):
+        await check_target("a" * 64 + ".example", 443)

@@ -219,7 +219,11 @@ class Backend(Protocol):
 
     async def read_events(self, cursor: EventCursor, *, wait_s: float, limit: int = 1000) -> list[Event]:
         """The events after `cursor`, in id order (so a task's events in the order they
-        happened), waiting up to `wait_s` for the first; advances the cursor."""
+        happened), waiting up to `wait_s` for the first; advances the cursor.
+
+        Raises:
+            EventsLost: the reader fell behind the events kept (start again with a new cursor).
+        """
         ...
 
     async def task_metrics(self) -> TaskMetrics:

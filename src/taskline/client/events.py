@@ -128,12 +128,12 @@ async def store_events(service: TaskService, filter: EventFilter, since: str | N
     while True:
         try:
             if cursor is None:
-                try:
-                    cursor = await service.event_cursor(since, queue=filter.queue)
-                except EventsLost:
-                    yield Lagged(ts=time.time())
-                    cursor = await service.event_cursor(None, queue=filter.queue)
+                cursor = await service.event_cursor(since, queue=filter.queue)
             events = await service.read_events(cursor, wait_s=1.0)
+        except EventsLost:  # asked for, or fallen behind, what the store no longer keeps
+            yield Lagged(ts=time.time())
+            cursor, since = None, None
+            continue
         except TasklineError as exc:
             log.debug("could not read events: %s", exc.message)
             await asyncio.sleep(BACKOFF_S[min(failures, len(BACKOFF_S) - 1)])

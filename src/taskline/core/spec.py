@@ -102,6 +102,17 @@ def check_payload_size(payload: Any, max_payload_bytes: int) -> None:
         raise PayloadTooLarge(f"payload is larger than {max_payload_bytes} bytes", [{"field": "payload"}])
 
 
+def _valid_host(host: str) -> bool:
+    """A host name DNS can carry (IDNA-encodable, labels of at most 63 bytes), or an address."""
+    if not host:
+        return False
+    try:
+        host.encode("idna")
+    except UnicodeError:
+        return False
+    return True
+
+
 def parse_spec(data: object, *, now: float, max_payload_bytes: int, allow_private_webhooks: bool = False) -> TaskSpec:
     """Validate one submitted task. A `webhook` on a literal private, loopback or link-local
     address (or `localhost`) is refused unless `allow_private_webhooks`; names are checked
@@ -156,9 +167,10 @@ def parse_spec(data: object, *, now: float, max_payload_bytes: int, allow_privat
     if "webhook" in data:
         hook = data["webhook"]
         parts = urlsplit(hook) if isinstance(hook, str) else None
-        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        host = parts.hostname if parts is not None and parts.scheme in ("http", "https") else None
+        if host is None or not _valid_host(host):
             errors.add("webhook", "must be an http or https URL")
-        elif not allow_private_webhooks and (why := refused_literal_host(parts.hostname)) is not None:
+        elif not allow_private_webhooks and (why := refused_literal_host(host)) is not None:
             errors.add("webhook", f"must not target a private address: {why}")
         else:
             spec.webhook = hook

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from taskline.errors import TasklineError
 from taskline.events.filter import EventFilter
-from taskline.events.types import Event, Lagged
+from taskline.events.types import Event, EventsLost, Lagged
 from taskline.service import TaskService
 
 log = logging.getLogger("taskline.events")
@@ -64,6 +64,11 @@ class Subscription:
         if self._buffer:
             return self._buffer.popleft()
         return None
+
+    def lag(self) -> None:
+        """Events this subscriber should have had are gone: tell it before the next event."""
+        self._lagged = True
+        self._ready.set()
 
     def close(self) -> None:
         """Stop receiving (a subscriber leaving, or the hub stopping); `next()` then gives None."""
@@ -127,6 +132,12 @@ class EventHub:
                     if cursor is None:
                         cursor = await self._service.event_cursor()
                     events = await self._service.read_events(cursor, wait_s=READ_WAIT_S)
+                except EventsLost:
+                    log.warning("the event hub fell behind the events kept; its subscribers are told they lagged")
+                    for subscription in tuple(self._subscribers):
+                        subscription.lag()
+                    cursor = None
+                    continue
                 except TasklineError as exc:
                     delay = RETRY_BACKOFF_S[min(failures, len(RETRY_BACKOFF_S) - 1)]
                     failures += 1

@@ -67,7 +67,11 @@ class LocalEventLog:
 
     async def read(self, cursor: EventCursor, *, wait_s: float, limit: int) -> list[Event]:
         """Events after the cursor (of its queue, if it has one), oldest first; waits up to
-        `wait_s` for the first. Advances the cursor."""
+        `wait_s` for the first. Advances the cursor.
+
+        Raises:
+            EventsLost: the reader fell behind the events kept.
+        """
         events = self._after(cursor, limit)
         if not events and wait_s > 0:
             try:
@@ -81,7 +85,9 @@ class LocalEventLog:
         ms, seq = cursor.position("")
         after_seq = seq if ms == self._boot_ms else 0 if ms < self._boot_ms else self._seq
         first_seq = self._seq - len(self._events) + 1
-        start = max(after_seq + 1 - first_seq, 0)
+        if after_seq + 1 < first_seq:  # the reader fell behind what is kept
+            raise EventsLost(f"events after {self._boot_ms}-{after_seq} are no longer kept")
+        start = after_seq + 1 - first_seq
         found: list[Event] = []
         last_seq = after_seq
         for index, event in enumerate(itertools.islice(self._events, start, None), start):

@@ -30,10 +30,11 @@ log = logging.getLogger(__name__)
 TIMEOUT_S = 10.0
 """SPEC §6: no answer within this is a failed attempt."""
 CLAIM_S = 30.0
-"""How long a claimed delivery is kept from other dispatchers: longer than an attempt can
-take (DNS and TIMEOUT_S), and how late a delivery whose dispatcher died is taken again."""
-BATCH = 64
+"""How long a claimed delivery is kept from other dispatchers: well over an attempt, which
+TIMEOUT_S bounds whole (DNS included), and how late a delivery whose dispatcher died is
+taken again."""
 CONCURRENCY = 16
+BATCH = CONCURRENCY  # claim no more than can be sent at once, so no claim waits out its time
 IDLE_S = 0.5
 """How often an idle dispatcher looks at the outbox: a delivery waits at most this long."""
 
@@ -82,7 +83,14 @@ class Dispatcher:
 
     async def _deliver(self, client: httpx.AsyncClient, delivery: Delivery) -> None:
         async with self._slots:
-            attempt = await self._attempt(client, delivery)
+            try:
+                async with asyncio.timeout(TIMEOUT_S):  # SPEC §6: the whole attempt, not each phase
+                    attempt = await self._attempt(client, delivery)
+            except TimeoutError:
+                attempt = _Attempt(None, f"no answer within {TIMEOUT_S:g} s")
+            except Exception as exc:  # one bad target must never stop the deliveries of others
+                log.exception("webhook %s for task %s failed unexpectedly", delivery.id, delivery.task_id)
+                attempt = _Attempt(None, f"could not deliver: {exc!r}", retry=False)
         outcome = outcome_of(
             delivery,
             status=attempt.status,
@@ -112,11 +120,11 @@ class Dispatcher:
             return _Attempt(None, f"not a valid URL: {exc}", retry=False)
         if not self._settings.allow_private:
             try:
-                await asyncio.wait_for(check_target(target.host, target.port or default_port(target.scheme)), TIMEOUT_S)
+                await check_target(target.host, target.port or default_port(target.scheme))
             except TargetRefused as exc:
                 return _Attempt(None, str(exc), retry=False)
-            except (TargetUnresolvable, TimeoutError) as exc:
-                return _Attempt(None, str(exc) or f"cannot resolve {target.host} within {TIMEOUT_S:g} s")
+            except TargetUnresolvable as exc:
+                return _Attempt(None, str(exc))
         body = orjson.dumps({"event": delivery.event, "task": task_json(delivery.task)})
         headers = {
             "Content-Type": "application/json",

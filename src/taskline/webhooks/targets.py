@@ -28,6 +28,8 @@ async def check_target(host: str, port: int) -> None:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise TargetUnresolvable(f"cannot resolve {host}: {exc.strerror}") from exc
+    except (UnicodeError, ValueError) as exc:  # a name DNS cannot carry: no retry will help
+        raise TargetRefused(f"{host!r} is not a host name DNS can resolve: {exc}") from exc
     for *_, sockaddr in infos:
         address = refused_address(str(sockaddr[0]))
         if address is not None:

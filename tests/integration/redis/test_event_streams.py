@@ -20,9 +20,12 @@ async def test_a_resume_from_before_the_trim_point_is_lost(redis_backend: RedisB
 
     with pytest.raises(EventsLost):
         await redis_backend.event_cursor(first.id)
-    recent = await redis_backend.read_events(cursor, wait_s=0, limit=10)
-    assert len(recent) == 10  # a reader that kept up is not disturbed
-    await redis_backend.event_cursor(recent[-1].id)  # a recent id resumes
+    with pytest.raises(EventsLost):  # a reader that fell behind the trimming is told so
+        await redis_backend.read_events(cursor, wait_s=0, limit=1000)
+    end = await redis_backend.event_cursor()
+    await redis_backend.submit([spec(clock, queue="busy")])
+    (recent,) = await redis_backend.read_events(end, wait_s=0)
+    await redis_backend.event_cursor(recent.id)  # a recent id resumes
 
 
 async def test_a_resume_after_an_id_of_another_queue_is_not_lost(
@@ -49,3 +52,31 @@ async def test_a_big_task_is_logged_without_its_user_data(redis_backend: RedisBa
     assert len(entries[0][1][b"b"]) < 2048
     assert event.task is not None
     assert (event.task.id, event.task.payload) == (submitted.task.id, {})
+
+
+async def test_a_cancelled_reader_stops_while_others_write(redis_backend: RedisBackend, clock: FrozenClock) -> None:
+    # redis-py can lose a cancellation that lands as a blocking read completes; a reader in a
+    # loop (the hub, events()) must stop all the same. Writes beside it make the race likely.
+    import asyncio
+
+    async def write_on() -> None:
+        while True:
+            await redis_backend.submit([spec(clock, queue="busy")])
+
+    async def read_on() -> None:
+        cursor = await redis_backend.event_cursor()
+        while True:
+            await redis_backend.read_events(cursor, wait_s=1)
+
+    writer = asyncio.create_task(write_on())
+    try:
+        for attempt in range(20):
+            reader = asyncio.create_task(read_on())
+            await asyncio.sleep(0.01 * attempt)  # land the cancel at different points of a read
+            reader.cancel()
+            done, _ = await asyncio.wait({reader}, timeout=5)
+            assert done, f"the reader went on after its cancel (attempt {attempt})"
+            assert reader.cancelled()
+    finally:
+        writer.cancel()
+        await asyncio.gather(writer, return_exceptions=True)

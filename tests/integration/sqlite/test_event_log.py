@@ -38,3 +38,15 @@ async def test_the_log_keeps_the_last_events_only() -> None:
     after_second = await log.read(log.cursor(second.id), wait_s=0, limit=10)  # 3, 4, 5 are all kept
     assert [e.ts for e in after_second] == [3.0, 4.0, 5.0]
     assert await log.read(log.cursor(None), wait_s=0, limit=10) == []
+
+
+async def test_a_reader_that_falls_behind_what_is_kept_is_told() -> None:
+    log = LocalEventLog(kept=3)
+    cursor = log.cursor(None)
+    log.append(EventName.WORKER_JOINED, 1.0)
+    assert len(await log.read(cursor, wait_s=0, limit=10)) == 1
+    for ts in (2.0, 3.0, 4.0, 5.0):  # four more: the one after the cursor is gone
+        log.append(EventName.WORKER_JOINED, ts)
+
+    with pytest.raises(EventsLost):
+        await log.read(cursor, wait_s=0, limit=10)

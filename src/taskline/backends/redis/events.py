@@ -18,7 +18,6 @@ from taskline.backends.redis.codec import decode_task, from_ms, text
 from taskline.backends.redis.context import RedisContext
 from taskline.backends.redis.failures import redis_unavailable
 from taskline.backends.redis.registry import worker_from_fields
-from taskline.errors import BackendUnavailable
 from taskline.events.types import (
     MAX_SEQ,
     Event,
@@ -84,15 +83,15 @@ class RedisEventLog:
     async def _read_once(self, cursor: EventCursor, block_s: float, limit: int) -> list[Event]:
         streams = await self._streams(cursor)
         names = {key: stream for stream, key in streams}
-        ids: dict[Any, Any] = {key: "{}-{}".format(*cursor.position(stream)) for stream, key in streams}
+        positions = {key: cursor.position(stream) for stream, key in streams}
+        ids: dict[Any, Any] = {key: "{}-{}".format(*position) for key, position in positions.items()}
         block_ms = round(block_s * 1000)
-        try:
-            with redis_unavailable():
-                reply: list[Any] = await self._ctx.client.xread(ids, count=limit, block=block_ms or None)  # type: ignore[assignment]
-        except BackendUnavailable:
-            _raise_if_cancelled()  # a cancelled read can surface as a closed connection
-            raise
+        with redis_unavailable():
+            reply: list[Any] = await self._ctx.client.xread(ids, count=limit, block=block_ms or None)  # type: ignore[assignment]
         _raise_if_cancelled()
+        for key, entries in reply or []:
+            if len(entries) >= limit:  # a reader this far behind may be behind the trimming too
+                await self._check_kept(text(key), positions[text(key)])
         events = [
             _decode(names[text(key)], text(entry_id), fields)
             for key, entries in (reply or [])
@@ -132,8 +131,8 @@ class RedisEventLog:
 
 def _raise_if_cancelled() -> None:
     """redis-py can lose a cancellation that arrives as a blocking read completes: the read
-    returns (or fails as if the connection had closed), and a caller that reads in a loop and
-    retries outages would never stop. Cancelled is cancelled."""
+    returns, and a caller that reads in a loop would never stop. Cancelled is cancelled.
+    (When the read fails instead, `redis_unavailable` says cancelled.)"""
     task = asyncio.current_task()
     if task is not None and task.cancelling():
         raise asyncio.CancelledError

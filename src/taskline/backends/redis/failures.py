@@ -1,11 +1,12 @@
 """Turn redis-py's exceptions into taskline.errors, so callers handle one tree."""
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from redis import exceptions as redis_errors
 
-from taskline.errors import BackendUnavailable, InternalError
+from taskline.errors import BackendUnavailable, InternalError, TasklineError
 
 # Error replies that mean "this Redis cannot do the work now" rather than "this request is
 # wrong": out of memory, a replica after a failover, a cluster resharding or electing, a
@@ -32,11 +33,19 @@ def redis_unavailable() -> Iterator[None]:
     """
     try:
         yield
-    except redis_errors.ResponseError as exc:
+    except (redis_errors.RedisError, OSError) as exc:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            # A command cancelled mid-read can surface as a closed connection (redis-py
+            # disconnects, and a retry reads the dead socket). That is the cancellation, not an
+            # outage: a loop that retries outages (scheduler, dispatcher) would never stop.
+            raise asyncio.CancelledError from exc
+        raise _translated(exc) from exc
+
+
+def _translated(exc: Exception) -> TasklineError:
+    if isinstance(exc, redis_errors.ResponseError):
         if isinstance(exc, _PASSING_REPLIES) or str(exc).startswith(_PASSING_PREFIXES):
-            raise BackendUnavailable(f"redis: {exc}") from exc
-        raise InternalError(f"redis refused a command: {exc}") from exc
-    except redis_errors.RedisError as exc:
-        raise BackendUnavailable(f"redis: {exc}") from exc
-    except OSError as exc:  # a socket that died below redis-py's own handling
-        raise BackendUnavailable(f"redis: {exc}") from exc
+            return BackendUnavailable(f"redis: {exc}")
+        return InternalError(f"redis refused a command: {exc}")
+    return BackendUnavailable(f"redis: {exc}")  # unreachable, refused, or a socket that died below redis-py
