@@ -121,12 +121,7 @@ class Server:
                 config=self.settings.engine_config(),
                 clock=self.clock,
             )
-        self._service = TaskService(
-            self._backend,
-            max_payload_bytes=self.settings.max_payload_bytes,
-            clock=self.clock,
-            allow_private_webhooks=self.settings.webhook_allow_private,
-        )
+        self._service = TaskService.over(self._backend, self.settings, clock=self.clock)
         try:
             if (warning := await self._service.durability_warning()) is not None:
                 log.warning("%s", warning)

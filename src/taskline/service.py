@@ -73,6 +73,11 @@ class TaskService:
         backend = await open_backend(
             redis_url=redis_url, sqlite_path=settings.sqlite_path, config=settings.engine_config(), clock=clock
         )
+        return cls.over(backend, settings, clock=clock)
+
+    @classmethod
+    def over(cls, backend: Backend, settings: "Settings", *, clock: Clock | None = None) -> "TaskService":
+        """The service over an open backend, with the limits `settings` set."""
         return cls(
             backend,
             max_payload_bytes=settings.max_payload_bytes,

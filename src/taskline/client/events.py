@@ -48,8 +48,9 @@ class _Delivered:
         return True
 
 
-def socket_url(url: str, filter: EventFilter, since: str | None, api_key: str | None) -> str:
-    """The `/ws` address of server `url` with the filter, `since` and key as query parameters."""
+def socket_url(url: str, filter: EventFilter, since: str | None) -> str:
+    """The `/ws` address of server `url` with the filter and `since` as query parameters. The
+    key goes in a header: in a URL it would end up in proxies' and servers' access logs."""
     base = url.rstrip("/")
     scheme, rest = base.split("://", 1)
     params = {
@@ -57,7 +58,6 @@ def socket_url(url: str, filter: EventFilter, since: str | None, api_key: str | 
         "task_id": filter.task_id,
         "queue": filter.queue,
         "since": since,
-        "api_key": api_key,  # browsers cannot set headers on a WebSocket; we send both
     }
     query = urlencode({k: v for k, v in params.items() if v is not None})
     return f"{'wss' if scheme == 'https' else 'ws'}://{rest}/ws" + (f"?{query}" if query else "")
@@ -76,7 +76,7 @@ async def socket_events(
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else None
     failures = 0
     while True:
-        target = socket_url(url, filter, delivered.last, api_key)
+        target = socket_url(url, filter, delivered.last)
         try:
             async with connect(target, additional_headers=headers, proxy=None) as socket:
                 failures = 0

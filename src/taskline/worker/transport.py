@@ -43,11 +43,10 @@ class Transport(Protocol):
 
 
 class LocalTransport:
-    """The engine in this process. `owns_service` closes its backend on `close()`."""
+    """The engine in this process; whoever built the service closes it."""
 
-    def __init__(self, service: TaskService, *, owns_service: bool = False) -> None:
+    def __init__(self, service: TaskService) -> None:
         self.service = service
-        self._owns_service = owns_service
 
     async def poll(
         self, *, worker_id: str, queues: Sequence[str] | None, types: Sequence[str] | None, wait_s: float, max: int
@@ -75,8 +74,7 @@ class LocalTransport:
         await self.service.worker_left(worker_id)
 
     async def close(self) -> None:
-        if self._owns_service:
-            await self.service.close()
+        pass
 
 
 class HttpTransport:
