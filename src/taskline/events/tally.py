@@ -15,12 +15,15 @@ COUNTED: dict[EventName, Counter] = {
 }
 
 
-def tally(metrics: TaskMetrics, name: EventName, task: Task, *, now: float, ran: bool) -> None:
-    """Count one task event; `ran`: an attempt ended with it, so its run time is observed."""
+def tally(metrics: TaskMetrics, name: EventName, task: Task, *, ran: bool) -> None:
+    """Count one task event, as saved by its transition (whose time is `updated_at`); `ran`: an
+    attempt ended with it, so its run time is observed."""
     counter = COUNTED.get(name)
     if counter is not None:
         metrics.count(counter, task.queue, task.type)
+    if task.started_at is None:
+        return
     if name is EventName.TASK_STARTED:
-        metrics.observe("wait", task.queue, task.type, max(now - task.due_at, 0.0))
-    elif ran and task.started_at is not None:
-        metrics.observe("run", task.queue, task.type, max(now - task.started_at, 0.0))
+        metrics.observe("wait", task.queue, task.type, max(task.started_at - task.due_at, 0.0))
+    elif ran:
+        metrics.observe("run", task.queue, task.type, max(task.updated_at - task.started_at, 0.0))

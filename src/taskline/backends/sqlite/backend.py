@@ -35,7 +35,7 @@ from taskline.core.workers import WorkerDetails, WorkerRecord
 from taskline.errors import BackendUnavailable
 from taskline.events.log import LocalEventLog
 from taskline.events.tally import tally
-from taskline.events.types import Event, EventCursor
+from taskline.events.types import Event, EventCursor, EventName
 
 
 class SqliteBackend:
@@ -289,8 +289,10 @@ class Announcer:
         now = self.clock.now()
         for change in wakeups.announced:
             if isinstance(change.subject, Task):
-                self.log.append(change.name, now, task=change.subject)
-                tally(self.metrics, change.name, change.subject, now=now, ran=change.ran)
+                # The transition's own time, as on Redis, not the commit's (a deletion has none).
+                at = now if change.name is EventName.TASK_DELETED else change.subject.updated_at
+                self.log.append(change.name, at, task=change.subject)
+                tally(self.metrics, change.name, change.subject, ran=change.ran)
             else:
                 self.log.append(change.name, now, worker=change.subject)
 
