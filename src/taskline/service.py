@@ -229,8 +229,9 @@ class TaskService:
             return await asyncio.shield(call)
         except asyncio.CancelledError:
             # The lease commits even though its caller gave up: hand the tasks straight back
-            # rather than leave them running, unseen, until their leases expire.
-            await self.hand_back(await call)
+            # rather than leave them running, unseen, until their leases expire. Shielded: in
+            # a task being cancelled, every store call is cancelled too (backends/redis/failures.py).
+            await asyncio.shield(self.hand_back(await call))
             raise
 
     async def hand_back(self, leases: Sequence[Lease]) -> None:

@@ -26,11 +26,14 @@ class WorkSignal:
 
     async def wait(self, within_s: float) -> bool:
         """Wait until notified (since the last wait), at most `within_s`; True if notified."""
-        if self._event.is_set():  # wait_for with a 0 timeout would cancel before looking
+        if self._event.is_set():  # a 0 timeout would end the wait before it looked
             self._event.clear()
             return True
         try:
-            await asyncio.wait_for(self._event.wait(), within_s)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for loses a cancellation that comes
+            # as the event is set, and the caller's loop then never stops.
+            async with asyncio.timeout(within_s):
+                await self._event.wait()
         except TimeoutError:
             return False
         finally:
@@ -65,7 +68,8 @@ class WakeupHub:
 
     async def wait_timers(self, max_wait_s: float) -> None:
         try:
-            await asyncio.wait_for(self._timers.wait(), max(max_wait_s, 0.0))
+            async with asyncio.timeout(max(max_wait_s, 0.0)):  # not wait_for: see WorkSignal.wait
+                await self._timers.wait()
         except TimeoutError:
             pass
         finally:

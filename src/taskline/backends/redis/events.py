@@ -7,7 +7,6 @@ all the streams at once (XREAD), learning of new queues from the catalog at most
 late; a queue it learns of late is read from the cursor's start, so nothing is skipped.
 """
 
-import asyncio
 import time
 from typing import Any
 
@@ -88,7 +87,6 @@ class RedisEventLog:
         block_ms = round(block_s * 1000)
         with redis_unavailable():
             reply: list[Any] = await self._ctx.client.xread(ids, count=limit, block=block_ms or None)  # type: ignore[assignment]
-        _raise_if_cancelled()
         for key, entries in reply or []:
             if len(entries) >= limit:  # a reader this far behind may be behind the trimming too
                 await self._check_kept(text(key), positions[text(key)])
@@ -127,15 +125,6 @@ class RedisEventLog:
         trimmed = int(info.get("entries-added", 0)) > int(info.get("length", 0))
         if trimmed and first and position(text(first[0])) > after:
             raise EventsLost(f"events of {key} after {after[0]}-{after[1]} are no longer kept")
-
-
-def _raise_if_cancelled() -> None:
-    """redis-py can lose a cancellation that arrives as a blocking read completes: the read
-    returns, and a caller that reads in a loop would never stop. Cancelled is cancelled.
-    (When the read fails instead, `redis_unavailable` says cancelled.)"""
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
 
 
 def _decode(stream: str, entry_id: str, raw: dict[Any, Any]) -> Event:

@@ -34,13 +34,19 @@ def redis_unavailable() -> Iterator[None]:
     try:
         yield
     except (redis_errors.RedisError, OSError) as exc:
-        task = asyncio.current_task()
-        if task is not None and task.cancelling():
-            # A command cancelled mid-read can surface as a closed connection (redis-py
-            # disconnects, and a retry reads the dead socket). That is the cancellation, not an
-            # outage: a loop that retries outages (scheduler, dispatcher) would never stop.
-            raise asyncio.CancelledError from exc
+        _raise_if_cancelled()
         raise _translated(exc) from exc
+    _raise_if_cancelled()
+
+
+def _raise_if_cancelled() -> None:
+    """redis-py can lose a cancellation that lands as a command completes: the command returns
+    (or fails as if the connection had closed) and the task, still marked cancelling, runs on;
+    a loop around Redis calls (scheduler, dispatcher, event hub) then never stops. So a task
+    being cancelled leaves every Redis call cancelled, whatever redis-py made of it."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 def _translated(exc: Exception) -> TasklineError:
