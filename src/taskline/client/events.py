@@ -75,11 +75,17 @@ async def socket_events(
     delivered = _Delivered(since)
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else None
     failures = 0
+    connected_before = False
     while True:
+        if connected_before and delivered.last is None:
+            # Dropped before any event told us where we were: what happened meanwhile is
+            # unknown, so say so rather than resume silently from the end.
+            yield Lagged(ts=time.time())
         target = socket_url(url, filter, delivered.last)
         try:
             async with connect(target, additional_headers=headers, proxy=None) as socket:
                 failures = 0
+                connected_before = True
                 async for message in socket:
                     item = event_from_json(orjson.loads(message))
                     if isinstance(item, Lagged) or delivered.first_time(item):

@@ -83,7 +83,7 @@ class HubStats:
     """This process's fan-out figures since it started (`/metrics` shows them)."""
 
     subscribers: int
-    delivered: int
+    read: int
     """Events read from the backend's log (each offered to every subscriber)."""
     dropped: int
     """Events dropped from full subscriber buffers, over all subscribers so far."""
@@ -98,7 +98,7 @@ class EventHub:
         self._service = service
         self.buffer_size = buffer_size
         self._subscribers: set[Subscription] = set()
-        self._delivered = 0
+        self._read = 0
         self._largest_buffer = 0
         self.dropped = 0  # counted by the subscriptions as they drop, so closed ones still count
         self._stopping = False
@@ -116,7 +116,7 @@ class EventHub:
     def stats(self) -> HubStats:
         """How the fan-out is doing: for `/metrics`, so an operator sees slow readers and bounded buffers."""
         largest = max((s.high_water for s in self._subscribers), default=0)
-        return HubStats(len(self._subscribers), self._delivered, self.dropped, max(largest, self._largest_buffer))
+        return HubStats(len(self._subscribers), self._read, self.dropped, max(largest, self._largest_buffer))
 
     def stop(self) -> None:
         """Finish: `run` returns after its current read (at most READ_WAIT_S)."""
@@ -148,7 +148,7 @@ class EventHub:
                 for event in events:
                     for subscription in tuple(self._subscribers):
                         subscription.offer(event)
-                self._delivered += len(events)
+                self._read += len(events)
         finally:
             for subscription in tuple(self._subscribers):
                 subscription.close()

@@ -122,7 +122,7 @@ class SnapshotCollector(Collector):
     def _event_streams(self) -> Iterator[Metric]:
         events = self.snapshot.events
         yield GaugeMetricFamily(m.EVENT_SUBSCRIBERS.name, m.EVENT_SUBSCRIBERS.help, value=events.subscribers)
-        yield CounterMetricFamily(m.EVENTS_READ.name, m.EVENTS_READ.help, value=events.delivered)
+        yield CounterMetricFamily(m.EVENTS_READ.name, m.EVENTS_READ.help, value=events.read)
         yield CounterMetricFamily(m.EVENTS_DROPPED.name, m.EVENTS_DROPPED.help, value=events.dropped)
         buffer = m.EVENT_BUFFER_HIGH_WATER
         yield GaugeMetricFamily(buffer.name, buffer.help, value=events.largest_buffer)

@@ -36,7 +36,8 @@ CLOSE_UNAUTHORIZED = 4401
 class SocketLimits:
     """Open `/ws` connections, per client (API key, else IP) and in all, each with a cap."""
 
-    def __init__(self, *, per_client: int = 20, total: int = 10_000) -> None:
+    def __init__(self, *, per_client: int = 20, total: int = 1_000) -> None:
+        # Each stream may hold SUBSCRIBER_BUFFER events: the total bounds a process's memory.
         self.per_client = per_client
         self.total = total
         self._open: Counter[str] = Counter()
