@@ -45,3 +45,30 @@ async def test_counters_and_histograms_follow_what_happened(backend: Backend, cl
     assert wait_b.counts[bucket_of(2.0)] == 1
     assert wait_b.sum_s == pytest.approx(2.0, abs=0.002)
     assert ("run", "q2", "a") not in metrics.histograms  # cancelled before it ran
+
+
+async def test_expired_leases_releases_and_hand_retries_count_alike(backend: Backend, clock: FrozenClock) -> None:
+    expired = await submit(backend, clock, type="e", queue="q3", max_retries=0)
+    await lease_one(backend, expired)
+    clock.advance(31)  # past the lease: a failed attempt that ran 31 s
+    assert await backend.recover_expired() == 1
+    released = await submit(backend, clock, type="r", queue="q3")
+    lease = await lease_one(backend, released)
+    await backend.cancel(released.id)  # running: cancel requested
+    await backend.release(released.id, lease.token)  # handed back: ends cancelled, no run observed
+    await backend.retry(expired.id)  # by hand: not a "retried" attempt
+    await backend.dlq_retry()
+
+    metrics = await backend.task_metrics()
+
+    counted = {key: n for key, n in metrics.counters.items() if key[1] == "q3"}
+    assert counted == {
+        ("submitted", "q3", "e"): 1,
+        ("failed", "q3", "e"): 1,
+        ("submitted", "q3", "r"): 1,
+        ("cancelled", "q3", "r"): 1,
+    }
+    run_e = metrics.histograms[("run", "q3", "e")]
+    assert sum(run_e.counts) == 1
+    assert run_e.sum_s == pytest.approx(31.0, abs=0.002)
+    assert ("run", "q3", "r") not in metrics.histograms
