@@ -8,12 +8,12 @@ made through this process is seen at once, and wakes the polls waiting on it.
 """
 
 import asyncio
-import contextlib
 import time
 from dataclasses import dataclass, field
 
 from taskline.backends.base import Backend
 from taskline.core.workers import SEEN_WITHIN_S, WorkerDetails, WorkerRecord
+from taskline.waiting import wait_event
 
 REFRESH_S = 1.0
 _MAX_REMEMBERED = 10_000
@@ -61,8 +61,7 @@ class Roster:
         """Wait up to `timeout_s` for this process to pause or resume the worker."""
         seen = self._seen.get(worker_id)
         changed = seen.changed if seen is not None else asyncio.Event()  # forgotten: just wait
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(changed.wait(), timeout_s)
+        await wait_event(changed, timeout_s)
 
     def _note(self, record: WorkerRecord) -> WorkerRecord:
         now = time.monotonic()

@@ -1,8 +1,9 @@
 """The one place that builds a running Taskline server.
 
 `Server` opens the backend and the `TaskService` over it, then starts the long-lived parts
-that run beside the API (the scheduler loop, the built-in worker of `serve --workers N`),
-and stops them in reverse order before closing the backend. The API only assembles routes
+that run beside the API (the scheduler loop, the event hub behind `/ws`, the webhook
+dispatcher, the built-in worker of `serve --workers N`), and stops them in reverse order
+before closing the backend. The API only assembles routes
 around the service this hands it; `taskline serve` and `taskline worker` on Redis run one.
 """
 

@@ -94,7 +94,8 @@ class TaskService:
     async def ping(self, *, timeout_s: float = PING_TIMEOUT_S) -> bool:
         """True if the backend answers within `timeout_s`; never raises, never hangs longer."""
         try:
-            return await asyncio.wait_for(self.backend.ping(), timeout_s)
+            async with asyncio.timeout(timeout_s):  # not wait_for, which can lose a cancellation
+                return await self.backend.ping()
         except (TimeoutError, TasklineError):
             return False
 

@@ -9,6 +9,8 @@ import asyncio
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
+from taskline.waiting import wait_event
+
 MAX_TIMER_WAIT_S = 1.0
 """The longest the scheduler waits between looks: a new timer further off than this needs no
 wake-up, since the scheduler will have looked again before it falls due."""
@@ -30,15 +32,9 @@ class WorkSignal:
             self._event.clear()
             return True
         try:
-            # asyncio.timeout, not wait_for: on 3.11 wait_for loses a cancellation that comes
-            # as the event is set, and the caller's loop then never stops.
-            async with asyncio.timeout(within_s):
-                await self._event.wait()
-        except TimeoutError:
-            return False
+            return await wait_event(self._event, within_s)
         finally:
             self._event.clear()
-        return True
 
 
 class WakeupHub:
@@ -68,9 +64,6 @@ class WakeupHub:
 
     async def wait_timers(self, max_wait_s: float) -> None:
         try:
-            async with asyncio.timeout(max(max_wait_s, 0.0)):  # not wait_for: see WorkSignal.wait
-                await self._timers.wait()
-        except TimeoutError:
-            pass
+            await wait_event(self._timers, max_wait_s)
         finally:
             self._timers.clear()

@@ -6,6 +6,7 @@ are skipped. Both yield `Event`s and `Lagged` notices (events the reader will ne
 """
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import OrderedDict
@@ -17,15 +18,15 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI, WebSocketException
 
 from taskline.client.errors import error_from_response
-from taskline.errors import RetryLater, TasklineError, Unauthorized, ValidationFailed
+from taskline.errors import RetryLater, Unauthorized, ValidationFailed
 from taskline.events.filter import EventFilter
-from taskline.events.types import Event, EventsLost, Lagged
+from taskline.events.follow import BACKOFF_S, follow
+from taskline.events.types import Event, Lagged
 from taskline.service import TaskService
 from taskline.wire import event_from_json
 
 log = logging.getLogger("taskline.client")
 
-BACKOFF_S = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
 _REMEMBERED = 10_000  # ids kept to skip repeats; a resume repeats at most one millisecond's worth
 _CLOSE_UNAUTHORIZED = 4401
 _CLOSE_POLICY = 1008
@@ -129,23 +130,11 @@ def _refused_by_status(exc: InvalidStatus) -> None:
 
 async def store_events(service: TaskService, filter: EventFilter, since: str | None) -> AsyncIterator[Event | Lagged]:
     """Events straight from the store's log (a `redis://` client), resuming after outages."""
-    cursor = None
-    failures = 0
-    while True:
-        try:
-            if cursor is None:
-                cursor = await service.event_cursor(since, queue=filter.queue)
-            events = await service.read_events(cursor, wait_s=1.0)
-        except EventsLost:  # asked for, or fallen behind, what the store no longer keeps
-            yield Lagged(ts=time.time())
-            cursor, since = None, None
-            continue
-        except TasklineError as exc:
-            log.debug("could not read events: %s", exc.message)
-            await asyncio.sleep(BACKOFF_S[min(failures, len(BACKOFF_S) - 1)])
-            failures += 1
-            continue
-        failures = 0
-        for event in events:
-            if filter.matches(event):
-                yield event
+    async with contextlib.aclosing(follow(service, since=since, queue=filter.queue)) as reads:
+        async for events in reads:
+            if isinstance(events, Lagged):
+                yield events
+                continue
+            for event in events:
+                if filter.matches(event):
+                    yield event

@@ -17,7 +17,9 @@ Counter = Literal["submitted", "completed", "failed", "retried", "cancelled"]
 COUNTERS: tuple[Counter, ...] = ("submitted", "completed", "failed", "retried", "cancelled")
 Timing = Literal["run", "wait"]
 """`run`: how long an attempt ran (start to its end); `wait`: from leasable (due) to started."""
+TIMINGS: tuple[Timing, ...] = ("run", "wait")
 WebhookOutcome = Literal["delivered", "retried", "failed"]
+WEBHOOK_OUTCOMES: tuple[WebhookOutcome, ...] = ("delivered", "retried", "failed")
 
 
 def bucket_of(seconds: float) -> int:

@@ -125,6 +125,12 @@ class QueueStats:
         return sum(self.pending) + self.scheduled + self.retrying
 
 
+def pending_webhook_status() -> dict[str, Any]:
+    """`webhook_status` while a delivery is still to be made (SPEC §6): at submit, and again each
+    time the task ends."""
+    return {"state": "pending", "attempts": 0, "last_status": None, "last_error": None}
+
+
 def new_task(spec: "TaskSpec", *, task_id: str, now: float) -> Task:
     """The record a submit stores: pending now, or scheduled when `spec.due_at` is ahead."""
     scheduled = spec.due_at is not None and spec.due_at > now
@@ -142,9 +148,7 @@ def new_task(spec: "TaskSpec", *, task_id: str, now: float) -> Task:
         unique_ttl=spec.unique_ttl,
         metadata=spec.metadata,
         webhook=spec.webhook,
-        webhook_status={"state": "pending", "attempts": 0, "last_status": None, "last_error": None}
-        if spec.webhook
-        else None,
+        webhook_status=pending_webhook_status() if spec.webhook else None,
         state=TaskState.SCHEDULED if scheduled else TaskState.PENDING,
         created_at=now,
         updated_at=now,

@@ -8,22 +8,22 @@ the other clients.
 """
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import deque
 from dataclasses import dataclass
 
-from taskline.errors import TasklineError
 from taskline.events.filter import EventFilter
-from taskline.events.types import Event, EventsLost, Lagged
+from taskline.events.follow import follow
+from taskline.events.types import Event, Lagged
 from taskline.service import TaskService
 
 log = logging.getLogger("taskline.events")
 
 SUBSCRIBER_BUFFER = 1000
 """Events held for one subscriber that has not read them yet; older ones are dropped."""
-READ_WAIT_S = 1.0
-RETRY_BACKOFF_S = (0.1, 0.5, 1.0, 2.0)
+READ_WAIT_S = 1.0  # the longest a stop waits for the current read
 
 
 class Subscription:
@@ -125,30 +125,19 @@ class EventHub:
     async def run(self) -> None:
         """Read and fan out until stopped; backend errors are logged and retried."""
         try:
-            cursor = None
-            failures = 0
-            while not self._stopping:
-                try:
-                    if cursor is None:
-                        cursor = await self._service.event_cursor()
-                    events = await self._service.read_events(cursor, wait_s=READ_WAIT_S)
-                except EventsLost:
-                    log.warning("the event hub fell behind the events kept; its subscribers are told they lagged")
-                    for subscription in tuple(self._subscribers):
-                        subscription.lag()
-                    cursor = None
-                    continue
-                except TasklineError as exc:
-                    delay = RETRY_BACKOFF_S[min(failures, len(RETRY_BACKOFF_S) - 1)]
-                    failures += 1
-                    log.warning("event hub could not read events (%s); retrying in %.1f s", exc.message, delay)
-                    await asyncio.sleep(delay)
-                    continue
-                failures = 0
-                for event in events:
-                    for subscription in tuple(self._subscribers):
-                        subscription.offer(event)
-                self._read += len(events)
+            async with contextlib.aclosing(follow(self._service, wait_s=READ_WAIT_S)) as reads:
+                async for events in reads:
+                    if self._stopping:
+                        return
+                    if isinstance(events, Lagged):
+                        log.warning("the event hub fell behind the events kept; its subscribers are told they lagged")
+                        for subscription in tuple(self._subscribers):
+                            subscription.lag()
+                        continue
+                    for event in events:
+                        for subscription in tuple(self._subscribers):
+                            subscription.offer(event)
+                    self._read += len(events)
         finally:
             for subscription in tuple(self._subscribers):
                 subscription.close()

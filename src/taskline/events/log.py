@@ -23,6 +23,7 @@ from taskline.events.types import (
     resume_cursor,
     task_summary,
 )
+from taskline.waiting import wait_event
 
 
 class LocalEventLog:
@@ -73,11 +74,7 @@ class LocalEventLog:
             EventsLost: the reader fell behind the events kept.
         """
         events = self._after(cursor, limit)
-        if not events and wait_s > 0:
-            try:
-                await asyncio.wait_for(self._arrived.wait(), wait_s)
-            except TimeoutError:
-                return []
+        if not events and wait_s > 0 and await wait_event(self._arrived, wait_s):
             events = self._after(cursor, limit)
         return events
 

@@ -17,12 +17,13 @@ from prometheus_client.metrics_core import (
 )
 from prometheus_client.registry import Collector
 
-from taskline.core.measures import TaskMetrics
+from taskline.core.measures import WEBHOOK_OUTCOMES, TaskMetrics
 from taskline.core.task import QueueStats
 from taskline.core.workers import WorkerRecord, WorkerState
 from taskline.events.hub import HubStats
 from taskline.metrics import instruments as m
 from taskline.metrics.http import HttpMeter
+from taskline.wire import PRIORITY_NAMES
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 """The classic Prometheus text format, which every scraper reads."""
@@ -88,7 +89,7 @@ class SnapshotCollector(Collector):
         tasks = GaugeMetricFamily(m.QUEUE_TASKS.name, m.QUEUE_TASKS.help, labels=m.QUEUE_TASKS.labels)
         paused = GaugeMetricFamily(m.QUEUE_PAUSED.name, m.QUEUE_PAUSED.help, labels=m.QUEUE_PAUSED.labels)
         for queue in sorted(self.snapshot.queues, key=lambda q: q.name):
-            for priority, count in zip(m.PRIORITIES, queue.pending, strict=True):
+            for priority, count in zip(PRIORITY_NAMES, queue.pending, strict=True):
                 depth.add_metric([queue.name, priority], count)
             for state in _QUEUE_STATES:
                 count = sum(queue.pending) if state == "pending" else getattr(queue, state)
@@ -105,7 +106,7 @@ class SnapshotCollector(Collector):
     def _webhooks(self) -> Iterator[Metric]:
         instrument = m.WEBHOOK_DELIVERIES
         family = CounterMetricFamily(instrument.name, instrument.help, labels=instrument.labels)
-        for outcome in m.WEBHOOK_OUTCOMES:
+        for outcome in WEBHOOK_OUTCOMES:
             family.add_metric([outcome], self.snapshot.tasks.webhooks.get(outcome, 0))
         yield family
 

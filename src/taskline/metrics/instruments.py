@@ -6,8 +6,7 @@ the same values); HTTP figures are per process.
 
 from dataclasses import dataclass
 
-from taskline.core.measures import COUNTERS, DURATION_BUCKETS_S, Counter, Timing, WebhookOutcome
-from taskline.core.priority import Priority
+from taskline.core.measures import COUNTERS, DURATION_BUCKETS_S, Counter, Timing
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,15 +49,12 @@ QUEUE_TASKS = Instrument(
     ("queue", "state"),
 )
 QUEUE_PAUSED = Instrument("taskline_queue_paused", "1 if the queue is paused, else 0.", ("queue",))
-PRIORITIES: tuple[str, ...] = tuple(level.name.lower() for level in sorted(Priority))
-"""Label values of `priority`, indexed like QueueStats.pending (0 = low … 3 = critical)."""
 
 WORKERS = Instrument("taskline_workers", "Workers seen in the last minute, by state.", ("state",))
 
 WEBHOOK_DELIVERIES = Instrument(
     "taskline_webhook_deliveries_total", "Webhook delivery attempts by outcome.", ("outcome",)
 )
-WEBHOOK_OUTCOMES: tuple[WebhookOutcome, ...] = ("delivered", "retried", "failed")
 
 EVENT_SUBSCRIBERS = Instrument("taskline_event_subscribers", "Live event streams (/ws) open on this process.")
 EVENTS_READ = Instrument(

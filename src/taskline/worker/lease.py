@@ -1,12 +1,12 @@
 """Keeping one lease alive while its handler runs: heartbeats, progress, cancel, a lost lease."""
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 
 from taskline.core.task import Lease
 from taskline.errors import LeaseLost, NotFound
+from taskline.waiting import wait_event
 from taskline.worker.app import TaskContext
 from taskline.worker.transport import Transport
 
@@ -85,5 +85,4 @@ class LeaseKeeper:
                     log.info("task %s: cancel requested; stopping its handler", self._lease.task.id)
                     self._ctx.cancel_requested = True
                     self._stop_handler()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._nudged.wait(), timeout=self._interval_s)
+            await wait_event(self._nudged, self._interval_s)

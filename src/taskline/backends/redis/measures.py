@@ -3,10 +3,7 @@
 from typing import cast
 
 from taskline.backends.redis.codec import text
-from taskline.core.measures import COUNTERS, Histogram, TaskMetrics, Timing, WebhookOutcome
-
-_TIMINGS = ("run", "wait")
-_OUTCOMES = ("delivered", "retried", "failed")
+from taskline.core.measures import COUNTERS, TIMINGS, WEBHOOK_OUTCOMES, Histogram, TaskMetrics, Timing
 
 
 def metrics_from_hashes(hashes: dict[str, dict[bytes, bytes]]) -> TaskMetrics:
@@ -19,14 +16,13 @@ def metrics_from_hashes(hashes: dict[str, dict[bytes, bytes]]) -> TaskMetrics:
             value = int(raw_value)
             if kind in COUNTERS:
                 metrics.count(kind, queue, rest, value)
-            elif kind in _TIMINGS:
+            elif kind in TIMINGS:
                 task_type, _, bucket = rest.rpartition("|")
-                _histogram(metrics, cast(Timing, kind), queue, task_type).counts[int(bucket) - 1] += value
-            elif kind.endswith("_ms") and kind[:-3] in _TIMINGS:
+                _histogram(metrics, kind, queue, task_type).counts[int(bucket) - 1] += value
+            elif kind.endswith("_ms") and kind[:-3] in TIMINGS:
                 _histogram(metrics, cast(Timing, kind[:-3]), queue, rest).sum_s += value / 1000
-            elif kind == "webhook" and rest in _OUTCOMES:
-                outcome = cast(WebhookOutcome, rest)
-                metrics.webhooks[outcome] = metrics.webhooks.get(outcome, 0) + value
+            elif kind == "webhook" and rest in WEBHOOK_OUTCOMES:
+                metrics.webhooks[rest] = metrics.webhooks.get(rest, 0) + value
     return metrics
 
 

@@ -12,14 +12,17 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
+import orjson
 from redis import exceptions as redis_errors
 from redis.asyncio import Redis
 
 from taskline.backends.redis.codec import SMALL_RECORD_BYTES, UNSHOWN
 from taskline.backends.redis.failures import redis_unavailable
 from taskline.core.measures import DURATION_BUCKETS_S
+from taskline.core.task import pending_webhook_status
 from taskline.errors import InvalidTransition, LeaseLost, NotFound, QueueFull
-from taskline.events.types import EVENTS_KEPT
+from taskline.events.tally import COUNTED
+from taskline.events.types import EVENTS_KEPT, TERMINAL_EVENTS
 
 _PRELUDE = "_lib"
 _KEY_DECLARATION = re.compile(r"KEYS\[(\d+)(\.\.)?\]")
@@ -77,12 +80,24 @@ def read_body(name: str) -> str:
 
 
 def constants() -> str:
-    """Lua definitions of the Python constants the scripts share, so each is written once."""
+    """Lua definitions of the Python constants the scripts share, so each is written once:
+    `_lib.lua` counts and delivers by the same tables `events.tally` and SQLite use."""
     buckets_ms = ", ".join(str(round(bound * 1000)) for bound in DURATION_BUCKETS_S)
     unshown = ", ".join(f"{name} = true" for name in UNSHOWN)
-    return (
-        f"local EVENTS_KEPT = {EVENTS_KEPT}\nlocal BUCKETS_MS = {{{buckets_ms}}}\nlocal UNSHOWN = {{{unshown}}}\n"
-        f"local SMALL_RECORD_BYTES = {SMALL_RECORD_BYTES}\n"
+    counted = ", ".join(f"['{name}'] = '{counter}'" for name, counter in COUNTED.items())
+    delivered_on = ", ".join(f"['{name}'] = true" for name in sorted(TERMINAL_EVENTS))
+    pending_status = orjson.dumps(pending_webhook_status()).decode()
+    return "\n".join(
+        [
+            f"local EVENTS_KEPT = {EVENTS_KEPT}",
+            f"local SMALL_RECORD_BYTES = {SMALL_RECORD_BYTES}",
+            f"local BUCKETS_MS = {{{buckets_ms}}}",
+            f"local UNSHOWN = {{{unshown}}}",
+            f"local COUNTED = {{{counted}}}",
+            f"local DELIVERED_ON = {{{delivered_on}}}",
+            f"local PENDING_WEBHOOK_STATUS = [[{pending_status}]]",
+            "",
+        ]
     )
 
 

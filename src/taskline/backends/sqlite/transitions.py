@@ -26,7 +26,7 @@ from taskline.core.ids import new_task_id
 from taskline.core.priority import order_key
 from taskline.core.spec import TaskSpec
 from taskline.core.states import CANCELLABLE, RETRYABLE, TERMINAL, TaskState, ensure_transition
-from taskline.core.task import AttemptError, HeartbeatAck, Lease, Submitted, Task, new_task
+from taskline.core.task import AttemptError, HeartbeatAck, Lease, Submitted, Task, new_task, pending_webhook_status
 from taskline.errors import InvalidTransition, LeaseLost, NotFound, QueueFull
 from taskline.events.types import TERMINAL_EVENTS, EventName
 
@@ -81,7 +81,7 @@ class Transitions:
         same transaction, so a crash never loses it."""
         delivering = name in TERMINAL_EVENTS and task.webhook is not None
         if delivering:
-            task.webhook_status = {"state": "pending", "attempts": 0, "last_status": None, "last_error": None}
+            task.webhook_status = pending_webhook_status()
         saved = self._save(conn, task)
         if delivering:
             self._add_delivery(conn, name, saved)

@@ -96,12 +96,9 @@ end
 -- cluster-wide counters of /metrics, and on a terminal state with a webhook, the delivery in
 -- the outbox (SPEC §6). `ev` holds the keys: tasks, events, metrics, and where a script can
 -- end a task, outbox and deliveries. Metric fields: '<counter>|<type>', '<run|wait>|<type>|<bucket>',
--- '<run|wait>_ms|<type>' (the histogram's sum), 'webhook|<outcome>'.
+-- '<run|wait>_ms|<type>' (the histogram's sum), 'webhook|<outcome>'. COUNTED, DELIVERED_ON
+-- and PENDING_WEBHOOK_STATUS come from Python (scripts.constants), as SQLite uses them.
 
-local COUNTED = {['task.created'] = 'submitted', ['task.completed'] = 'completed', ['task.failed'] = 'failed',
-  ['task.retrying'] = 'retried', ['task.cancelled'] = 'cancelled'}
-local DELIVERED_ON = {['task.completed'] = true, ['task.failed'] = true, ['task.cancelled'] = true}
-local NEW_DELIVERY = '{"state":"pending","attempts":0,"last_status":null,"last_error":null}'
 
 local function observe(metrics_key, timing, task_type, ms)
   local bucket = #BUCKETS_MS + 1
@@ -169,7 +166,7 @@ end
 -- Saves a task and announces the change: the one way a script ends a task's transition.
 local function record(ev, name, id, task, now, ran)
   if DELIVERED_ON[name] and task.webhook then
-    task.webhook_status = NEW_DELIVERY
+    task.webhook_status = PENDING_WEBHOOK_STATUS
   end
   local raw = save_task(ev.tasks, id, task)
   announce(ev, name, id, task, raw, now, ran)
