@@ -4,9 +4,10 @@ Each round runs the suite once in a checkout of `--base` and once in one of `--h
 HEAD), on the same machine at nearly the same moment, so their ratio cancels most of the
 noise; the figure is the median ratio over the rounds. Suites: `engine` (bench.engine, the
 backend in process) and `readme` (bench.readme_shapes from this tree, run against each
-commit's package: the blocking Client and a `def` handler in `taskline worker`).
+commit's package: the blocking Client and a `def` handler in `taskline worker`, straight on
+Redis; `readme-http` the same through one `taskline serve`).
 
-    python -m bench.overhead --base fde1d75 [--head HEAD] [--rounds 5] [--suite engine|readme]
+    python -m bench.overhead --base fde1d75 [--head HEAD] [--rounds 5] [--suite engine|readme|readme-http]
 """
 
 import argparse
@@ -15,10 +16,15 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FIGURES = {"engine": ("submit 1/s", "batch100/s", "lease+complete/s"), "readme": ("Client.submit/s", "def drain/s")}
+FIGURES = {
+    "engine": ("submit 1/s", "batch100/s", "lease+complete/s"),
+    "readme": ("Client.submit/s", "def drain/s"),
+    "readme-http": ("Client.submit/s", "def drain/s"),
+}
 
 
 def run_engine(tree: Path) -> list[float]:
@@ -29,13 +35,16 @@ def run_engine(tree: Path) -> list[float]:
     return [float(value.replace(",", "")) for value in line.split()[2:5]]
 
 
-def run_readme(tree: Path) -> list[float]:
+def run_readme(tree: Path, over: str = "redis") -> list[float]:
     # The harness (and its handler module) from this tree; the package under test from `tree`.
     env = {**os.environ, "PYTHONPATH": f"{tree / 'src'}:{ROOT}"}
-    command = [sys.executable, "-m", "bench.readme_shapes"]
+    command = [sys.executable, "-m", "bench.readme_shapes", "--over", over]
     out = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout
     words = out.split()
     return [float(words[1]), float(words[3])]
+
+
+SUITES = {"engine": run_engine, "readme": run_readme, "readme-http": partial(run_readme, over="http")}
 
 
 def main() -> None:
@@ -50,7 +59,7 @@ def main() -> None:
         for tree, commit in ((base, args.base), (head, args.head)):
             subprocess.run(["git", "worktree", "add", "--detach", "-q", str(tree), commit], cwd=ROOT, check=True)
         try:
-            run = run_engine if args.suite == "engine" else run_readme
+            run = SUITES[args.suite]
             figures = FIGURES[args.suite]
             ratios: list[list[float]] = [[] for _ in figures]
             for round_ in range(args.rounds):
