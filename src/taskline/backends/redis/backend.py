@@ -43,7 +43,7 @@ from taskline.errors import BackendUnavailable, LeaseLost, NotFound, QueueFull, 
 from taskline.events.types import Event, EventCursor
 
 T = TypeVar("T")
-Args = list[str | int | float]
+Args = list[str | int | float | bytes]
 
 _STALE_READ_RETRIES = 5
 

@@ -1,21 +1,76 @@
 -- _lib.lua: helpers prepended to every script by scripts.py; not a transition itself.
 -- Keys arrive only as parameters (named *_key), never built here, so scripts stay cluster-safe.
--- Records are JSON objects whose user data (payload, result, metadata, webhook_status) are
--- already-encoded JSON strings: cjson never re-encodes them, so `[]` stays `[]` and big
--- integers keep their digits. Records never hold null: an absent field is the default.
+
+-- Records: codec.py defines the layout (RECORD_FIELDS, STATES, SINCE_CREATED come from it).
+-- Scripts see a task as a table with those field names; only these two functions know the
+-- stored bytes. User data (payload, result, metadata, webhook_status) are JSON strings that
+-- Lua never decodes, so `[]` stays `[]` and big integers keep their digits.
+local function decode_record(raw)
+  local values = cmsgpack.unpack(raw)
+  local task = {}
+  for i = 1, #RECORD_FIELDS do
+    task[RECORD_FIELDS[i]] = values[i]
+  end
+  task.state = STATES[task.state + 1]
+  for _, name in ipairs(SINCE_CREATED) do
+    if task[name] then
+      task[name] = task.created_ms + task[name]
+    end
+  end
+  if task.errors then
+    for i, e in ipairs(task.errors) do
+      task.errors[i] = {attempt = e[1], error = e[2], at_ms = e[3]}
+    end
+  end
+  return task
+end
+
+local function encode_record(task)
+  local values, last = {}, 0
+  for i = 1, #RECORD_FIELDS do
+    local value = task[RECORD_FIELDS[i]]
+    if value ~= nil then
+      values[i], last = value, i
+    end
+  end
+  values[RECORD_AT.state] = STATE_INDEX[task.state]
+  for _, name in ipairs(SINCE_CREATED) do
+    local at = RECORD_AT[name]
+    if values[at] then
+      values[at] = values[at] - task.created_ms
+    end
+  end
+  if task.errors then
+    local triples = {}
+    for i, e in ipairs(task.errors) do
+      triples[i] = {e.attempt, e.error, e.at_ms}
+    end
+    values[RECORD_AT.errors] = triples
+  end
+  -- An array header, then the values one by one: cmsgpack packs a table with holes as a
+  -- map, but packs nil arguments as nil. Fewer than 256 fields: fixarray or array 16.
+  local header = last < 16 and string.char(0x90 + last) or string.char(0xdc, 0, last)
+  return header .. cmsgpack.pack(unpack(values, 1, last))
+end
 
 local function load_task(tasks_key, id)
   local raw = redis.call('HGET', tasks_key, id)
   if not raw then
     return nil
   end
-  return cjson.decode(raw)
+  return decode_record(raw)
 end
 
 local function save_task(tasks_key, id, task)
-  local raw = cjson.encode(task)
+  local raw = encode_record(task)
   redis.call('HSET', tasks_key, id, raw)
   return raw
+end
+
+-- A webhook delivery as stored: the msgpack array [task id, event, attempts, record], the
+-- record nested as saved, so it is never decoded and encoded again on the way.
+local function delivery_value(task_id, event, attempts, raw)
+  return '\148' .. cmsgpack.pack(task_id, event, attempts) .. raw
 end
 
 -- The running task `id`, if `token` is its lease's; else nil and the error reply to return.
@@ -123,13 +178,11 @@ end
 -- the UNSHOWN fields, so the streams stay small whatever tasks carry.
 local function task_event(ev, name, id, raw, now)
   if #raw > SMALL_RECORD_BYTES then
-    local shown = {}
-    for field, value in pairs(cjson.decode(raw)) do
-      if not UNSHOWN[field] then
-        shown[field] = value
-      end
+    local shown = decode_record(raw)
+    for field in pairs(UNSHOWN) do
+      shown[field] = nil
     end
-    raw = cjson.encode(shown)
+    raw = encode_record(shown)
   end
   return emit(ev.events, name, now, 'i', id, raw)
 end
@@ -159,7 +212,7 @@ local function announce(ev, name, id, task, raw, now, ran)
   if DELIVERED_ON[name] and task.webhook then
     -- The delivery's id is its event's: unique, and the same on every retry of it.
     redis.call('ZADD', ev.outbox, now, event_id)
-    redis.call('HSET', ev.deliveries, event_id, cjson.encode({id = id, event = name, attempts = 0, record = raw}))
+    redis.call('HSET', ev.deliveries, event_id, delivery_value(id, name, 0, raw))
   end
 end
 

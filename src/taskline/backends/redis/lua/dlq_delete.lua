@@ -11,7 +11,7 @@ for _, id in ipairs(ids) do
   local task = load_task(tasks_key, id)
   if task then
     delete_task(tasks_key, counts_key, uniques_key, id, task)
-    task_event({events = KEYS[5]}, 'task.deleted', id, cjson.encode(task), tonumber(ARGV[2]))
+    task_event({events = KEYS[5]}, 'task.deleted', id, encode_record(task), tonumber(ARGV[2]))
     deleted = deleted + 1
   end
 end

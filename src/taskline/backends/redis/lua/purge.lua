@@ -18,7 +18,7 @@ for _, id in ipairs(ids) do
     redis.call('ZREM', pending_key, id)
     if task then
       delete_task(tasks_key, counts_key, uniques_key, id, task)
-      task_event({events = KEYS[5]}, 'task.deleted', id, cjson.encode(task), tonumber(ARGV[4]))
+      task_event({events = KEYS[5]}, 'task.deleted', id, encode_record(task), tonumber(ARGV[4]))
       deleted = deleted + 1
     end
   end
