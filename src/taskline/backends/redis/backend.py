@@ -20,6 +20,7 @@ from taskline.backends.redis.codec import decode_task, encode_json, encode_task,
 from taskline.backends.redis.context import RedisContext
 from taskline.backends.redis.events import RedisEventLog
 from taskline.backends.redis.failures import redis_unavailable
+from taskline.backends.redis.format import check_format
 from taskline.backends.redis.inspect import Inspector
 from taskline.backends.redis.keys import DEFAULT_NAMESPACE, KeySpace, QueueKeys
 from taskline.backends.redis.leasing import Leaser
@@ -93,7 +94,7 @@ class RedisBackend:
         """Connect to `url` (redis:// or rediss://) and start the wake-up listener.
 
         Raises:
-            BackendUnavailable: Redis does not answer.
+            BackendUnavailable: Redis does not answer, or holds Taskline data in another record format.
 
         Args:
             url: the server.
@@ -114,6 +115,7 @@ class RedisBackend:
         try:
             with redis_unavailable():
                 await client.ping()
+                await check_format(client, backend._keys)
                 await backend._listener.start()
         except BaseException:
             await client.aclose()
