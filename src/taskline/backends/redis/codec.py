@@ -14,7 +14,6 @@ names and no other code knows the bytes.
 - errors holds [attempt, error, at_ms] triples.
 """
 
-import uuid
 from typing import Any
 
 import orjson
@@ -179,20 +178,7 @@ def task_from_values(task_id: str, queue: str, values: list[Any]) -> Task:
     )
 
 
-def log_id(task_id: str) -> str:
-    """The creation-log stream id for a task id, ordered as the ids are.
-
-    UUIDv7 = 48-bit ms, 12-bit counter, 62 random bits. The stream id keeps the ms and packs
-    the counter with the top 40 random bits into a 52-bit sequence (exact in a Lua double),
-    so log order is id order and two queues' entries never tie.
-    """
-    value = uuid.UUID(task_id).int
-    ms = value >> 80
-    sequence = ((value >> 64) & 0xFFF) << 40 | (value & ((1 << 62) - 1)) >> 22
-    return f"{ms}-{sequence}"
-
-
 def parse_log_id(text: str) -> tuple[int, int]:
-    """A stream id as a sortable pair; ValueError if it isn't one."""
+    """A creation-log stream id (_lib.lua log_entry) as a sortable pair; ValueError if it isn't one."""
     ms, _, sequence = text.partition("-")
     return int(ms), int(sequence)

@@ -31,7 +31,7 @@ trim(failed_key, ARGV[2])
 local entries = redis.call('XRANGE', log_key, '-', '+', 'COUNT', tonumber(ARGV[4]))
 local first_live = nil
 for _, entry in ipairs(entries) do
-  if redis.call('HEXISTS', tasks_key, entry[2][2]) == 1 then
+  if redis.call('HEXISTS', tasks_key, logged_task_id(entry)) == 1 then
     first_live = entry[1]
     break
   end
