@@ -6,6 +6,7 @@
 local tasks_key, counts_key, failed_key, uniques_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local ids = redis.call('ZRANGE', failed_key, 0, tonumber(ARGV[1]) - 1)
 local deleted = 0
+begin_tally()
 for _, id in ipairs(ids) do
   redis.call('ZREM', failed_key, id)
   local task = load_task(tasks_key, id)
@@ -15,4 +16,5 @@ for _, id in ipairs(ids) do
     deleted = deleted + 1
   end
 end
+flush_tally()
 return deleted

@@ -10,6 +10,7 @@ local priority = tonumber(ARGV[1])
 local first, count = tonumber(ARGV[2]), tonumber(ARGV[3])
 local ids = redis.call('ZRANGE', pending_key, first, first + count - 1)
 local deleted, kept = 0, 0
+begin_tally()
 for _, id in ipairs(ids) do
   local task = load_task(tasks_key, id)
   if task and priority and task.priority ~= priority then
@@ -23,4 +24,5 @@ for _, id in ipairs(ids) do
     end
   end
 end
+flush_tally()
 return {deleted, kept, #ids}

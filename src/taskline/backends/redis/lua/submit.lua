@@ -51,7 +51,7 @@ if creates > 0 then
 end
 
 local reply, made_pending, made_scheduled = {}, false, false
-local submitted = {}  -- type -> tasks created: one HINCRBY per type, not per task
+begin_tally()
 for i = 1, n do
   local b = FIRST + (i - 1) * WIDTH
   local id, task_type, field, score, pending_index = ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], tonumber(ARGV[b + 4])
@@ -70,7 +70,7 @@ for i = 1, n do
       redis.call('ZADD', scheduled_key, score, id)
       made_scheduled = true
     end
-    redis.call('HINCRBY', counts_key, field, 1)
+    incr(counts_key, field, 1)
     redis.call('SADD', types_key, task_type)
     -- The log entry comes from the task id (creation order); if another process's ids run
     -- behind this stream's last entry, the entry takes the next id after it and holds the
@@ -82,14 +82,12 @@ for i = 1, n do
       redis.call('XADD', log_key, string.match(last[1][1], '^%d+') .. '-*', 'id', id)
     end
     task_event(ev, 'task.created', id, ARGV[b + 6], now)
-    submitted[task_type] = (submitted[task_type] or 0) + 1
+    incr(ev.metrics, 'submitted|' .. task_type, 1)
     reply[#reply + 1] = ''
     reply[#reply + 1] = ''
   end
 end
-for task_type, count in pairs(submitted) do
-  redis.call('HINCRBY', ev.metrics, 'submitted|' .. task_type, count)
-end
+flush_tally()
 if made_pending then
   redis.call('PUBLISH', ARGV[3], ARGV[4])
 end
