@@ -3,8 +3,9 @@
 A record is a msgpack array without field names and without the id and queue (the hash key
 and field say those): position i holds RECORD_FIELDS[i], nil where the field holds its
 default, and the trailing nils are left off. `_lib.lua` (load_task/save_task) reads and
-writes the same layout from the constants below, so the scripts see a table with these field
-names and no other code knows the bytes.
+writes the same layout through Lua that scripts.py writes from the constants below
+(`record_layout`), so the scripts see a table with these field names and no other code
+knows the bytes.
 
 - The state is its index in STATES; the times in SINCE_CREATED are stored as ms after
   created_ms (small numbers take fewer bytes than a second epoch time).

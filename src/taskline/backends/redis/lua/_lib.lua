@@ -1,22 +1,12 @@
 -- _lib.lua: helpers prepended to every script by scripts.py; not a transition itself.
 -- Keys arrive only as parameters (named *_key), never built here, so scripts stay cluster-safe.
 
--- Records: codec.py defines the layout (RECORD_FIELDS, STATES, SINCE_CREATED come from it).
--- Scripts see a task as a table with those field names; only these two functions know the
+-- Records: codec.py defines the layout, and scripts.py writes task_of/values_of from it.
+-- Scripts see a task as a table with codec's field names; only these two functions know the
 -- stored bytes. User data (payload, result, metadata, webhook_status) are JSON strings that
 -- Lua never decodes, so `[]` stays `[]` and big integers keep their digits.
 local function decode_record(raw)
-  local values = cmsgpack.unpack(raw)
-  local task = {}
-  for i = 1, #RECORD_FIELDS do
-    task[RECORD_FIELDS[i]] = values[i]
-  end
-  task.state = STATES[task.state + 1]
-  for _, name in ipairs(SINCE_CREATED) do
-    if task[name] then
-      task[name] = task.created_ms + task[name]
-    end
-  end
+  local task = task_of(cmsgpack.unpack(raw))
   if task.errors then
     for i, e in ipairs(task.errors) do
       task.errors[i] = {attempt = e[1], error = e[2], at_ms = e[3]}
@@ -26,26 +16,17 @@ local function decode_record(raw)
 end
 
 local function encode_record(task)
-  local values, last = {}, 0
-  for i = 1, #RECORD_FIELDS do
-    local value = task[RECORD_FIELDS[i]]
-    if value ~= nil then
-      values[i], last = value, i
-    end
-  end
-  values[RECORD_AT.state] = STATE_INDEX[task.state]
-  for _, name in ipairs(SINCE_CREATED) do
-    local at = RECORD_AT[name]
-    if values[at] then
-      values[at] = values[at] - task.created_ms
-    end
-  end
+  local values = values_of(task)
   if task.errors then
     local triples = {}
     for i, e in ipairs(task.errors) do
       triples[i] = {e.attempt, e.error, e.at_ms}
     end
-    values[RECORD_AT.errors] = triples
+    values[ERRORS_AT] = triples
+  end
+  local last = RECORD_LENGTH
+  while values[last] == nil do
+    last = last - 1
   end
   -- An array header, then the values one by one: cmsgpack packs a table with holes as a
   -- map, but packs nil arguments as nil. Fewer than 256 fields: fixarray or array 16.
