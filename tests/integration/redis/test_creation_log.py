@@ -1,5 +1,5 @@
-"""The creation log's entries (_lib.lua log_entry) hold a task id in ~20 bytes: the stream id
-and a small integer give the id back, and log order is id order."""
+"""The creation log's entries (codec.log_entry) hold a task id in ~20 bytes: the stream id and
+a small integer give the id back (_lib.lua logged_task_id), and log order is id order."""
 
 import time
 import uuid
@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from taskline.backends.redis import backend as backend_module
 from taskline.backends.redis.backend import RedisBackend
-from taskline.backends.redis.codec import parse_log_id
+from taskline.backends.redis.codec import log_entry, parse_log_id
 from taskline.backends.redis.scripts import constants, read_body
 from taskline.core.clock import FrozenClock
 from taskline.core.ids import new_task_id
@@ -20,14 +20,22 @@ from tests.helpers.seed import submit
 
 CHECKS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
-# For each id: its entry id, its value, and the id logged_task_id reads back from them.
-ENTRIES = f"""{constants()}{read_body("_lib")}
+# The task id logged_task_id reads back from each entry, given as stream id, value pairs.
+READ_BACK = f"""{constants()}{read_body("_lib")}
 local reply = {{}}
-for i = 1, #ARGV do
-  local entry_id, low = log_entry(ARGV[i])
-  reply[i] = {{entry_id, low, logged_task_id({{entry_id, {{'id', tostring(low)}}}})}}
+for i = 1, #ARGV, 2 do
+  reply[#reply + 1] = logged_task_id({{ARGV[i], {{'id', ARGV[i + 1]}}}})
 end
 return reply"""
+
+
+def read_back(redis_url: str, entries: list[tuple[str, int]]) -> list[str]:
+    client = redis.Redis.from_url(redis_url)
+    try:
+        return [task_id.decode() for task_id in client.eval(READ_BACK, 0, *(v for entry in entries for v in entry))]
+    finally:
+        client.close()
+
 
 uuid7s = st.builds(
     lambda ms, counter, rand_b: str(uuid.UUID(int=ms << 80 | 0x7 << 76 | counter << 64 | 0b10 << 62 | rand_b)),
@@ -40,27 +48,18 @@ uuid7s = st.builds(
 @CHECKS
 @given(ids=st.lists(uuid7s, min_size=1, max_size=20, unique=True))
 def test_an_entry_gives_its_task_id_back_and_sorts_as_the_ids_do(redis_url: str, ids: list[str]) -> None:
-    client = redis.Redis.from_url(redis_url)
-    try:
-        entries = client.eval(ENTRIES, 0, *ids)
-    finally:
-        client.close()
+    entries = [log_entry(task_id) for task_id in ids]
 
-    assert [back.decode() for _, _, back in entries] == ids
-    assert all(0 <= low < 2**22 for _, low, _ in entries)
-    by_entry = sorted(zip(entries, ids, strict=True), key=lambda pair: parse_log_id(pair[0][0].decode()))
+    assert read_back(redis_url, entries) == ids
+    assert all(0 <= low < 2**22 for _, low in entries)
+    by_entry = sorted(zip(entries, ids, strict=True), key=lambda pair: parse_log_id(pair[0][0]))
     assert [task_id for _, task_id in by_entry] == sorted(ids)
 
 
 def test_ids_made_here_round_trip(redis_url: str) -> None:
     ids = [new_task_id() for _ in range(50)]
-    client = redis.Redis.from_url(redis_url)
-    try:
-        entries = client.eval(ENTRIES, 0, *ids)
-    finally:
-        client.close()
 
-    assert [back.decode() for _, _, back in entries] == ids
+    assert read_back(redis_url, [log_entry(task_id) for task_id in ids]) == ids
 
 
 async def test_a_task_logged_behind_another_process_clock_is_listed(

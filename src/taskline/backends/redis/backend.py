@@ -16,7 +16,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from taskline.backends.base import UNCHANGED
 from taskline.backends.redis import housekeeping, outbox, timers
 from taskline.backends.redis.coalescer import SubmitCoalescer
-from taskline.backends.redis.codec import decode_task, encode_json, encode_task, from_ms, to_ms
+from taskline.backends.redis.codec import decode_task, encode_json, encode_task, from_ms, log_entry, to_ms
 from taskline.backends.redis.context import RedisContext
 from taskline.backends.redis.events import RedisEventLog
 from taskline.backends.redis.failures import redis_unavailable
@@ -178,7 +178,7 @@ class RedisBackend:
                 )
             else:
                 field, score, index = "scheduled", due_ms, 0
-            args += [task.id, task.type, field, score, index, task.unique_key or "", record]
+            args += [task.id, task.type, field, score, index, task.unique_key or "", *log_entry(task.id), record]
         reply = await self._scripts.run("submit", script_keys, args)
         stored = {task.id: decode_task(task.id, queue, record) for task, record in zip(batch, records, strict=True)}
         outcomes = []

@@ -15,6 +15,7 @@ knows the bytes.
 - errors holds [attempt, error, at_ms] triples.
 """
 
+import uuid
 from typing import Any
 
 import orjson
@@ -179,7 +180,22 @@ def task_from_values(task_id: str, queue: str, values: list[Any]) -> Task:
     )
 
 
+def log_entry(task_id: str) -> tuple[str, int]:
+    """The creation-log entry of a task: its stream id, ordered as the ids are, and its value.
+
+    UUIDv7 = 48-bit ms, 12-bit counter, 62 random bits. The stream id keeps the ms and packs
+    the counter with the top 40 random bits into a 52-bit sequence; the value is the low 22
+    random bits, a small integer where the whole id would take 36 bytes. Every part is below
+    2^53, so _lib.lua's logged_task_id gives the id back exactly. Made here, not in Lua, so
+    Redis (which every client shares) does not spend its time parsing hex.
+    """
+    value = uuid.UUID(task_id).int
+    random = value & ((1 << 62) - 1)
+    sequence = ((value >> 64) & 0xFFF) << 40 | random >> 22
+    return f"{value >> 80}-{sequence}", random & ((1 << 22) - 1)
+
+
 def parse_log_id(text: str) -> tuple[int, int]:
-    """A creation-log stream id (_lib.lua log_entry) as a sortable pair; ValueError if it isn't one."""
+    """A creation-log stream id (log_entry) as a sortable pair; ValueError if it isn't one."""
     ms, _, sequence = text.partition("-")
     return int(ms), int(sequence)

@@ -54,25 +54,13 @@ local function delivery_value(task_id, event, attempts, raw)
   return '\148' .. cmsgpack.pack(task_id, event, attempts) .. raw
 end
 
--- The creation log (taskline:{q}:log, listing's index): one entry per task, whose stream id
--- comes from the task's UUIDv7 so that log order is id order: the 48-bit ms, then a 52-bit
--- sequence of the 12-bit counter and the top 40 of the 62 random bits. The entry's one value
--- is what the stream id leaves out, the low 22 random bits: a small integer, not a 36-byte
--- id. Every part stays below 2^53, exact in a Lua number.
+-- The creation log (taskline:{q}:log, listing's index): one entry per task, its stream id
+-- and value made from the task's UUIDv7 by codec.log_entry, so that log order is id order.
 local LOG_LOW = 2^22
 
--- The log's stream id and value for task `id` (xxxxxxxx-xxxx-7ccc-vrrr-rrrrrrrrrrrr).
-local function log_entry(id)
-  local ms = tonumber(string.sub(id, 1, 8) .. string.sub(id, 10, 13), 16)
-  local counter = tonumber(string.sub(id, 16, 18), 16)
-  local top = tonumber(string.sub(id, 20, 23), 16) % 2^14  -- random bits 61..48
-  local rest = tonumber(string.sub(id, 25, 36), 16)  -- random bits 47..0
-  local high = top * 2^26 + math.floor(rest / LOG_LOW)
-  return string.format('%d-%d', ms, counter * 2^40 + high), rest % LOG_LOW
-end
-
--- The task id of a log entry {stream id, {field, value}}: the inverse of log_entry, or the
--- value itself where the task was logged out of id order (submit.lua says when).
+-- The task id of a log entry {stream id, {field, value}}: the inverse of codec.log_entry
+-- (exact: every part is below 2^53), or the value itself where the task was logged out of
+-- id order (submit.lua says when).
 local function logged_task_id(entry)
   local value = entry[2][2]
   if #value == 36 then
