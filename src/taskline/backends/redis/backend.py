@@ -16,10 +16,11 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from taskline.backends.base import UNCHANGED
 from taskline.backends.redis import housekeeping, outbox, timers
 from taskline.backends.redis.coalescer import SubmitCoalescer
-from taskline.backends.redis.codec import decode_task, encode_json, encode_task, from_ms, log_id, to_ms
+from taskline.backends.redis.codec import decode_task, encode_json, encode_task, from_ms, log_entry, to_ms
 from taskline.backends.redis.context import RedisContext
 from taskline.backends.redis.events import RedisEventLog
 from taskline.backends.redis.failures import redis_unavailable
+from taskline.backends.redis.format import check_format
 from taskline.backends.redis.inspect import Inspector
 from taskline.backends.redis.keys import DEFAULT_NAMESPACE, KeySpace, QueueKeys
 from taskline.backends.redis.leasing import Leaser
@@ -43,7 +44,7 @@ from taskline.errors import BackendUnavailable, LeaseLost, NotFound, QueueFull, 
 from taskline.events.types import Event, EventCursor
 
 T = TypeVar("T")
-Args = list[str | int | float]
+Args = list[str | int | float | bytes]
 
 _STALE_READ_RETRIES = 5
 
@@ -93,7 +94,7 @@ class RedisBackend:
         """Connect to `url` (redis:// or rediss://) and start the wake-up listener.
 
         Raises:
-            BackendUnavailable: Redis does not answer.
+            BackendUnavailable: Redis does not answer, or holds Taskline data in another record format.
 
         Args:
             url: the server.
@@ -114,6 +115,7 @@ class RedisBackend:
         try:
             with redis_unavailable():
                 await client.ping()
+                await check_format(client, backend._keys)
                 await backend._listener.start()
         except BaseException:
             await client.aclose()
@@ -176,7 +178,7 @@ class RedisBackend:
                 )
             else:
                 field, score, index = "scheduled", due_ms, 0
-            args += [task.id, task.type, field, score, index, task.unique_key or "", log_id(task.id), record]
+            args += [task.id, task.type, field, score, index, task.unique_key or "", *log_entry(task.id), record]
         reply = await self._scripts.run("submit", script_keys, args)
         stored = {task.id: decode_task(task.id, queue, record) for task, record in zip(batch, records, strict=True)}
         outcomes = []

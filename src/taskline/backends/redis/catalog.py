@@ -69,7 +69,7 @@ class Catalog:
         """The remembered (queue, type) of a task, if this process has seen it."""
         return self._places.get(task_id)
 
-    async def find(self, task_id: str) -> tuple[str, bytes | str] | None:
+    async def find(self, task_id: str) -> tuple[str, bytes] | None:
         """The queue and stored record of a task, or None if no queue holds it.
 
         Asks the remembered queue first, then every known queue in one pipeline, then the
@@ -79,7 +79,8 @@ class Catalog:
         remembered = None if place is None else place[0]
         if remembered is not None:
             with redis_unavailable():
-                raw = await self._client.hget(self._keys.queue(remembered).tasks, task_id)
+                # The client never decodes replies: a record is the bytes stored.
+                raw: bytes | None = await self._client.hget(self._keys.queue(remembered).tasks, task_id)  # type: ignore[assignment]
             if raw is not None:
                 return remembered, raw
         searched: set[str] = set()
@@ -92,8 +93,8 @@ class Catalog:
                     for queue in queues:
                         pipe.hget(self._keys.queue(queue).tasks, task_id)
                     replies = await pipe.execute()
-            for queue, raw in zip(queues, replies, strict=True):
-                if raw is not None:
-                    return queue, raw
+            for queue, reply in zip(queues, replies, strict=True):
+                if reply is not None:
+                    return queue, reply
             searched |= set(queues)
         return None

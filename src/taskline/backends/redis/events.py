@@ -128,12 +128,12 @@ class RedisEventLog:
 
 
 def _decode(stream: str, entry_id: str, raw: dict[Any, Any]) -> Event:
-    fields = {text(k): text(v) for k, v in raw.items()}
+    fields = {text(k): v for k, v in raw.items()}  # values stay bytes: a task's body is a binary record
     ms, seq = position(entry_id)
-    name = EventName(fields["e"])
+    name = EventName(text(fields["e"]))
     ts = from_ms(int(fields["ts"]))
     if stream == WORKERS_STREAM:
-        worker = worker_from_fields(fields["w"], orjson.loads(fields["b"]))
+        worker = worker_from_fields(text(fields["w"]), orjson.loads(fields["b"]))
         return Event(id=event_id(ms, seq, stream), name=name, ts=ts, worker=worker)
-    task = task_summary(decode_task(fields["i"], stream, fields["b"]))
+    task = task_summary(decode_task(text(fields["i"]), stream, fields["b"]))
     return Event(id=event_id(ms, seq, stream), name=name, ts=ts, task=task)

@@ -130,6 +130,11 @@ class KeySpace:
         return f"{self.namespace}:queues"
 
     @property
+    def format(self) -> str:
+        """STRING: the record format the data is in (codec.FORMAT_VERSION), checked at every start."""
+        return f"{self.namespace}:format"
+
+    @property
     def wake_channel(self) -> str:
         """Pub/sub channel: a queue name (work may be pending there) or TIMER_MESSAGE."""
         return f"{self.namespace}:wake"

@@ -7,8 +7,9 @@ idle, it costs one SMEMBERS and one pipeline.
 """
 
 import orjson
+import ormsgpack
 
-from taskline.backends.redis.codec import decode_task, text, to_ms
+from taskline.backends.redis.codec import task_from_values, text, to_ms
 from taskline.backends.redis.context import RedisContext
 from taskline.core.webhooks import Delivery, DeliveryOutcome
 
@@ -30,9 +31,10 @@ async def claim(ctx: RedisContext, now_ms: int, *, limit: int, claim_s: float) -
 
 
 def _delivery(delivery_id: str, queue: str, raw: bytes) -> Delivery:
-    stored = orjson.loads(raw)
-    task = decode_task(stored["id"], queue, stored["record"])
-    return Delivery(delivery_id, task.id, queue, stored["event"], int(stored["attempts"]), task)
+    """A delivery as `_lib.lua` stores it: [task id, event, attempts, the record nested]."""
+    task_id, event, attempts, record = ormsgpack.unpackb(raw)
+    task = task_from_values(task_id, queue, record)
+    return Delivery(delivery_id, task_id, queue, event, attempts, task)
 
 
 async def settle(ctx: RedisContext, delivery: Delivery, outcome: DeliveryOutcome, now_ms: int) -> bool:

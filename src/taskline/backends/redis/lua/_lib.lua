@@ -1,21 +1,77 @@
 -- _lib.lua: helpers prepended to every script by scripts.py; not a transition itself.
 -- Keys arrive only as parameters (named *_key), never built here, so scripts stay cluster-safe.
--- Records are JSON objects whose user data (payload, result, metadata, webhook_status) are
--- already-encoded JSON strings: cjson never re-encodes them, so `[]` stays `[]` and big
--- integers keep their digits. Records never hold null: an absent field is the default.
+
+-- Records: codec.py defines the layout, and scripts.py writes task_of/values_of from it.
+-- Scripts see a task as a table with codec's field names; only these two functions know the
+-- stored bytes. User data (payload, result, metadata, webhook_status) are JSON strings that
+-- Lua never decodes, so `[]` stays `[]` and big integers keep their digits.
+local function decode_record(raw)
+  local task = task_of(cmsgpack.unpack(raw))
+  if task.errors then
+    for i, e in ipairs(task.errors) do
+      task.errors[i] = {attempt = e[1], error = e[2], at_ms = e[3]}
+    end
+  end
+  return task
+end
+
+local function encode_record(task)
+  local values = values_of(task)
+  if task.errors then
+    local triples = {}
+    for i, e in ipairs(task.errors) do
+      triples[i] = {e.attempt, e.error, e.at_ms}
+    end
+    values[ERRORS_AT] = triples
+  end
+  local last = RECORD_LENGTH
+  while values[last] == nil do
+    last = last - 1
+  end
+  -- An array header, then the values one by one: cmsgpack packs a table with holes as a
+  -- map, but packs nil arguments as nil. Fewer than 256 fields: fixarray or array 16.
+  local header = last < 16 and string.char(0x90 + last) or string.char(0xdc, 0, last)
+  return header .. cmsgpack.pack(unpack(values, 1, last))
+end
 
 local function load_task(tasks_key, id)
   local raw = redis.call('HGET', tasks_key, id)
   if not raw then
     return nil
   end
-  return cjson.decode(raw)
+  return decode_record(raw)
 end
 
 local function save_task(tasks_key, id, task)
-  local raw = cjson.encode(task)
+  local raw = encode_record(task)
   redis.call('HSET', tasks_key, id, raw)
   return raw
+end
+
+-- A webhook delivery as stored: the msgpack array [task id, event, attempts, record], the
+-- record nested as saved, so it is never decoded and encoded again on the way.
+local function delivery_value(task_id, event, attempts, raw)
+  return '\148' .. cmsgpack.pack(task_id, event, attempts) .. raw
+end
+
+-- The creation log (taskline:{q}:log, listing's index): one entry per task, its stream id
+-- and value made from the task's UUIDv7 by codec.log_entry, so that log order is id order.
+local LOG_LOW = 2^22
+
+-- The task id of a log entry {stream id, {field, value}}: the inverse of codec.log_entry
+-- (exact: every part is below 2^53), or the value itself where the task was logged out of
+-- id order (submit.lua says when).
+local function logged_task_id(entry)
+  local value = entry[2][2]
+  if #value == 36 then
+    return value
+  end
+  local ms, sequence = string.match(entry[1], '^(%d+)-(%d+)$')
+  sequence = tonumber(sequence)
+  local high = sequence % 2^40
+  local hex = string.format('%012x', tonumber(ms))
+  return string.format('%s-%s-7%03x-%04x-%012x', string.sub(hex, 1, 8), string.sub(hex, 9, 12),
+    math.floor(sequence / 2^40), 0x8000 + math.floor(high / 2^26), (high % 2^26) * LOG_LOW + tonumber(value))
 end
 
 -- The running task `id`, if `token` is its lease's; else nil and the error reply to return.
@@ -38,12 +94,43 @@ local function count_field(task)
   return task.state
 end
 
+-- HINCRBYs of a batch script, summed per key and field and written once each when it ends
+-- (flush_tally): a lease of ten tasks of one type moves their counts and observes their
+-- waits with a handful of HINCRBYs, not forty. Outside begin_tally each is written at once.
+local tallies = nil
+
+local function begin_tally()
+  tallies = {}
+end
+
+local function incr(hash_key, field, by)
+  if not tallies then
+    redis.call('HINCRBY', hash_key, field, by)
+    return
+  end
+  local fields = tallies[hash_key]
+  if not fields then
+    fields = {}
+    tallies[hash_key] = fields
+  end
+  fields[field] = (fields[field] or 0) + by
+end
+
+local function flush_tally()
+  for hash_key, fields in pairs(tallies) do
+    for field, by in pairs(fields) do
+      redis.call('HINCRBY', hash_key, field, by)
+    end
+  end
+  tallies = nil
+end
+
 local function move_count(counts_key, from_field, to_field)
   if from_field then
-    redis.call('HINCRBY', counts_key, from_field, -1)
+    incr(counts_key, from_field, -1)
   end
   if to_field then
-    redis.call('HINCRBY', counts_key, to_field, 1)
+    incr(counts_key, to_field, 1)
   end
 end
 
@@ -108,8 +195,8 @@ local function observe(metrics_key, timing, task_type, ms)
       break
     end
   end
-  redis.call('HINCRBY', metrics_key, timing .. '|' .. task_type .. '|' .. bucket, 1)
-  redis.call('HINCRBY', metrics_key, timing .. '_ms|' .. task_type, math.max(ms, 0))
+  incr(metrics_key, timing .. '|' .. task_type .. '|' .. bucket, 1)
+  incr(metrics_key, timing .. '_ms|' .. task_type, math.max(ms, 0))
 end
 
 -- Appends an event to a stream, trimmed to about EVENTS_KEPT entries; returns its entry id.
@@ -123,13 +210,11 @@ end
 -- the UNSHOWN fields, so the streams stay small whatever tasks carry.
 local function task_event(ev, name, id, raw, now)
   if #raw > SMALL_RECORD_BYTES then
-    local shown = {}
-    for field, value in pairs(cjson.decode(raw)) do
-      if not UNSHOWN[field] then
-        shown[field] = value
-      end
+    local shown = decode_record(raw)
+    for field in pairs(UNSHOWN) do
+      shown[field] = nil
     end
-    raw = cjson.encode(shown)
+    raw = encode_record(shown)
   end
   return emit(ev.events, name, now, 'i', id, raw)
 end
@@ -149,7 +234,7 @@ local function announce(ev, name, id, task, raw, now, ran)
   local event_id = task_event(ev, name, id, raw, now)
   local counter = COUNTED[name]
   if counter then
-    redis.call('HINCRBY', ev.metrics, counter .. '|' .. task.type, 1)
+    incr(ev.metrics, counter .. '|' .. task.type, 1)
   end
   if name == 'task.started' then
     observe(ev.metrics, 'wait', task.type, now - task.due_ms)
@@ -159,7 +244,7 @@ local function announce(ev, name, id, task, raw, now, ran)
   if DELIVERED_ON[name] and task.webhook then
     -- The delivery's id is its event's: unique, and the same on every retry of it.
     redis.call('ZADD', ev.outbox, now, event_id)
-    redis.call('HSET', ev.deliveries, event_id, cjson.encode({id = id, event = name, attempts = 0, record = raw}))
+    redis.call('HSET', ev.deliveries, event_id, delivery_value(id, name, 0, raw))
   end
 end
 

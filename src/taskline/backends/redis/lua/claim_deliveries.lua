@@ -2,7 +2,7 @@
 -- after the claim (so no other dispatcher takes the same attempt while this one makes it).
 -- KEYS[1] taskline:{q}:outbox  KEYS[2] taskline:{q}:deliveries
 -- ARGV[1] now_ms  ARGV[2] limit  ARGV[3] claim_ms (how long the claim holds)
--- Returns a flat array {delivery id, delivery JSON {id, event, attempts, record}, ...}.
+-- Returns a flat array {delivery id, delivery (_lib.lua delivery_value), ...}.
 local outbox_key, deliveries_key = KEYS[1], KEYS[2]
 local now, limit, claim_ms = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local due = redis.call('ZRANGEBYSCORE', outbox_key, '-inf', now, 'LIMIT', 0, limit)

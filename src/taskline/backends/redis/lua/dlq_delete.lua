@@ -6,13 +6,15 @@
 local tasks_key, counts_key, failed_key, uniques_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local ids = redis.call('ZRANGE', failed_key, 0, tonumber(ARGV[1]) - 1)
 local deleted = 0
+begin_tally()
 for _, id in ipairs(ids) do
   redis.call('ZREM', failed_key, id)
   local task = load_task(tasks_key, id)
   if task then
     delete_task(tasks_key, counts_key, uniques_key, id, task)
-    task_event({events = KEYS[5]}, 'task.deleted', id, cjson.encode(task), tonumber(ARGV[2]))
+    task_event({events = KEYS[5]}, 'task.deleted', id, encode_record(task), tonumber(ARGV[2]))
     deleted = deleted + 1
   end
 end
+flush_tally()
 return deleted

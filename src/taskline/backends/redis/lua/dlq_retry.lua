@@ -17,6 +17,7 @@ for i = 1, n do
   pending_index[ARGV[8 + i]] = 5 + i
 end
 local moved, unknown_type = 0, 0
+begin_tally()
 for i = 9 + n, #ARGV do
   local id = ARGV[i]
   local task = load_task(tasks_key, id)
@@ -31,6 +32,7 @@ for i = 9 + n, #ARGV do
     end
   end
 end
+flush_tally()
 if moved > 0 then
   redis.call('PUBLISH', ARGV[6], ARGV[7])
 end

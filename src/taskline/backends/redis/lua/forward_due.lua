@@ -14,6 +14,7 @@ for i = 9, #ARGV do
   pending_index[ARGV[i]] = i - 2
 end
 local moved, unknown_type = 0, 0
+begin_tally()
 local function forward(source_key)
   if moved >= limit or unknown_type == 1 then
     return
@@ -37,6 +38,7 @@ local function forward(source_key)
 end
 forward(scheduled_key)
 forward(retrying_key)
+flush_tally()
 if moved > 0 then
   redis.call('PUBLISH', ARGV[7], ARGV[8])
 end

@@ -16,6 +16,7 @@ local now, lease_ms, worker = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
 local bound = tonumber(ARGV[4])
 local reply = {}
 local soonest = nil
+begin_tally()
 for t = 7, #ARGV do
   -- The best head among the type zsets: O(types · log n) per task.
   local best_index, best_score, best_id = nil, nil, nil
@@ -45,6 +46,7 @@ for t = 7, #ARGV do
     reply[#reply + 1] = record(ev, 'task.started', best_id, task, now, false)
   end
 end
+flush_tally()
 -- A scheduler looks at least every ARGV[6] ms anyway: only a sooner deadline needs a wake-up.
 if soonest and soonest - now < tonumber(ARGV[6]) then
   redis.call('PUBLISH', ARGV[5], '~timer')

@@ -11,10 +11,10 @@ local entries = redis.call('XREVRANGE', log_key, ARGV[1], '-', 'COUNT', scan)
 local reply = {''}
 local matches = 0
 for _, entry in ipairs(entries) do
-  local id = entry[2][2]
+  local id = logged_task_id(entry)
   local raw = redis.call('HGET', tasks_key, id)
   if raw then
-    local task = (state ~= '' or task_type ~= '') and cjson.decode(raw) or nil
+    local task = (state ~= '' or task_type ~= '') and decode_record(raw) or nil
     if not task or ((state == '' or task.state == state) and (task_type == '' or task.type == task_type)) then
       reply[#reply + 1] = entry[1]
       reply[#reply + 1] = id

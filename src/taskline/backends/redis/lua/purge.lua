@@ -10,6 +10,7 @@ local priority = tonumber(ARGV[1])
 local first, count = tonumber(ARGV[2]), tonumber(ARGV[3])
 local ids = redis.call('ZRANGE', pending_key, first, first + count - 1)
 local deleted, kept = 0, 0
+begin_tally()
 for _, id in ipairs(ids) do
   local task = load_task(tasks_key, id)
   if task and priority and task.priority ~= priority then
@@ -18,9 +19,10 @@ for _, id in ipairs(ids) do
     redis.call('ZREM', pending_key, id)
     if task then
       delete_task(tasks_key, counts_key, uniques_key, id, task)
-      task_event({events = KEYS[5]}, 'task.deleted', id, cjson.encode(task), tonumber(ARGV[4]))
+      task_event({events = KEYS[5]}, 'task.deleted', id, encode_record(task), tonumber(ARGV[4]))
       deleted = deleted + 1
     end
   end
 end
+flush_tally()
 return {deleted, kept, #ids}

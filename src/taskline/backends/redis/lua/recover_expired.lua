@@ -14,6 +14,7 @@ local retrying_key, failed_key, cancelled_key = KEYS[4], KEYS[5], KEYS[6]
 local ev = {tasks = KEYS[1], events = KEYS[7], metrics = KEYS[8], outbox = KEYS[9], deliveries = KEYS[10]}
 local now = tonumber(ARGV[1])
 local recovered, retrying = 0, false
+begin_tally()
 for b = 3, #ARGV, 5 do
   local id = ARGV[b]
   local task = load_task(tasks_key, id)
@@ -25,6 +26,7 @@ for b = 3, #ARGV, 5 do
     retrying = retrying or task.state == 'retrying'
   end
 end
+flush_tally()
 if retrying then
   redis.call('PUBLISH', ARGV[2], '~timer')
 end

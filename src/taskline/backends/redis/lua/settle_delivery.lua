@@ -13,13 +13,13 @@ local raw = redis.call('HGET', deliveries_key, id)
 if not raw then
   return 0
 end
-local delivery = cjson.decode(raw)
-if delivery.attempts ~= tonumber(ARGV[3]) then
+-- The delivery's head (task id, event, attempts), and where its record starts.
+local offset, delivery_task, event, attempts = cmsgpack.unpack_limit(raw, 3, 1)
+if attempts ~= tonumber(ARGV[3]) then
   return 0
 end
 if state == 'pending' then
-  delivery.attempts = delivery.attempts + 1
-  redis.call('HSET', deliveries_key, id, cjson.encode(delivery))
+  redis.call('HSET', deliveries_key, id, delivery_value(delivery_task, event, attempts + 1, string.sub(raw, offset + 1)))
   redis.call('ZADD', outbox_key, tonumber(ARGV[5]), id)
 else
   redis.call('HDEL', deliveries_key, id)

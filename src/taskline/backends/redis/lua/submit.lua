@@ -4,8 +4,9 @@
 -- KEYS[7] taskline:{q}:events  KEYS[8] taskline:{q}:metrics
 -- KEYS[9..] taskline:{q}:pending:<type>, one per type the batch makes pending
 -- ARGV[1] now_ms  ARGV[2] max_queue_size  ARGV[3] wake channel  ARGV[4] queue name
--- ARGV[5..] 8 per task: id, type, counts field ('pending:<p>' or 'scheduled'), score (order key
---   or due_ms), pending key index into KEYS (0 when scheduled), unique key ('' none), log id, record
+-- ARGV[5..] 9 per task: id, type, counts field ('pending:<p>' or 'scheduled'), score (order key
+--   or due_ms), pending key index into KEYS (0 when scheduled), unique key ('' none), log
+--   stream id and log value (codec.log_entry), record
 -- Returns 2 per task: '' '' when stored; else the id of the task its unique key names and that
 -- task's record ('' when that task is stored by this same batch).
 -- Error reply QUEUE_FULL (nothing stored) when pending + scheduled + retrying would pass the limit.
@@ -13,7 +14,7 @@ local tasks_key, counts_key, scheduled_key = KEYS[1], KEYS[2], KEYS[3]
 local uniques_key, types_key, log_key = KEYS[4], KEYS[5], KEYS[6]
 local ev = {tasks = tasks_key, events = KEYS[7], metrics = KEYS[8]}
 local now, max_size = tonumber(ARGV[1]), tonumber(ARGV[2])
-local FIRST, WIDTH = 5, 8
+local FIRST, WIDTH = 5, 9
 local n = (#ARGV - FIRST + 1) / WIDTH
 
 -- Pass 1 decides every unique-key hit before anything is written, so a refusal stores nothing.
@@ -51,7 +52,7 @@ if creates > 0 then
 end
 
 local reply, made_pending, made_scheduled = {}, false, false
-local submitted = {}  -- type -> tasks created: one HINCRBY per type, not per task
+begin_tally()
 for i = 1, n do
   local b = FIRST + (i - 1) * WIDTH
   local id, task_type, field, score, pending_index = ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], tonumber(ARGV[b + 4])
@@ -59,7 +60,7 @@ for i = 1, n do
     reply[#reply + 1] = hits[i][1]
     reply[#reply + 1] = hits[i][2]
   else
-    redis.call('HSET', tasks_key, id, ARGV[b + 7])
+    redis.call('HSET', tasks_key, id, ARGV[b + 8])
     if ARGV[b + 5] ~= '' then
       redis.call('HSET', uniques_key, ARGV[b + 5], id)
     end
@@ -70,24 +71,23 @@ for i = 1, n do
       redis.call('ZADD', scheduled_key, score, id)
       made_scheduled = true
     end
-    redis.call('HINCRBY', counts_key, field, 1)
+    incr(counts_key, field, 1)
     redis.call('SADD', types_key, task_type)
-    -- The log id comes from the task id (creation order); if another process's ids run
-    -- behind this stream's last entry, take the next id after it instead.
-    local added = redis.pcall('XADD', log_key, ARGV[b + 6], 'id', id)
+    -- The log entry comes from the task id (creation order); if another process's ids run
+    -- behind this stream's last entry, the entry takes the next id after it and holds the
+    -- whole task id instead.
+    local added = redis.pcall('XADD', log_key, ARGV[b + 6], 'id', ARGV[b + 7])
     if type(added) == 'table' and added.err then
       local last = redis.call('XREVRANGE', log_key, '+', '-', 'COUNT', 1)
       redis.call('XADD', log_key, string.match(last[1][1], '^%d+') .. '-*', 'id', id)
     end
-    task_event(ev, 'task.created', id, ARGV[b + 7], now)
-    submitted[task_type] = (submitted[task_type] or 0) + 1
+    task_event(ev, 'task.created', id, ARGV[b + 8], now)
+    incr(ev.metrics, 'submitted|' .. task_type, 1)
     reply[#reply + 1] = ''
     reply[#reply + 1] = ''
   end
 end
-for task_type, count in pairs(submitted) do
-  redis.call('HINCRBY', ev.metrics, 'submitted|' .. task_type, count)
-end
+flush_tally()
 if made_pending then
   redis.call('PUBLISH', ARGV[3], ARGV[4])
 end

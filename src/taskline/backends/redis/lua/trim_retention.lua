@@ -24,14 +24,16 @@ local function trim(index_key, cutoff)
     end
   end
 end
+begin_tally()
 trim(completed_key, ARGV[1])
 trim(cancelled_key, ARGV[1])
 trim(failed_key, ARGV[2])
+flush_tally()
 -- The log can only lose its oldest entries: trim up to the first whose task still exists.
 local entries = redis.call('XRANGE', log_key, '-', '+', 'COUNT', tonumber(ARGV[4]))
 local first_live = nil
 for _, entry in ipairs(entries) do
-  if redis.call('HEXISTS', tasks_key, entry[2][2]) == 1 then
+  if redis.call('HEXISTS', tasks_key, logged_task_id(entry)) == 1 then
     first_live = entry[1]
     break
   end

@@ -16,7 +16,7 @@ for b = 2, #ARGV, 2 do
     end
     redis.call('ZREM', scheduled_key, id)
     delete_task(tasks_key, counts_key, uniques_key, id, task)
-    task_event({events = KEYS[5]}, 'task.deleted', id, cjson.encode(task), tonumber(ARGV[1]))
+    task_event({events = KEYS[5]}, 'task.deleted', id, encode_record(task), tonumber(ARGV[1]))
     deleted = deleted + 1
   end
 end
