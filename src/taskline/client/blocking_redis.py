@@ -1,26 +1,88 @@
-"""`BlockingRedisEngine`: the blocking client's calls straight on Redis (`redis://` URLs)."""
+"""`BlockingRedisEngine`: the blocking client's calls straight on Redis (`redis://` URLs).
 
+What a producer calls in a loop runs on redis-py's blocking client, with the backend's own
+pieces: the spec rules and idempotency checks of `service`, the submit script's call and
+reply of `backends.redis.submitting`, records read by `codec`. The rest goes through the
+async service on a loop thread, started the first time one of them is called:
+- reads and admin (list, stats, queues, pause/resume, purge, the DLQ): not hot, and each
+  spans every queue through the catalog the async backend keeps;
+- cancel and retry, and a get of a task this client did not submit: they first find the
+  task's queue, which the async backend's catalog does (a search over every queue);
+- a submit_many spanning queues: all or nothing across queues is the backend's to keep.
+"""
+
+import time
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
+from redis import Redis
+
+from taskline.backends.redis.catalog import Places
+from taskline.backends.redis.codec import decode_task, to_ms
+from taskline.backends.redis.failures import redis_unavailable
+from taskline.backends.redis.keys import DEFAULT_NAMESPACE, KeySpace
+from taskline.backends.redis.scripts import BlockingScriptRunner
+from taskline.backends.redis.submitting import new_tasks, submit_call, submit_outcomes
 from taskline.client.bridge import LoopThread
 from taskline.client.local import LocalEngine
 from taskline.config import Settings
-from taskline.core.task import QueueStats, Stats, Task, TaskFilter, TaskPage
+from taskline.core.spec import TaskSpec, parse_spec
+from taskline.core.task import QueueStats, Stats, Submitted, Task, TaskFilter, TaskPage
+from taskline.service import checked_replay, keyed_spec, parse_specs
 
 
 class BlockingRedisEngine:
     def __init__(self, redis_url: str, *, settings: Settings) -> None:
+        self._redis = Redis.from_url(redis_url)  # packs with hiredis by itself when installed
+        self._scripts = BlockingScriptRunner(self._redis)
+        self._keys = KeySpace(DEFAULT_NAMESPACE)
+        self._config = settings.engine_config()
+        self._parse = partial(
+            parse_spec,
+            max_payload_bytes=settings.max_payload_bytes,
+            allow_private_webhooks=settings.webhook_allow_private,
+        )
+        self._registered: set[str] = set()
+        self._places = Places()
         self._loop = LoopThread()
         self._local = LocalEngine(redis_url, settings=settings)
 
     def submit(self, spec: dict[str, Any], idempotency_key: str | None) -> Task:
-        return self._loop.run(self._local.submit(spec, idempotency_key))
+        parsed = keyed_spec(self._parse(spec, now=time.time()), idempotency_key)
+        (submitted,) = self._store(parsed.queue, [parsed])
+        return checked_replay(submitted, parsed, idempotency_key).task
 
     def submit_many(self, specs: list[dict[str, Any]]) -> list[Task]:
-        return self._loop.run(self._local.submit_many(specs))
+        now = time.time()
+        parsed = parse_specs(specs, lambda item: self._parse(item, now=now))
+        queues = {spec.queue for spec in parsed}
+        if len(queues) > 1:
+            return self._loop.run(self._local.submit_many(specs))
+        return [outcome.task for outcome in self._store(queues.pop(), parsed)]
+
+    def _store(self, queue: str, specs: Sequence[TaskSpec]) -> list[Submitted]:
+        """Store tasks of one queue in one script call, as `RedisBackend.submit` does."""
+        now = time.time()
+        tasks = new_tasks(specs, now)
+        keys = self._keys.queue(queue)
+        call = submit_call(keys, tasks, now_ms=to_ms(now), config=self._config, wake_channel=self._keys.wake_channel)
+        with redis_unavailable():
+            if queue not in self._registered:
+                self._redis.sadd(self._keys.queues, queue)
+                self._registered.add(queue)
+        outcomes = submit_outcomes(queue, tasks, call, self._scripts.run("submit", call.keys, call.args))
+        for outcome in outcomes:
+            self._places.remember(outcome.task.id, queue, outcome.task.type)
+        return outcomes
 
     def get(self, task_id: str) -> Task:
+        place = self._places.place_of(task_id)
+        if place is not None:
+            with redis_unavailable():
+                raw = self._redis.hget(self._keys.queue(place[0]).tasks, task_id)
+            if raw is not None:
+                return decode_task(task_id, place[0], raw)
         return self._loop.run(self._local.get(task_id))
 
     def cancel(self, task_id: str) -> Task:
@@ -28,9 +90,6 @@ class BlockingRedisEngine:
 
     def retry(self, task_id: str, payload: Any) -> Task:
         return self._loop.run(self._local.retry(task_id, payload))
-
-    # Reads and admin, not what a producer calls in a loop: through the async service on a
-    # loop thread, started the first time one of them is called.
 
     def list_tasks(self, filter: TaskFilter, limit: int, cursor: str | None) -> TaskPage:
         return self._loop.run(self._local.list_tasks(filter, limit, cursor))
@@ -60,8 +119,9 @@ class BlockingRedisEngine:
         return self._loop.run(self._local.dlq_delete())
 
     def close(self) -> None:
-        if self._loop.started:
-            try:
+        try:
+            if self._loop.started:
                 self._loop.run(self._local.close())
-            finally:
-                self._loop.stop()
+        finally:
+            self._loop.stop()
+            self._redis.close()

@@ -16,7 +16,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from taskline.backends.base import UNCHANGED
 from taskline.backends.redis import housekeeping, outbox, timers
 from taskline.backends.redis.coalescer import SubmitCoalescer
-from taskline.backends.redis.codec import decode_task, encode_json, encode_task, from_ms, log_id, to_ms
+from taskline.backends.redis.codec import decode_task, encode_json, from_ms, to_ms
 from taskline.backends.redis.context import RedisContext
 from taskline.backends.redis.events import RedisEventLog
 from taskline.backends.redis.failures import redis_unavailable
@@ -27,16 +27,15 @@ from taskline.backends.redis.measures import metrics_from_hashes
 from taskline.backends.redis.packing import packing_with_hiredis
 from taskline.backends.redis.registry import WorkerRegistry
 from taskline.backends.redis.scripts import StaleRead
+from taskline.backends.redis.submitting import new_tasks, submit_call, submit_outcomes
 from taskline.backends.redis.wake import WakeListener
 from taskline.backends.wakeup import MAX_TIMER_WAIT_S, WakeupHub, WorkSignal
 from taskline.core.clock import Clock, SystemClock
 from taskline.core.config import EngineConfig
-from taskline.core.ids import new_task_id
 from taskline.core.measures import TaskMetrics
-from taskline.core.priority import order_key
 from taskline.core.spec import TaskSpec
 from taskline.core.states import TaskState
-from taskline.core.task import HeartbeatAck, Lease, QueueStats, Submitted, Task, TaskFilter, TaskPage, new_task
+from taskline.core.task import HeartbeatAck, Lease, QueueStats, Submitted, Task, TaskFilter, TaskPage
 from taskline.core.webhooks import Delivery, DeliveryOutcome
 from taskline.core.workers import WorkerDetails, WorkerRecord
 from taskline.errors import BackendUnavailable, LeaseLost, NotFound, QueueFull, TasklineError
@@ -129,8 +128,7 @@ class RedisBackend:
     # --- submit -------------------------------------------------------------------------
 
     async def submit(self, specs: Sequence[TaskSpec]) -> list[Submitted]:
-        now = self._clock.now()
-        tasks = [new_task(spec, task_id=new_task_id(), now=now) for spec in specs]
+        tasks = new_tasks(specs, self._clock.now())
         by_queue: dict[str, list[int]] = {}
         for index, task in enumerate(tasks):
             by_queue.setdefault(task.queue, []).append(index)
@@ -159,35 +157,14 @@ class RedisBackend:
 
     async def _submit_to_queue(self, queue: str, batch: list[Task]) -> list[Submitted]:
         keys = self._keys.queue(queue)
-        pending_keys: dict[str, int] = {}
-        script_keys = [keys.tasks, keys.counts, keys.scheduled, keys.unique, keys.types, keys.log, *keys.announcing]
-        args: Args = [self._now_ms(), self._config.max_queue_size, *self._channel_args(queue)]
-        records = [encode_task(task) for task in batch]
-        for task, record in zip(batch, records, strict=True):
-            due_ms = to_ms(task.due_at)
-            if task.state is TaskState.PENDING:
-                if task.type not in pending_keys:
-                    script_keys.append(keys.pending(task.type))
-                    pending_keys[task.type] = len(script_keys)
-                field, score, index = (
-                    f"pending:{task.priority}",
-                    order_key(task.priority, due_ms, self._config.priority_aging_s),
-                    pending_keys[task.type],
-                )
-            else:
-                field, score, index = "scheduled", due_ms, 0
-            args += [task.id, task.type, field, score, index, task.unique_key or "", log_id(task.id), record]
-        reply = await self._scripts.run("submit", script_keys, args)
-        stored = {task.id: decode_task(task.id, queue, record) for task, record in zip(batch, records, strict=True)}
-        outcomes = []
-        for task, (hit_id, hit_record) in zip(batch, zip(reply[::2], reply[1::2], strict=True), strict=True):
-            if not hit_id:
-                self._catalog.remember(task.id, queue, task.type)
-                outcomes.append(Submitted(stored[task.id], created=True))
-            elif hit_record:
-                outcomes.append(Submitted(decode_task(hit_id.decode(), queue, hit_record), created=False))
-            else:
-                outcomes.append(Submitted(stored[hit_id.decode()], created=False))
+        call = submit_call(
+            keys, batch, now_ms=self._now_ms(), config=self._config, wake_channel=self._keys.wake_channel
+        )
+        reply = await self._scripts.run("submit", call.keys, call.args)
+        outcomes = submit_outcomes(queue, batch, call, reply)
+        for outcome in outcomes:
+            if outcome.created:
+                self._catalog.remember(outcome.task.id, queue, outcome.task.type)
         if any(o.created and o.task.state is TaskState.PENDING for o in outcomes):
             self._hub.work_ready(queue)
         if any(o.created and o.task.state is TaskState.SCHEDULED for o in outcomes):

@@ -1,0 +1,72 @@
+"""The submit script's call and reply, without I/O: what `RedisBackend` (asyncio) and the
+blocking client's Redis engine both send, and how both read what comes back.
+
+`submit_call` turns new tasks of one queue into the script's KEYS and ARGV (records encoded
+by `codec`); `submit_outcomes` turns the reply into one `Submitted` per task.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from taskline.backends.redis.codec import decode_task, encode_task, log_id, to_ms
+from taskline.backends.redis.keys import QueueKeys
+from taskline.core.config import EngineConfig
+from taskline.core.ids import new_task_id
+from taskline.core.priority import order_key
+from taskline.core.spec import TaskSpec
+from taskline.core.states import TaskState
+from taskline.core.task import Submitted, Task, new_task
+
+Args = list[str | int | float]
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitCall:
+    keys: list[str]
+    args: Args
+    records: list[Any]  # each task's record as encoded, to read the created tasks back from
+
+
+def new_tasks(specs: Sequence[TaskSpec], now: float) -> list[Task]:
+    """The tasks a submit of `specs` creates at `now`, each with a fresh id."""
+    return [new_task(spec, task_id=new_task_id(), now=now) for spec in specs]
+
+
+def submit_call(
+    keys: QueueKeys, batch: list[Task], *, now_ms: int, config: EngineConfig, wake_channel: str
+) -> SubmitCall:
+    """The `submit` script's KEYS and ARGV for `batch`, all tasks of the queue `keys` name."""
+    pending_keys: dict[str, int] = {}
+    script_keys = [keys.tasks, keys.counts, keys.scheduled, keys.unique, keys.types, keys.log, *keys.announcing]
+    args: Args = [now_ms, config.max_queue_size, wake_channel, keys.name]
+    records = [encode_task(task) for task in batch]
+    for task, record in zip(batch, records, strict=True):
+        due_ms = to_ms(task.due_at)
+        if task.state is TaskState.PENDING:
+            if task.type not in pending_keys:
+                script_keys.append(keys.pending(task.type))
+                pending_keys[task.type] = len(script_keys)
+            field, score, index = (
+                f"pending:{task.priority}",
+                order_key(task.priority, due_ms, config.priority_aging_s),
+                pending_keys[task.type],
+            )
+        else:
+            field, score, index = "scheduled", due_ms, 0
+        args += [task.id, task.type, field, score, index, task.unique_key or "", log_id(task.id), record]
+    return SubmitCall(script_keys, args, records)
+
+
+def submit_outcomes(queue: str, batch: list[Task], call: SubmitCall, reply: list[Any]) -> list[Submitted]:
+    """Per task of `batch`: the task stored, or the one its unique key hit (created False)."""
+    stored = {task.id: decode_task(task.id, queue, record) for task, record in zip(batch, call.records, strict=True)}
+    outcomes = []
+    for task, (hit_id, hit_record) in zip(batch, zip(reply[::2], reply[1::2], strict=True), strict=True):
+        if not hit_id:
+            outcomes.append(Submitted(stored[task.id], created=True))
+        elif hit_record:
+            outcomes.append(Submitted(decode_task(hit_id.decode(), queue, hit_record), created=False))
+        else:
+            outcomes.append(Submitted(stored[hit_id.decode()], created=False))
+    return outcomes
