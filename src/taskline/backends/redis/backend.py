@@ -88,6 +88,7 @@ class RedisBackend:
         namespace: str = DEFAULT_NAMESPACE,
         rng: random.Random | None = None,
         max_connections: int = 64,
+        wake_ups: bool = True,
     ) -> "RedisBackend":
         """Connect to `url` (redis:// or rediss://) and start the wake-up listener.
 
@@ -101,6 +102,9 @@ class RedisBackend:
             namespace: the prefix of every key.
             rng: the source of backoff jitter draws.
             max_connections: connections in the pool; further concurrent calls wait for one.
+            wake_ups: subscribe to the wake channel, so polls and the scheduler here hear of work
+                other processes add. A client that neither polls nor schedules passes False and
+                is not sent every submit's wake-up.
         """
         # A blocking pool makes a burst of concurrent calls queue for a connection instead of
         # failing with "Too many connections".
@@ -113,7 +117,8 @@ class RedisBackend:
         try:
             with redis_unavailable():
                 await client.ping()
-                await backend._listener.start()
+                if wake_ups:
+                    await backend._listener.start()
         except BaseException:
             await client.aclose()
             raise
