@@ -46,10 +46,25 @@ def test_a_producer_loop_starts_no_thread(target: Target, queue: str) -> None:
     with Client(target.url) as client:
         task = client.submit("echo", queue=queue)
         client.submit_many([{"type": "echo", "queue": queue}])
-        client.get(task.id)
+        cancelled = client.wait(client.cancel(task.id).id, timeout=10)
+        retried = client.retry(task.id, payload={"again": True})
         started = {t.name for t in threading.enumerate()} - before
 
     assert started == set()
+    assert (cancelled.state, retried.state, retried.payload) == ("cancelled", "pending", {"again": True})
+
+
+def test_a_task_submitted_elsewhere_is_found(target: Target, queue: str) -> None:
+    with target.server.client() as http:
+        response = http.post("/api/v1/tasks", json={"type": "echo", "queue": queue})
+        task_id = response.json()["id"]
+    with Client(target.url) as client:
+        got = client.get(task_id)
+    with Client(target.url) as client:
+        cancelled = client.cancel(task_id)
+
+    assert (got.id, got.queue, got.state) == (task_id, queue, "pending")
+    assert cancelled.state == "cancelled"
 
 
 class _OneAnswerPerConnection(http.server.BaseHTTPRequestHandler):

@@ -15,6 +15,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 
 from taskline.backends.base import UNCHANGED
 from taskline.backends.redis import housekeeping, outbox, timers
+from taskline.backends.redis.calls import cancel_call, new_tasks, retry_call, submit_call, submit_outcomes
 from taskline.backends.redis.coalescer import SubmitCoalescer
 from taskline.backends.redis.codec import decode_task, encode_json, from_ms, to_ms
 from taskline.backends.redis.context import RedisContext
@@ -27,7 +28,6 @@ from taskline.backends.redis.measures import metrics_from_hashes
 from taskline.backends.redis.packing import packing_with_hiredis
 from taskline.backends.redis.registry import WorkerRegistry
 from taskline.backends.redis.scripts import StaleRead
-from taskline.backends.redis.submitting import new_tasks, submit_call, submit_outcomes
 from taskline.backends.redis.wake import WakeListener
 from taskline.backends.wakeup import MAX_TIMER_WAIT_S, WakeupHub, WorkSignal
 from taskline.core.clock import Clock, SystemClock
@@ -165,7 +165,7 @@ class RedisBackend:
         call = submit_call(
             keys, batch, now_ms=self._now_ms(), config=self._config, wake_channel=self._keys.wake_channel
         )
-        reply = await self._scripts.run("submit", call.keys, call.args)
+        reply = await self._scripts.run(call.name, call.keys, call.args)
         outcomes = submit_outcomes(queue, batch, call, reply)
         for outcome in outcomes:
             if outcome.created:
@@ -213,33 +213,23 @@ class RedisBackend:
 
     async def cancel(self, task_id: str) -> Task:
         async def call(keys: QueueKeys, task_type: str) -> Task:
-            script_keys = [
-                keys.tasks,
-                keys.counts,
-                keys.scheduled,
-                keys.retrying,
-                keys.cancelled,
-                keys.pending(task_type),
-                *keys.ending,
-            ]
-            raw = await self._scripts.run("cancel", script_keys, [task_id, self._now_ms()])
-            return self._task_reply(keys, task_id, raw)
+            script = cancel_call(keys, task_type, task_id, now_ms=self._now_ms())
+            return self._task_reply(keys, task_id, await self._scripts.run(script.name, script.keys, script.args))
 
         return await self._on_task(task_id, call)
 
     async def retry(self, task_id: str, *, payload: Any = UNCHANGED) -> Task:
         async def call(keys: QueueKeys, task_type: str) -> Task:
-            script_keys = [
-                keys.tasks,
-                keys.counts,
-                keys.failed,
-                keys.cancelled,
-                keys.pending(task_type),
-                *keys.announcing,
-            ]
-            new_payload = "" if payload is UNCHANGED else encode_json(payload)
-            args: Args = [task_id, self._now_ms(), new_payload, *self._offsets, *self._channel_args(keys.name)]
-            raw = await self._scripts.run("retry", script_keys, args)
+            script = retry_call(
+                keys,
+                task_type,
+                task_id,
+                payload,
+                now_ms=self._now_ms(),
+                offsets=self._offsets,
+                wake_channel=self._keys.wake_channel,
+            )
+            raw = await self._scripts.run(script.name, script.keys, script.args)
             self._hub.work_ready(keys.name)
             return self._task_reply(keys, task_id, raw)
 

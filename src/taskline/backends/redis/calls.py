@@ -1,5 +1,6 @@
-"""The submit script's call and reply, without I/O: what `RedisBackend` (asyncio) and the
-blocking client's Redis engine both send, and how both read what comes back.
+"""The scripts a client runs (submit, cancel, retry) as calls and replies, without I/O: what
+`RedisBackend` (asyncio) and the blocking client's Redis engine both send, and how both read
+what comes back.
 
 `submit_call` turns new tasks of one queue into the script's KEYS and ARGV (records encoded
 by `codec`); `submit_outcomes` turns the reply into one `Submitted` per task.
@@ -9,7 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from taskline.backends.redis.codec import decode_task, encode_task, log_id, to_ms
+from taskline.backends.base import UNCHANGED
+from taskline.backends.redis.codec import decode_task, encode_json, encode_task, log_id, to_ms
 from taskline.backends.redis.keys import QueueKeys
 from taskline.core.config import EngineConfig
 from taskline.core.ids import new_task_id
@@ -22,9 +24,16 @@ Args = list[str | int | float]
 
 
 @dataclass(frozen=True, slots=True)
-class SubmitCall:
+class ScriptCall:
+    """A script's name, KEYS and ARGV."""
+
+    name: str
     keys: list[str]
     args: Args
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitCall(ScriptCall):
     records: list[Any]  # each task's record as encoded, to read the created tasks back from
 
 
@@ -55,7 +64,7 @@ def submit_call(
         else:
             field, score, index = "scheduled", due_ms, 0
         args += [task.id, task.type, field, score, index, task.unique_key or "", log_id(task.id), record]
-    return SubmitCall(script_keys, args, records)
+    return SubmitCall("submit", script_keys, args, records)
 
 
 def submit_outcomes(queue: str, batch: list[Task], call: SubmitCall, reply: list[Any]) -> list[Submitted]:
@@ -70,3 +79,30 @@ def submit_outcomes(queue: str, batch: list[Task], call: SubmitCall, reply: list
         else:
             outcomes.append(Submitted(stored[hit_id.decode()], created=False))
     return outcomes
+
+
+def priority_offsets(config: EngineConfig) -> list[int]:
+    """Each priority's order-key offset: order_key is linear in due time, so these are all a script needs."""
+    return [order_key(priority, 0, config.priority_aging_s) for priority in range(4)]
+
+
+def cancel_call(keys: QueueKeys, task_type: str, task_id: str, *, now_ms: int) -> ScriptCall:
+    script_keys = [
+        keys.tasks,
+        keys.counts,
+        keys.scheduled,
+        keys.retrying,
+        keys.cancelled,
+        keys.pending(task_type),
+        *keys.ending,
+    ]
+    return ScriptCall("cancel", script_keys, [task_id, now_ms])
+
+
+def retry_call(
+    keys: QueueKeys, task_type: str, task_id: str, payload: Any, *, now_ms: int, offsets: list[int], wake_channel: str
+) -> ScriptCall:
+    """`payload` is UNCHANGED to keep the task's own."""
+    script_keys = [keys.tasks, keys.counts, keys.failed, keys.cancelled, keys.pending(task_type), *keys.announcing]
+    new_payload = "" if payload is UNCHANGED else encode_json(payload)
+    return ScriptCall("retry", script_keys, [task_id, now_ms, new_payload, *offsets, wake_channel, keys.name])
