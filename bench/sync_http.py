@@ -4,7 +4,10 @@ against a real `taskline serve` on Redis, each client in turn, rounds alternatin
 Prints per client the submits/s (wall) and the client process's CPU per submit (the server
 runs in its own process, so this is the client's own cost), median over rounds.
 
-    python -m bench.sync_http [--tasks 500] [--rounds 5]
+    python -m bench.sync_http [--tasks 500] [--rounds 5] [--clients http.client,httpx.Client]
+
+urllib3 is not a dependency of Taskline: `pip install urllib3` to measure it, or leave it out
+of `--clients`.
 """
 
 import argparse
