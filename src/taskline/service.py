@@ -7,7 +7,7 @@ applies the limits of SPEC §4 that are not storage's business, and waits for wo
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from taskline.backends.base import Backend
@@ -50,6 +50,66 @@ def _same_request(task: Task, spec: TaskSpec) -> bool:
         spec.max_retries,
         spec.timeout,
     ) and (task.metadata, task.webhook) == (spec.metadata, spec.webhook)
+
+
+def keyed_spec(spec: TaskSpec, idempotency_key: str | None) -> TaskSpec:
+    """`spec` with the Idempotency-Key as its unique_key (SPEC §1).
+
+    Raises:
+        ValidationFailed: the key is not 1-256 characters, or differs from the spec's unique_key.
+    """
+    if idempotency_key is not None:
+        if not 1 <= len(idempotency_key) <= 256:
+            raise ValidationFailed(
+                "Idempotency-Key is not valid",
+                [{"field": "Idempotency-Key", "message": "must be a string of 1-256 characters"}],
+            )
+        if spec.unique_key is not None and spec.unique_key != idempotency_key:
+            raise ValidationFailed(
+                "Idempotency-Key and unique_key differ",
+                [{"field": "unique_key", "message": "must equal the Idempotency-Key header when both are given"}],
+            )
+        spec.unique_key = idempotency_key
+    return spec
+
+
+def checked_replay(submitted: Submitted, spec: TaskSpec, idempotency_key: str | None) -> Submitted:
+    """`submitted`, unless an Idempotency-Key found a task another request created.
+
+    Raises:
+        IdempotencyConflict: the key's task was created with a different body.
+    """
+    if idempotency_key is not None and not submitted.created and not _same_request(submitted.task, spec):
+        raise IdempotencyConflict(
+            "this Idempotency-Key was used with a different request", {"task_id": submitted.task.id}
+        )
+    return submitted
+
+
+def parse_specs(items: object, parse: Callable[[object], TaskSpec]) -> list[TaskSpec]:
+    """The specs of a bulk submit, each checked by `parse`; every broken item named by `index`.
+
+    Raises:
+        ValidationFailed: not an array of 1-MAX_BULK, or items broken (details per item).
+        PayloadTooLarge: an item is over a size limit.
+    """
+    if not isinstance(items, list) or not 1 <= len(items) <= MAX_BULK:
+        raise ValidationFailed(
+            f"the body must be a JSON array of 1 to {MAX_BULK} tasks",
+            [{"index": None, "field": "", "message": f"must be an array of 1-{MAX_BULK} task objects"}],
+        )
+    specs: list[TaskSpec] = []
+    problems: list[dict[str, Any]] = []
+    for index, item in enumerate(items):
+        try:
+            specs.append(parse(item))
+        except ValidationFailed as exc:
+            problems += [{"index": index, **detail} for detail in exc.details]
+        except PayloadTooLarge as exc:
+            raise PayloadTooLarge(f"task {index}: {exc.message}", [{"index": index, **exc.details[0]}]) from None
+    if problems:
+        raise ValidationFailed("some tasks are not valid; nothing was submitted", problems)
+    return specs
 
 
 class TaskService:
@@ -129,25 +189,9 @@ class TaskService:
         Raises:
             ValidationFailed, PayloadTooLarge, QueueFull, IdempotencyConflict.
         """
-        spec = self._spec(data)
-        if idempotency_key is not None:
-            if not 1 <= len(idempotency_key) <= 256:
-                raise ValidationFailed(
-                    "Idempotency-Key is not valid",
-                    [{"field": "Idempotency-Key", "message": "must be a string of 1-256 characters"}],
-                )
-            if spec.unique_key is not None and spec.unique_key != idempotency_key:
-                raise ValidationFailed(
-                    "Idempotency-Key and unique_key differ",
-                    [{"field": "unique_key", "message": "must equal the Idempotency-Key header when both are given"}],
-                )
-            spec.unique_key = idempotency_key
+        spec = keyed_spec(self._spec(data), idempotency_key)
         (submitted,) = await self.backend.submit([spec])
-        if idempotency_key is not None and not submitted.created and not _same_request(submitted.task, spec):
-            raise IdempotencyConflict(
-                "this Idempotency-Key was used with a different request", {"task_id": submitted.task.id}
-            )
-        return submitted
+        return checked_replay(submitted, spec, idempotency_key)
 
     async def submit_many(self, items: object) -> list[Submitted]:
         """Validate every item first, then store all or nothing.
@@ -156,23 +200,7 @@ class TaskService:
             ValidationFailed: details name each broken item by `index`.
             PayloadTooLarge: an item is over a size limit (the whole request fails).
         """
-        if not isinstance(items, list) or not 1 <= len(items) <= MAX_BULK:
-            raise ValidationFailed(
-                f"the body must be a JSON array of 1 to {MAX_BULK} tasks",
-                [{"index": None, "field": "", "message": f"must be an array of 1-{MAX_BULK} task objects"}],
-            )
-        specs: list[TaskSpec] = []
-        problems: list[dict[str, Any]] = []
-        for index, item in enumerate(items):
-            try:
-                specs.append(self._spec(item))
-            except ValidationFailed as exc:
-                problems += [{"index": index, **detail} for detail in exc.details]
-            except PayloadTooLarge as exc:
-                raise PayloadTooLarge(f"task {index}: {exc.message}", [{"index": index, **exc.details[0]}]) from None
-        if problems:
-            raise ValidationFailed("some tasks are not valid; nothing was submitted", problems)
-        return await self.backend.submit(specs)
+        return await self.backend.submit(parse_specs(items, self._spec))
 
     async def get(self, task_id: str) -> Task:
         task = await self.backend.get(task_id)

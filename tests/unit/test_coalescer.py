@@ -127,3 +127,22 @@ async def test_an_error_reaches_every_caller_of_the_call() -> None:
 
     with pytest.raises(ConnectionError):
         await coalescer.submit("q", tasks(2))
+
+
+async def test_a_cancelled_lone_caller_does_not_strand_those_who_came_meanwhile() -> None:
+    store = Store()
+    coalescer = SubmitCoalescer(store)
+    store.gate.clear()
+    lead = asyncio.ensure_future(coalescer.submit("q", tasks(1)))
+    await settle()
+    followers = [asyncio.ensure_future(coalescer.submit("q", tasks(1))) for _ in range(2)]
+    await settle()
+    lead.cancel()
+    await settle()
+    store.gate.set()
+
+    outcomes = await asyncio.gather(*followers)
+
+    assert lead.cancelled()
+    assert all(o.created for (o,) in outcomes)
+    assert [len(c) for c in store.calls] == [1, 2]

@@ -1,30 +1,27 @@
-"""`ApiConnection`: requests to a Taskline server, answers as JSON, errors as `taskline.errors`.
+"""`ApiConnection`: requests to a Taskline server over httpx (asyncio), answers read by `protocol`.
 
 Shared by the client (`HttpEngine`) and the worker (`HttpTransport`), so both read error
 responses, Retry-After and an unreachable server the same way.
 """
 
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
-import orjson
 
-from taskline import __version__
-from taskline.client.errors import error_from_response
+from taskline.client import protocol
 from taskline.errors import BackendUnavailable
+
+T = TypeVar("T")
 
 
 class ApiConnection:
     def __init__(
         self, url: str, *, api_key: str | None, timeout: float | httpx.Timeout, max_connections: int = 100
     ) -> None:
-        headers = {"User-Agent": f"taskline-client/{__version__}", "Content-Type": "application/json"}
-        if api_key:
-            headers["Authorization"] = f"Bearer {api_key}"
         self.url = url.rstrip("/")
         self._http = httpx.AsyncClient(
             base_url=self.url,
-            headers=headers,
+            headers=protocol.request_headers(api_key),
             timeout=timeout,
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
         )
@@ -44,19 +41,18 @@ class ApiConnection:
             BackendUnavailable: the server could not be reached.
             TasklineError: the class of the error code the server answered.
         """
-        content = None if body is None else orjson.dumps(body)
-        params = {k: v for k, v in (params or {}).items() if v is not None}
+        return await self._send(method, protocol.target(path, params), protocol.encode_body(body), headers)
+
+    async def send(self, call: "protocol.Call[T]") -> T:
+        """Make one client call (see `call` for what it raises)."""
+        return call.read(await self._send(call.method, call.target, call.body, call.headers))
+
+    async def _send(self, method: str, target: str, body: bytes | None, headers: Any) -> Any:
         try:
-            response = await self._http.request(method, path, content=content, params=params, headers=headers)
+            response = await self._http.request(method, target, content=body, headers=headers)
         except httpx.TransportError as exc:
             raise BackendUnavailable(f"could not reach {self.url}: {exc!r}") from exc
-        if response.status_code >= 400:
-            try:
-                error_body = orjson.loads(response.content)
-            except orjson.JSONDecodeError:
-                error_body = None
-            raise error_from_response(response.status_code, error_body, response.headers.get("retry-after"))
-        return orjson.loads(response.content) if response.content else None
+        return protocol.answer(response.status_code, response.content, response.headers.get("retry-after"))
 
     async def close(self) -> None:
         await self._http.aclose()

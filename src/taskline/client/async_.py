@@ -1,30 +1,27 @@
-"""`AsyncClient`: every client call, written once. `Client` (sync.py) drives this one."""
+"""`AsyncClient`: the client on asyncio. `Client` (sync.py) is its blocking twin; what they
+decide alike is in `policy`, what a request says in `protocol`."""
 
 import asyncio
 import builtins
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from functools import partial
 from types import TracebackType
 from typing import Any, Self, TypedDict, TypeVar, Unpack
 
-from taskline.client.engine import Engine
-from taskline.client.errors import WaitTimeout
+from taskline.client.engine import Engine, kind_of, target
 from taskline.client.http import HttpEngine
 from taskline.client.local import LocalEngine
+from taskline.client.policy import Paging, Waiting, retry_pause
 from taskline.config import Settings
 from taskline.core.sentinel import UNCHANGED
-from taskline.core.states import TERMINAL, TaskState
+from taskline.core.states import TaskState
 from taskline.core.task import QueueStats, Stats, Task, TaskFilter, TaskPage
 from taskline.errors import RetryLater, ValidationFailed
 from taskline.events.filter import EventFilter
 from taskline.events.types import Event, Lagged
 
 T = TypeVar("T")
-MAX_PAGE = 500
-# A Retry-After longer than this is not waited out: the caller hears of it instead.
-MAX_RETRY_AFTER_S = 30.0
 
 
 class TaskOptions(TypedDict, total=False):
@@ -43,13 +40,9 @@ class TaskOptions(TypedDict, total=False):
 
 
 def open_engine(url: str, *, api_key: str | None, timeout_s: float, settings: Settings) -> Engine:
-    """`http(s)://` is the API server; `redis(s)://` is the store itself."""
-    scheme = url.partition("://")[0].lower()
-    if scheme in ("http", "https"):
+    if kind_of(url) == "http":
         return HttpEngine(url, api_key=api_key, timeout_s=timeout_s)
-    if scheme in ("redis", "rediss", "unix"):
-        return LocalEngine(url, settings=settings)
-    raise ValueError(f"a Taskline URL is http(s):// (the API) or redis(s):// (the store), not {url!r}")
+    return LocalEngine(url, settings=settings)
 
 
 class AsyncClient:
@@ -72,9 +65,7 @@ class AsyncClient:
         settings: Settings | None = None,
     ) -> None:
         settings = settings or Settings()
-        if api_key is None and settings.api_key is not None:
-            api_key = settings.api_key.get_secret_value()
-        self.url = url or settings.server
+        self.url, api_key = target(url, api_key, settings)
         self.retries = retries
         self._engine = open_engine(self.url, api_key=api_key, timeout_s=timeout, settings=settings)
 
@@ -83,10 +74,11 @@ class AsyncClient:
         for attempt in range(self.retries + 1):
             try:
                 return await request()
-            except RetryLater as exc:
-                if attempt == self.retries or exc.retry_after_s > MAX_RETRY_AFTER_S:
+            except RetryLater as refused:
+                pause = retry_pause(refused, attempt, self.retries)
+                if pause is None:
                     raise
-                await asyncio.sleep(exc.retry_after_s)
+                await asyncio.sleep(pause)
         raise AssertionError("unreachable")
 
     async def submit(
@@ -101,7 +93,7 @@ class AsyncClient:
 
     async def submit_many(self, specs: Iterable[Mapping[str, Any]]) -> builtins.list[Task]:
         """Submit 1-1000 task specs (dicts of SPEC §1 fields) all or nothing; tasks in input order."""
-        items = [_wire_spec(dict(spec)) for spec in specs]
+        items = [wire_spec(dict(spec)) for spec in specs]
         return await self._call(lambda: self._engine.submit_many(items))
 
     async def get(self, task_id: str) -> Task:
@@ -113,16 +105,13 @@ class AsyncClient:
         Raises:
             WaitTimeout: (a TimeoutError) it was not terminal within `timeout` seconds.
         """
-        deadline = time.monotonic() + timeout
+        waiting = Waiting(timeout, interval)
         while True:
             task = await self.get(task_id)
-            remaining = deadline - time.monotonic()
-            if task.state in TERMINAL:
+            pause = waiting.pause(task)
+            if pause is None:
                 return task
-            if remaining <= 0:
-                raise WaitTimeout(task, timeout)
-            await asyncio.sleep(min(interval, remaining))
-            interval = min(interval * 1.5, 1.0)  # quick for short tasks, gentle for long ones
+            await asyncio.sleep(pause)
 
     async def list(
         self,
@@ -134,7 +123,7 @@ class AsyncClient:
         page_size: int = 100,
     ) -> AsyncIterator[Task]:
         """Tasks newest first, following `next_cursor` page by page; `limit` caps how many in all."""
-        filter = TaskFilter(state=_state(state), type=type, queue=queue)
+        filter = task_filter(state, type, queue)
         async for task in self._pages(
             lambda size, cursor: self._engine.list_tasks(filter, size, cursor), limit, page_size
         ):
@@ -148,17 +137,10 @@ class AsyncClient:
     async def _pages(
         self, fetch: Callable[[int, str | None], Awaitable[TaskPage]], limit: int | None, page_size: int
     ) -> AsyncIterator[Task]:
-        left = limit
-        cursor: str | None = None
-        while left is None or left > 0:
-            size = min(page_size, MAX_PAGE, left if left is not None else MAX_PAGE)
-            page = await self._call(partial(fetch, size, cursor))
-            for task in page.tasks[:left]:
+        paging = Paging(limit, page_size)
+        while (size := paging.next_size()) is not None:
+            for task in paging.take(await self._call(partial(fetch, size, paging.cursor))):
                 yield task
-            left = None if left is None else left - len(page.tasks)
-            if page.next_cursor is None:
-                return
-            cursor = page.next_cursor
 
     async def cancel(self, task_id: str) -> Task:
         return await self._call(lambda: self._engine.cancel(task_id))
@@ -238,10 +220,10 @@ class AsyncClient:
 def task_spec(type: str, payload: Any, options: Mapping[str, Any]) -> dict[str, Any]:
     """The JSON of a submit: `type`, the payload if given, and the options as the API spells them."""
     spec = {"type": type, **({"payload": payload} if payload is not None else {}), **options}
-    return _wire_spec(spec)
+    return wire_spec(spec)
 
 
-def _wire_spec(spec: dict[str, Any]) -> dict[str, Any]:
+def wire_spec(spec: dict[str, Any]) -> dict[str, Any]:
     scheduled_at = spec.get("scheduled_at")
     if isinstance(scheduled_at, datetime):
         if scheduled_at.tzinfo is None:
@@ -250,11 +232,12 @@ def _wire_spec(spec: dict[str, Any]) -> dict[str, Any]:
     return spec
 
 
-def _state(state: TaskState | str | None) -> TaskState | None:
+def task_filter(state: TaskState | str | None, type: str | None, queue: str | None) -> TaskFilter:
+    """The filter of a listing; an unknown state is refused as the API would."""
     if state is None:
-        return None
+        return TaskFilter(type=type, queue=queue)
     try:
-        return TaskState(state)
+        return TaskFilter(state=TaskState(state), type=type, queue=queue)
     except ValueError:
         names = ", ".join(TaskState)
         raise ValidationFailed(

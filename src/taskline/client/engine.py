@@ -1,11 +1,31 @@
 """The seam under both clients: one `Engine` protocol, spoken over HTTP or straight to the store."""
 
 from collections.abc import AsyncIterator, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from taskline.core.task import QueueStats, Stats, Task, TaskFilter, TaskPage
 from taskline.events.filter import EventFilter
 from taskline.events.types import Event, Lagged
+
+if TYPE_CHECKING:
+    from taskline.config import Settings
+
+
+def target(url: str | None, api_key: str | None, settings: "Settings") -> tuple[str, str | None]:
+    """The URL and API key a client uses: its arguments, else `TASKLINE_SERVER` / `TASKLINE_API_KEY`."""
+    if api_key is None and settings.api_key is not None:
+        api_key = settings.api_key.get_secret_value()
+    return url or settings.server, api_key
+
+
+def kind_of(url: str) -> Literal["http", "store"]:
+    """`http(s)://` is the API server; `redis(s)://` is the store itself."""
+    scheme = url.partition("://")[0].lower()
+    if scheme in ("http", "https"):
+        return "http"
+    if scheme in ("redis", "rediss", "unix"):
+        return "store"
+    raise ValueError(f"a Taskline URL is http(s):// (the API) or redis(s):// (the store), not {url!r}")
 
 
 class Engine(Protocol):
@@ -46,3 +66,37 @@ class Engine(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+class BlockingEngine(Protocol):
+    """`Engine`'s calls as the blocking `Client` makes them (no event stream)."""
+
+    def submit(self, spec: dict[str, Any], idempotency_key: str | None) -> Task: ...
+
+    def submit_many(self, specs: list[dict[str, Any]]) -> list[Task]: ...
+
+    def get(self, task_id: str) -> Task: ...
+
+    def list_tasks(self, filter: TaskFilter, limit: int, cursor: str | None) -> TaskPage: ...
+
+    def cancel(self, task_id: str) -> Task: ...
+
+    def retry(self, task_id: str, payload: Any) -> Task: ...
+
+    def stats(self) -> Stats: ...
+
+    def queues(self) -> list[QueueStats]: ...
+
+    def pause_queue(self, queue: str) -> None: ...
+
+    def resume_queue(self, queue: str) -> None: ...
+
+    def purge(self, queue: str, priority: int | str | None) -> int: ...
+
+    def dlq(self, limit: int, cursor: str | None) -> TaskPage: ...
+
+    def dlq_retry(self, ids: Sequence[str] | None) -> int: ...
+
+    def dlq_delete(self) -> int: ...
+
+    def close(self) -> None: ...

@@ -1,35 +1,48 @@
-"""`Client`: the blocking client, `AsyncClient` driven on an event loop of its own.
+"""`Client`: the blocking client, on blocking connections of its own.
 
-The loop runs in a private thread so a `Client` works anywhere, inside a running event loop
-(a notebook, an async web app) too, and every connection it opens stays on that one loop.
+Over HTTP every call is a request on an http.client keep-alive connection; straight on Redis
+the calls a producer makes in a loop (submit, submit_many, get, wait, cancel, retry) run on
+redis-py's blocking client. No call hops to another thread, so a `Client` works anywhere: in
+plain scripts, in several threads at once (each call takes a connection of its own), and
+inside a running event loop (a notebook, an async web app's sync helper), where a call blocks
+the loop for as long as it takes, as any blocking I/O does.
 """
 
-import asyncio
 import builtins
-import threading
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Concatenate, ParamSpec, Self, TypeVar
+from typing import Any, Self, TypeVar, Unpack
 
-from taskline.client.async_ import AsyncClient
+from taskline.client.async_ import AsyncClient, TaskOptions, task_filter, task_spec, wire_spec
+from taskline.client.blocking_redis import BlockingRedisEngine
+from taskline.client.engine import BlockingEngine, kind_of, target
+from taskline.client.http import BlockingHttpEngine
+from taskline.client.policy import Paging, Waiting, retry_pause
 from taskline.config import Settings
+from taskline.core.sentinel import UNCHANGED
 from taskline.core.states import TaskState
-from taskline.core.task import Task
+from taskline.core.task import QueueStats, Stats, Task, TaskPage
+from taskline.errors import RetryLater
 
-P = ParamSpec("P")
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _blocking(
-    method: Callable[Concatenate[AsyncClient, P], Coroutine[Any, Any, T]],
-) -> Callable[Concatenate["Client", P], T]:
-    """The blocking twin of an `AsyncClient` method: same parameters, same docstring."""
+def open_blocking_engine(url: str, *, api_key: str | None, timeout_s: float, settings: Settings) -> BlockingEngine:
+    if kind_of(url) == "http":
+        return BlockingHttpEngine(url, api_key=api_key, timeout_s=timeout_s)
+    return BlockingRedisEngine(url, settings=settings)
 
-    def call(client: "Client", /, *args: P.args, **kwargs: P.kwargs) -> T:
-        return client._run(method(client._async, *args, **kwargs))
 
-    call.__name__, call.__qualname__, call.__doc__ = method.__name__, f"Client.{method.__name__}", method.__doc__
-    return call
+def _documented_as(twin: Callable[..., Any]) -> Callable[[F], F]:
+    """Give a blocking method its `AsyncClient` twin's docstring: one text for both."""
+
+    def document(method: F) -> F:
+        method.__doc__ = twin.__doc__
+        return method
+
+    return document
 
 
 class Client:
@@ -44,32 +57,52 @@ class Client:
         retries: int = 3,
         settings: Settings | None = None,
     ) -> None:
-        self._async = AsyncClient(url, api_key, timeout=timeout, retries=retries, settings=settings)
-        self.url = self._async.url
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="taskline-client", daemon=True)
-        self._thread.start()
+        settings = settings or Settings()
+        self.url, api_key = target(url, api_key, settings)
+        self.retries = retries
+        self._engine = open_blocking_engine(self.url, api_key=api_key, timeout_s=timeout, settings=settings)
+        self._closed = False
 
-    def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        if self._loop.is_closed():
-            coroutine.close()
+    def _call(self, request: Callable[[], T]) -> T:
+        """Run `request`, again after Retry-After when the server says to come back."""
+        if self._closed:
             raise RuntimeError("this Client is closed")
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
+        for attempt in range(self.retries + 1):
+            try:
+                return request()
+            except RetryLater as refused:
+                pause = retry_pause(refused, attempt, self.retries)
+                if pause is None:
+                    raise
+                time.sleep(pause)
+        raise AssertionError("unreachable")
 
-    submit = _blocking(AsyncClient.submit)
-    submit_many = _blocking(AsyncClient.submit_many)
-    get = _blocking(AsyncClient.get)
-    wait = _blocking(AsyncClient.wait)
-    cancel = _blocking(AsyncClient.cancel)
-    retry = _blocking(AsyncClient.retry)
-    stats = _blocking(AsyncClient.stats)
-    queues = _blocking(AsyncClient.queues)
-    pause_queue = _blocking(AsyncClient.pause_queue)
-    resume_queue = _blocking(AsyncClient.resume_queue)
-    purge = _blocking(AsyncClient.purge)
-    dlq_retry = _blocking(AsyncClient.dlq_retry)
-    dlq_clear = _blocking(AsyncClient.dlq_clear)
+    @_documented_as(AsyncClient.submit)
+    def submit(
+        self, type: str, payload: Any = None, *, idempotency_key: str | None = None, **options: Unpack[TaskOptions]
+    ) -> Task:
+        spec = task_spec(type, payload, options)
+        return self._call(lambda: self._engine.submit(spec, idempotency_key))
 
+    @_documented_as(AsyncClient.submit_many)
+    def submit_many(self, specs: Iterable[Mapping[str, Any]]) -> builtins.list[Task]:
+        items = [wire_spec(dict(spec)) for spec in specs]
+        return self._call(lambda: self._engine.submit_many(items))
+
+    def get(self, task_id: str) -> Task:
+        return self._call(lambda: self._engine.get(task_id))
+
+    @_documented_as(AsyncClient.wait)
+    def wait(self, task_id: str, *, timeout: float = 60.0, interval: float = 0.05) -> Task:
+        waiting = Waiting(timeout, interval)
+        while True:
+            task = self.get(task_id)
+            pause = waiting.pause(task)
+            if pause is None:
+                return task
+            time.sleep(pause)
+
+    @_documented_as(AsyncClient.list)
     def list(
         self,
         *,
@@ -79,33 +112,55 @@ class Client:
         limit: int | None = None,
         page_size: int = 100,
     ) -> Iterator[Task]:
-        """Tasks newest first, following `next_cursor` page by page; `limit` caps how many in all."""
-        return self._iterate(self._async.list(state=state, type=type, queue=queue, limit=limit, page_size=page_size))
+        filter = task_filter(state, type, queue)
+        return self._pages(lambda size, cursor: self._engine.list_tasks(filter, size, cursor), limit, page_size)
 
+    @_documented_as(AsyncClient.dlq)
     def dlq(self, *, limit: int | None = None, page_size: int = 100) -> Iterator[Task]:
-        """Failed tasks, most recently failed first."""
-        return self._iterate(self._async.dlq(limit=limit, page_size=page_size))
+        return self._pages(self._engine.dlq, limit, page_size)
 
-    def _iterate(self, tasks: AsyncIterator[Task]) -> Iterator[Task]:
-        async def step() -> builtins.list[Task]:
-            try:
-                return [await anext(tasks)]
-            except StopAsyncIteration:
-                return []
+    def _pages(self, fetch: Callable[[int, str | None], TaskPage], limit: int | None, page_size: int) -> Iterator[Task]:
+        paging = Paging(limit, page_size)
+        while (size := paging.next_size()) is not None:
+            cursor = paging.cursor
+            yield from paging.take(self._call(lambda: fetch(size, cursor)))  # noqa: B023 (called at once)
 
-        while batch := self._run(step()):
-            yield from batch
+    def cancel(self, task_id: str) -> Task:
+        return self._call(lambda: self._engine.cancel(task_id))
+
+    @_documented_as(AsyncClient.retry)
+    def retry(self, task_id: str, *, payload: Any = UNCHANGED) -> Task:
+        return self._call(lambda: self._engine.retry(task_id, payload))
+
+    def stats(self) -> Stats:
+        return self._call(self._engine.stats)
+
+    def queues(self) -> builtins.list[QueueStats]:
+        return self._call(self._engine.queues)
+
+    def pause_queue(self, queue: str) -> None:
+        self._call(lambda: self._engine.pause_queue(queue))
+
+    def resume_queue(self, queue: str) -> None:
+        self._call(lambda: self._engine.resume_queue(queue))
+
+    @_documented_as(AsyncClient.purge)
+    def purge(self, queue: str, *, priority: int | str | None = None) -> int:
+        return self._call(lambda: self._engine.purge(queue, priority))
+
+    @_documented_as(AsyncClient.dlq_retry)
+    def dlq_retry(self, ids: Sequence[str] | None = None) -> int:
+        return self._call(lambda: self._engine.dlq_retry(ids))
+
+    @_documented_as(AsyncClient.dlq_clear)
+    def dlq_clear(self) -> int:
+        return self._call(self._engine.dlq_delete)
 
     def close(self) -> None:
-        """Close the connections and stop the client's loop; safe to call twice."""
-        if self._loop.is_closed():
-            return
-        try:
-            self._run(self._async.aclose())
-        finally:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join()
-            self._loop.close()
+        """Close the connections; safe to call twice."""
+        if not self._closed:
+            self._closed = True
+            self._engine.close()
 
     def __enter__(self) -> Self:
         return self

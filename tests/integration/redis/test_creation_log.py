@@ -9,7 +9,7 @@ import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from taskline.backends.redis import backend as backend_module
+from taskline.backends.redis import calls as calls_module
 from taskline.backends.redis.backend import RedisBackend
 from taskline.backends.redis.codec import log_entry, parse_log_id
 from taskline.backends.redis.scripts import constants, read_body
@@ -68,7 +68,7 @@ async def test_a_task_logged_behind_another_process_clock_is_listed(
     # A process whose clock runs an hour ahead logs first; ids made here then fall behind the
     # log's last entry, so their entries hold the whole id.
     ahead = str(uuid.UUID(int=(int(time.time() * 1000) + 3_600_000) << 80 | 0x7 << 76 | 0b10 << 62 | 5))
-    monkeypatch.setattr(backend_module, "new_task_id", lambda: ahead)
+    monkeypatch.setattr(calls_module, "new_task_id", lambda: ahead)
     await submit(redis_backend, clock, "ahead")
     monkeypatch.undo()
     behind = await submit(redis_backend, clock, "behind")

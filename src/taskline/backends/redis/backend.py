@@ -15,8 +15,9 @@ from redis.asyncio import BlockingConnectionPool, Redis
 
 from taskline.backends.base import UNCHANGED
 from taskline.backends.redis import housekeeping, outbox, timers
+from taskline.backends.redis.calls import Args, cancel_call, new_tasks, retry_call, submit_call, submit_outcomes
 from taskline.backends.redis.coalescer import SubmitCoalescer
-from taskline.backends.redis.codec import decode_task, encode_json, encode_task, from_ms, log_entry, to_ms
+from taskline.backends.redis.codec import decode_task, encode_json, from_ms, to_ms
 from taskline.backends.redis.context import RedisContext
 from taskline.backends.redis.events import RedisEventLog
 from taskline.backends.redis.failures import redis_unavailable
@@ -32,19 +33,16 @@ from taskline.backends.redis.wake import WakeListener
 from taskline.backends.wakeup import MAX_TIMER_WAIT_S, WakeupHub, WorkSignal
 from taskline.core.clock import Clock, SystemClock
 from taskline.core.config import EngineConfig
-from taskline.core.ids import new_task_id
 from taskline.core.measures import TaskMetrics
-from taskline.core.priority import order_key
 from taskline.core.spec import TaskSpec
 from taskline.core.states import TaskState
-from taskline.core.task import HeartbeatAck, Lease, QueueStats, Submitted, Task, TaskFilter, TaskPage, new_task
+from taskline.core.task import HeartbeatAck, Lease, QueueStats, Submitted, Task, TaskFilter, TaskPage
 from taskline.core.webhooks import Delivery, DeliveryOutcome
 from taskline.core.workers import WorkerDetails, WorkerRecord
 from taskline.errors import BackendUnavailable, LeaseLost, NotFound, QueueFull, TasklineError
 from taskline.events.types import Event, EventCursor
 
 T = TypeVar("T")
-Args = list[str | int | float | bytes]
 
 _STALE_READ_RETRIES = 5
 
@@ -90,6 +88,7 @@ class RedisBackend:
         namespace: str = DEFAULT_NAMESPACE,
         rng: random.Random | None = None,
         max_connections: int = 64,
+        wake_ups: bool = True,
     ) -> "RedisBackend":
         """Connect to `url` (redis:// or rediss://) and start the wake-up listener.
 
@@ -103,6 +102,9 @@ class RedisBackend:
             namespace: the prefix of every key.
             rng: the source of backoff jitter draws.
             max_connections: connections in the pool; further concurrent calls wait for one.
+            wake_ups: subscribe to the wake channel, so polls and the scheduler here hear of work
+                other processes add. A client that neither polls nor schedules passes False and
+                is not sent every submit's wake-up.
         """
         # A blocking pool makes a burst of concurrent calls queue for a connection instead of
         # failing with "Too many connections".
@@ -116,7 +118,8 @@ class RedisBackend:
             with redis_unavailable():
                 await client.ping()
                 await check_format(client, backend._keys)
-                await backend._listener.start()
+                if wake_ups:
+                    await backend._listener.start()
         except BaseException:
             await client.aclose()
             raise
@@ -131,8 +134,7 @@ class RedisBackend:
     # --- submit -------------------------------------------------------------------------
 
     async def submit(self, specs: Sequence[TaskSpec]) -> list[Submitted]:
-        now = self._clock.now()
-        tasks = [new_task(spec, task_id=new_task_id(), now=now) for spec in specs]
+        tasks = new_tasks(specs, self._clock.now())
         by_queue: dict[str, list[int]] = {}
         for index, task in enumerate(tasks):
             by_queue.setdefault(task.queue, []).append(index)
@@ -161,35 +163,14 @@ class RedisBackend:
 
     async def _submit_to_queue(self, queue: str, batch: list[Task]) -> list[Submitted]:
         keys = self._keys.queue(queue)
-        pending_keys: dict[str, int] = {}
-        script_keys = [keys.tasks, keys.counts, keys.scheduled, keys.unique, keys.types, keys.log, *keys.announcing]
-        args: Args = [self._now_ms(), self._config.max_queue_size, *self._channel_args(queue)]
-        records = [encode_task(task) for task in batch]
-        for task, record in zip(batch, records, strict=True):
-            due_ms = to_ms(task.due_at)
-            if task.state is TaskState.PENDING:
-                if task.type not in pending_keys:
-                    script_keys.append(keys.pending(task.type))
-                    pending_keys[task.type] = len(script_keys)
-                field, score, index = (
-                    f"pending:{task.priority}",
-                    order_key(task.priority, due_ms, self._config.priority_aging_s),
-                    pending_keys[task.type],
-                )
-            else:
-                field, score, index = "scheduled", due_ms, 0
-            args += [task.id, task.type, field, score, index, task.unique_key or "", *log_entry(task.id), record]
-        reply = await self._scripts.run("submit", script_keys, args)
-        stored = {task.id: decode_task(task.id, queue, record) for task, record in zip(batch, records, strict=True)}
-        outcomes = []
-        for task, (hit_id, hit_record) in zip(batch, zip(reply[::2], reply[1::2], strict=True), strict=True):
-            if not hit_id:
-                self._catalog.remember(task.id, queue, task.type)
-                outcomes.append(Submitted(stored[task.id], created=True))
-            elif hit_record:
-                outcomes.append(Submitted(decode_task(hit_id.decode(), queue, hit_record), created=False))
-            else:
-                outcomes.append(Submitted(stored[hit_id.decode()], created=False))
+        call = submit_call(
+            keys, batch, now_ms=self._now_ms(), config=self._config, wake_channel=self._keys.wake_channel
+        )
+        reply = await self._scripts.run(call.name, call.keys, call.args)
+        outcomes = submit_outcomes(queue, batch, call, reply)
+        for outcome in outcomes:
+            if outcome.created:
+                self._catalog.remember(outcome.task.id, queue, outcome.task.type)
         if any(o.created and o.task.state is TaskState.PENDING for o in outcomes):
             self._hub.work_ready(queue)
         if any(o.created and o.task.state is TaskState.SCHEDULED for o in outcomes):
@@ -233,33 +214,23 @@ class RedisBackend:
 
     async def cancel(self, task_id: str) -> Task:
         async def call(keys: QueueKeys, task_type: str) -> Task:
-            script_keys = [
-                keys.tasks,
-                keys.counts,
-                keys.scheduled,
-                keys.retrying,
-                keys.cancelled,
-                keys.pending(task_type),
-                *keys.ending,
-            ]
-            raw = await self._scripts.run("cancel", script_keys, [task_id, self._now_ms()])
-            return self._task_reply(keys, task_id, raw)
+            script = cancel_call(keys, task_type, task_id, now_ms=self._now_ms())
+            return self._task_reply(keys, task_id, await self._scripts.run(script.name, script.keys, script.args))
 
         return await self._on_task(task_id, call)
 
     async def retry(self, task_id: str, *, payload: Any = UNCHANGED) -> Task:
         async def call(keys: QueueKeys, task_type: str) -> Task:
-            script_keys = [
-                keys.tasks,
-                keys.counts,
-                keys.failed,
-                keys.cancelled,
-                keys.pending(task_type),
-                *keys.announcing,
-            ]
-            new_payload = "" if payload is UNCHANGED else encode_json(payload)
-            args: Args = [task_id, self._now_ms(), new_payload, *self._offsets, *self._channel_args(keys.name)]
-            raw = await self._scripts.run("retry", script_keys, args)
+            script = retry_call(
+                keys,
+                task_type,
+                task_id,
+                payload,
+                now_ms=self._now_ms(),
+                offsets=self._offsets,
+                wake_channel=self._keys.wake_channel,
+            )
+            raw = await self._scripts.run(script.name, script.keys, script.args)
             self._hub.work_ready(keys.name)
             return self._task_reply(keys, task_id, raw)
 

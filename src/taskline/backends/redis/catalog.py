@@ -17,6 +17,24 @@ from taskline.backends.redis.keys import KeySpace
 _REMEMBERED_TASKS = 100_000
 
 
+class Places:
+    """Where tasks live, task id -> (queue, type), for the last `_REMEMBERED_TASKS` ids seen."""
+
+    def __init__(self) -> None:
+        self._places: OrderedDict[str, tuple[str, str]] = OrderedDict()
+
+    def remember(self, task_id: str, queue: str, task_type: str) -> None:
+        """Note where a task lives (its queue and type never change)."""
+        self._places[task_id] = (queue, task_type)
+        self._places.move_to_end(task_id)
+        if len(self._places) > _REMEMBERED_TASKS:
+            self._places.popitem(last=False)
+
+    def place_of(self, task_id: str) -> tuple[str, str] | None:
+        """The remembered (queue, type) of a task, if this process has seen it."""
+        return self._places.get(task_id)
+
+
 class Catalog:
     """Cached queue names, per-queue task types, and task id -> (queue, type)."""
 
@@ -26,7 +44,9 @@ class Catalog:
         self._queues: set[str] = set()
         self._registered: set[str] = set()
         self._types: dict[str, frozenset[str]] = {}
-        self._places: OrderedDict[str, tuple[str, str]] = OrderedDict()
+        self._places = Places()
+        self.remember = self._places.remember
+        self.place_of = self._places.place_of
 
     async def register(self, queues: set[str]) -> None:
         """Add queues to the global set before their first task is stored (once per process)."""
@@ -58,24 +78,13 @@ class Catalog:
                 self._types[queue] = frozenset(text(m) for m in members)
         return {q: self._types[q] for q in queues}
 
-    def remember(self, task_id: str, queue: str, task_type: str) -> None:
-        """Note where a task lives (its queue and type never change)."""
-        self._places[task_id] = (queue, task_type)
-        self._places.move_to_end(task_id)
-        if len(self._places) > _REMEMBERED_TASKS:
-            self._places.popitem(last=False)
-
-    def place_of(self, task_id: str) -> tuple[str, str] | None:
-        """The remembered (queue, type) of a task, if this process has seen it."""
-        return self._places.get(task_id)
-
     async def find(self, task_id: str) -> tuple[str, bytes] | None:
         """The queue and stored record of a task, or None if no queue holds it.
 
         Asks the remembered queue first, then every known queue in one pipeline, then the
         queues other processes added since this one last looked.
         """
-        place = self._places.get(task_id)
+        place = self._places.place_of(task_id)
         remembered = None if place is None else place[0]
         if remembered is not None:
             with redis_unavailable():

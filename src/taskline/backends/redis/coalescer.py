@@ -3,7 +3,9 @@
 Each script call costs a round trip and the client's per-command work whatever its size,
 so under concurrent load (an API server taking many single submits) submits that arrive
 while a call to their queue is in flight wait for the next call and go in together. A
-lone submit goes at once, so nothing waits when nothing else is happening.
+lone submit goes at once, in its caller's own task, so nothing waits and nothing is
+scheduled when nothing else is happening (a sequential producer pays no task and no
+future a submit).
 """
 
 import asyncio
@@ -33,14 +35,23 @@ class SubmitCoalescer:
 
     async def submit(self, queue: str, tasks: list[Task]) -> list[Submitted]:
         """Store `tasks` (all of one queue), sharing a script call with concurrent callers."""
-        waiting = _Waiting(tasks)
-        self._waiting.setdefault(queue, deque()).append(waiting)
         if queue not in self._flushing:
             self._flushing.add(queue)
-            flush = asyncio.get_running_loop().create_task(self._flush(queue))
-            self._flushes.add(flush)
-            flush.add_done_callback(self._flushes.discard)
+            try:
+                return await self._submit_to_queue(queue, tasks)
+            finally:
+                self._flushing.discard(queue)
+                if queue in self._waiting:  # arrived meanwhile: they go together now
+                    self._start_flush(queue)
+        waiting = _Waiting(tasks)
+        self._waiting.setdefault(queue, deque()).append(waiting)
         return await waiting.done
+
+    def _start_flush(self, queue: str) -> None:
+        self._flushing.add(queue)
+        flush = asyncio.get_running_loop().create_task(self._flush(queue))
+        self._flushes.add(flush)
+        flush.add_done_callback(self._flushes.discard)
 
     async def _flush(self, queue: str) -> None:
         try:

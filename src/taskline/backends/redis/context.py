@@ -6,12 +6,12 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from taskline.backends.redis.calls import priority_offsets
 from taskline.backends.redis.catalog import Catalog
 from taskline.backends.redis.failures import redis_unavailable
 from taskline.backends.redis.keys import KeySpace
 from taskline.backends.redis.scripts import ScriptRunner
 from taskline.core.config import EngineConfig
-from taskline.core.priority import order_key
 
 Command = tuple[str, tuple[Any, ...]]
 """A redis-py client method name and its arguments, for `RedisContext.pipeline`."""
@@ -24,13 +24,12 @@ class RedisContext:
     config: EngineConfig
     scripts: ScriptRunner = field(init=False)
     catalog: Catalog = field(init=False)
-    # order_key is linear in due time, so each priority's offset is all the scripts need.
     offsets: list[int] = field(init=False)
 
     def __post_init__(self) -> None:
         self.scripts = ScriptRunner(self.client)
         self.catalog = Catalog(self.client, self.keys)
-        self.offsets = [order_key(p, 0, self.config.priority_aging_s) for p in range(4)]
+        self.offsets = priority_offsets(self.config)
 
     async def pipeline(self, commands: Sequence[Command]) -> list[Any]:
         """Run the commands in one round trip, without MULTI (they may span slots)."""

@@ -43,8 +43,12 @@ def _raise_if_cancelled() -> None:
     """redis-py can lose a cancellation that lands as a command completes: the command returns
     (or fails as if the connection had closed) and the task, still marked cancelling, runs on;
     a loop around Redis calls (scheduler, dispatcher, event hub) then never stops. So a task
-    being cancelled leaves every Redis call cancelled, whatever redis-py made of it."""
-    task = asyncio.current_task()
+    being cancelled leaves every Redis call cancelled, whatever redis-py made of it.
+    A blocking call (the blocking client) outside any event loop has nothing to cancel."""
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:  # no running loop
+        return
     if task is not None and task.cancelling():
         raise asyncio.CancelledError
 

@@ -8,6 +8,7 @@ rather than fail task by task. Taskline data written before the format was store
 
 from typing import Any
 
+from redis import Redis as BlockingRedis
 from redis.asyncio import Redis
 
 from taskline.backends.redis.codec import FORMAT_VERSION
@@ -24,14 +25,27 @@ async def check_format(client: "Redis", keys: KeySpace) -> None:
     Raises:
         BackendUnavailable: the Redis holds Taskline data in another format.
     """
-    stored: Any = await client.get(keys.format)  # bytes or None; redis-py types replies loosely
-    if stored is None:
-        if await client.exists(keys.queues):
-            raise BackendUnavailable(_refusal(keys, _UNVERSIONED))
+    if _to_store(keys, await client.get(keys.format), await client.exists(keys.queues)):
         # Stored unless another process stored one first: then that one is the answer.
-        stored = await client.set(keys.format, FORMAT_VERSION, nx=True, get=True)
-    if stored is not None and int(stored) != FORMAT_VERSION:
+        _to_store(keys, await client.set(keys.format, FORMAT_VERSION, nx=True, get=True), 0)
+
+
+def check_format_blocking(client: "BlockingRedis", keys: KeySpace) -> None:
+    """`check_format` on redis-py's blocking client (the blocking `Client`'s own connections)."""
+    if _to_store(keys, client.get(keys.format), client.exists(keys.queues)):
+        _to_store(keys, client.set(keys.format, FORMAT_VERSION, nx=True, get=True), 0)
+
+
+def _to_store(keys: KeySpace, stored: Any, holds_data: int) -> bool:
+    """True when the Redis holds no format and no data yet (ours is to be stored); raises when
+    it holds another format. `stored` is bytes or None: redis-py types replies loosely."""
+    if stored is None:
+        if holds_data:
+            raise BackendUnavailable(_refusal(keys, _UNVERSIONED))
+        return True
+    if int(stored) != FORMAT_VERSION:
         raise BackendUnavailable(_refusal(keys, int(stored)))
+    return False
 
 
 def _refusal(keys: KeySpace, found: int) -> str:

@@ -8,12 +8,14 @@ it, so a key passed but not declared (or the reverse) fails loudly in tests, not
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
 import orjson
+from redis import Redis as BlockingRedis
 from redis import exceptions as redis_errors
 from redis.asyncio import Redis
 
@@ -172,6 +174,19 @@ def _translate(error: redis_errors.ResponseError) -> Exception | None:
     return kind(_MESSAGES[code])
 
 
+@contextmanager
+def _script_replies() -> Iterator[None]:
+    """Error replies of a script as taskline.errors; anything else as `redis_unavailable` says."""
+    with redis_unavailable():
+        try:
+            yield
+        except redis_errors.ResponseError as exc:
+            translated = _translate(exc)
+            if translated is None:
+                raise
+            raise translated from None
+
+
 class ScriptRunner:
     """Runs the scripts on one client by SHA, loading a script again when Redis lost it."""
 
@@ -190,16 +205,29 @@ class ScriptRunner:
         """
         script = self.scripts[name]
         script.check_keys(len(keys))
-        with redis_unavailable():
+        with _script_replies():
             try:
-                try:
-                    return await self._client.evalsha(script.sha, len(keys), *keys, *args)
-                except redis_errors.NoScriptError:
-                    # A restart, SCRIPT FLUSH or a failover emptied the cache: load and go again.
-                    await self._client.script_load(script.source)
-                    return await self._client.evalsha(script.sha, len(keys), *keys, *args)
-            except redis_errors.ResponseError as exc:
-                translated = _translate(exc)
-                if translated is None:
-                    raise
-                raise translated from None
+                return await self._client.evalsha(script.sha, len(keys), *keys, *args)
+            except redis_errors.NoScriptError:
+                # A restart, SCRIPT FLUSH or a failover emptied the cache: load and go again.
+                await self._client.script_load(script.source)
+                return await self._client.evalsha(script.sha, len(keys), *keys, *args)
+
+
+class BlockingScriptRunner:
+    """`ScriptRunner` on redis-py's blocking client: the same scripts, checks and errors."""
+
+    def __init__(self, client: "BlockingRedis") -> None:
+        self._client = client
+        self.scripts = load_scripts()
+
+    def run(self, name: str, keys: list[str], args: Sequence[str | int | float | bytes]) -> Any:
+        """EVALSHA `name`; raises as `ScriptRunner.run` does."""
+        script = self.scripts[name]
+        script.check_keys(len(keys))
+        with _script_replies():
+            try:
+                return self._client.evalsha(script.sha, len(keys), *keys, *args)
+            except redis_errors.NoScriptError:
+                self._client.script_load(script.source)
+                return self._client.evalsha(script.sha, len(keys), *keys, *args)
