@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from taskline.backends.redis.codec import decode_task, to_ms
 from taskline.backends.redis.context import Command, RedisContext
 from taskline.backends.wakeup import MAX_TIMER_WAIT_S
+from taskline.core.outcomes import LeaseAsk
 from taskline.core.task import Task
 
 
@@ -16,24 +17,25 @@ class Leaser:
     def __init__(self, ctx: RedisContext) -> None:
         self._ctx = ctx
 
-    async def lease(
-        self,
-        *,
-        worker_id: str,
-        queues: Sequence[str] | None,
-        types: Sequence[str] | None,
-        max_tasks: int,
-        now_ms: int,
-    ) -> list[Task]:
+    async def lease(self, ask: LeaseAsk, now_ms: int) -> list[Task]:
         """The leased tasks, best order key first (ties across queues in queue-name order)."""
-        candidates = await self._candidates(queues, types, fresh=False)
-        leased = await self._lease_in_order(candidates, worker_id, max_tasks, now_ms)
-        if not leased and (queues is None or types is None):
-            # Another process may have added a queue or a type since they were cached.
-            refreshed = await self._candidates(queues, types, fresh=True)
-            if refreshed != candidates:
-                leased = await self._lease_in_order(refreshed, worker_id, max_tasks, now_ms)
-        return leased
+        candidates = await self.candidates(ask.queues, ask.types)
+        leased = await self._lease_in_order(candidates, ask.worker_id, ask.max, now_ms)
+        return leased or await self.lease_from_new(candidates, ask, now_ms)
+
+    async def lease_from_new(self, seen: dict[str, list[str]], ask: LeaseAsk, now_ms: int) -> list[Task]:
+        """After a lease from the cached `seen` candidates found nothing: lease again if another
+        process has added a queue or a type since they were cached (else nothing)."""
+        if ask.queues is not None and ask.types is not None:
+            return []
+        refreshed = await self._candidates(ask.queues, ask.types, fresh=True)
+        if refreshed == seen:
+            return []
+        return await self._lease_in_order(refreshed, ask.worker_id, ask.max, now_ms)
+
+    async def candidates(self, queues: Sequence[str] | None, types: Sequence[str] | None) -> dict[str, list[str]]:
+        """Queue -> the pending keys a lease of these queues and types looks at (from the cache)."""
+        return await self._candidates(queues, types, fresh=False)
 
     async def _candidates(
         self, queues: Sequence[str] | None, types: Sequence[str] | None, *, fresh: bool
@@ -89,6 +91,10 @@ class Leaser:
         args += ["" if bound is None else repr(bound), self._ctx.keys.wake_channel, to_ms(MAX_TIMER_WAIT_S)]
         args += [secrets.token_hex(16) for _ in range(count)]
         reply = await self._ctx.scripts.run("lease", script_keys, args)
+        return self.decode_leased(queue, reply)
+
+    def decode_leased(self, queue: str, reply: list[bytes]) -> list[Task]:
+        """The tasks a lease script's reply (id, record, id, record, ...) leased."""
         tasks = []
         for raw_id, raw in zip(reply[::2], reply[1::2], strict=True):
             task = decode_task(raw_id.decode(), queue, raw)
