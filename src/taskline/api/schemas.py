@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag
 
-from taskline.core.outcomes import Completion, Failure, Outcome
+from taskline.core.outcomes import MAX_NEXT, MAX_OUTCOMES, Completion, Failure, Outcome
 from taskline.core.workers import WorkerDetails
 
 
@@ -37,8 +37,6 @@ class ReleaseBody(_Body):
 
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")]
-MAX_OUTCOMES = 1000
-MAX_NEXT = 100
 
 
 class CompletedOutcome(CompleteBody):

@@ -12,6 +12,12 @@ from taskline.core.states import TaskState
 from taskline.core.task import Lease, Task
 from taskline.errors import LeaseLost, NotFound
 
+MAX_OUTCOMES = 1000
+"""The most outcomes one batch (`POST /api/v1/outcomes`) carries."""
+
+MAX_NEXT = 100
+"""The most tasks leased with one report, as with one poll."""
+
 
 @dataclass(slots=True, frozen=True)
 class Completion:

@@ -16,7 +16,6 @@ from taskline.api.deps import service_of
 from taskline.api.render import JSONResponse
 from taskline.api.schemas import (
     ERRORS,
-    MAX_NEXT,
     CompleteBody,
     FailBody,
     HeartbeatBody,
@@ -24,7 +23,7 @@ from taskline.api.schemas import (
     ReleaseBody,
     WorkerReportBody,
 )
-from taskline.core.outcomes import Completion, Failure, LeaseAsk, Outcome
+from taskline.core.outcomes import MAX_NEXT, Completion, Failure, LeaseAsk, Outcome
 from taskline.errors import ValidationFailed
 from taskline.wire import lease_json, rfc3339, settled_json, task_json
 
