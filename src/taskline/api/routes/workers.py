@@ -72,9 +72,7 @@ async def heartbeat(request: Request, task_id: TaskId, body: HeartbeatBody) -> R
     return JSONResponse({"expires_at": rfc3339(ack.expires_at), "cancel_requested": ack.cancel_requested})
 
 
-NextCount = Annotated[
-    int, Query(alias="next", ge=0, le=MAX_NEXT, description="Lease up to this many tasks in the same step")
-]
+NextCount = Annotated[int, Query(ge=0, le=MAX_NEXT, description="Lease up to this many tasks in the same step")]
 LeasingWorker = Annotated[
     str | None, Query(min_length=1, max_length=128, description="Who leases the next tasks; needed with next")
 ]
