@@ -4,8 +4,9 @@ Where work comes from: weighted queues are tried in a weighted random order (asy
 so a queue of weight 6 is looked at first six times as often as one of weight 1 and no
 queue with work starves; when none has work, one long poll over all of them waits for the
 next task. A busy worker seldom polls: each report of outcomes (`reporting.Reporter`) leases
-the next tasks for the slots it frees. Shutdown (`stop()`) takes no more tasks, lets running ones finish for
-`shutdown_timeout`, then stops the rest and hands them back without using up an attempt.
+the next tasks for the slots it frees. Shutdown (`stop()`) takes no more tasks, lets running
+ones finish for `shutdown_timeout`, then stops the rest and hands them back without using up
+an attempt.
 While paused (its `Presence` in the worker registry says so) it takes no tasks either, and
 lets running ones finish.
 """
