@@ -159,6 +159,22 @@ async def test_outcomes_in_two_queues_then_a_lease_across_queues_keep_priority(
     assert (await stored(backend, normal_a.id)).state is TaskState.PENDING
 
 
+async def test_a_lease_with_the_outcome_goes_on_in_lease_order_past_another_queues_head(
+    backend: Backend, clock: FrozenClock
+) -> None:
+    done = await submit(backend, clock, queue="qa")
+    lease = await lease_one(backend, done)
+    critical_a = await submit(backend, clock, queue="qa", priority="critical")
+    low_a = await submit(backend, clock, queue="qa", priority="low")
+    normal_b = await submit(backend, clock, queue="qb")
+    high_b = await submit(backend, clock, queue="qb", priority="high")
+
+    settlement = await backend.settle([Completion(done.id, lease.token)], then_lease=LeaseAsk("w", 3))
+
+    assert [x.task.id for x in settlement.leases] == [critical_a.id, high_b.id, normal_b.id]
+    assert (await stored(backend, low_a.id)).state is TaskState.PENDING
+
+
 async def test_refused_outcomes_still_bring_the_next_lease(backend: Backend, clock: FrozenClock) -> None:
     task = await submit(backend, clock, queue="solo")
     await lease_one(backend, task)

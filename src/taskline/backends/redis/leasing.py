@@ -49,7 +49,7 @@ class Leaser:
             wanted = {q: sorted(t) for q, t in (await catalog.types(names, fresh=fresh)).items()}
         return {q: [self._ctx.keys.queue(q).pending(t) for t in ts] for q, ts in wanted.items() if ts}
 
-    async def _heads(self, candidates: dict[str, list[str]]) -> list[tuple[float, str]]:
+    async def heads(self, candidates: dict[str, list[str]]) -> list[tuple[float, str]]:
         """(best order key, queue) of every unpaused queue with pending work, best first."""
         commands: list[Command] = []
         for queue, pending_keys in candidates.items():
@@ -64,8 +64,20 @@ class Leaser:
                 heads.append((min(scores), queue))
         return sorted(heads)
 
+    async def lease_in_order(
+        self, candidates: dict[str, list[str]], ask: LeaseAsk, now_ms: int, *, heads: list[tuple[float, str]] | None
+    ) -> list[Task]:
+        """Lease from `candidates` in lease order; `heads`: their heads just read, if they were."""
+        return await self._lease_in_order(candidates, ask.worker_id, ask.max, now_ms, first_heads=heads)
+
     async def _lease_in_order(
-        self, candidates: dict[str, list[str]], worker_id: str, max_tasks: int, now_ms: int
+        self,
+        candidates: dict[str, list[str]],
+        worker_id: str,
+        max_tasks: int,
+        now_ms: int,
+        *,
+        first_heads: list[tuple[float, str]] | None = None,
     ) -> list[Task]:
         if len(candidates) <= 1:  # one queue: its script alone keeps the order
             return [
@@ -75,7 +87,8 @@ class Leaser:
             ]
         leased: list[Task] = []
         for _ in range(max_tasks + len(candidates)):  # bounded even if other leasers keep racing us
-            heads = await self._heads(candidates)
+            heads = first_heads if first_heads is not None else await self.heads(candidates)
+            first_heads = None
             if not heads or len(leased) >= max_tasks:
                 break
             (_, best), bound = heads[0], (heads[1][0] if len(heads) > 1 else None)

@@ -1,10 +1,11 @@
 """Settling a worker's outcomes on Redis: one `settle` script per queue involved, and the next
-lease inside that script when its queue is the only one the lease looks at (else the lease
-goes after, through the `Leaser`, which keeps lease order across queues)."""
+lease inside that script when the settled queue holds the best task the lease looks at (up
+to the next queue's head); else the lease goes after, through the `Leaser`, which keeps lease
+order across queues."""
 
 import secrets
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from taskline.backends.redis.codec import decode_task, encode_json, to_ms
 from taskline.backends.redis.context import Command, RedisContext
@@ -107,19 +108,31 @@ class Settler:
         with_tasks: bool,
         now_ms: int,
     ) -> list[Task]:
-        candidates = {} if ask is None else await self._leaser.candidates(ask.queues, ask.types)
-        # In the script only when its queue is all the lease would look at: lease order across
-        # queues needs the Leaser's look at every queue's head.
-        in_script = ask is not None and len(candidates) == 1 and set(by_queue) == set(candidates)
-        leased: list[Task] = []
-        for queue, items in by_queue.items():
-            lease_here = ask if in_script else None
-            pending_keys = candidates[queue] if in_script else []
-            leased += await self._run(queue, items, lease_here, pending_keys, results, with_tasks, now_ms)
+        """Settle each queue's outcomes; lease as `Leaser.lease` would, inside the settle script
+        when its queue has the best head of all the lease looks at (up to the next queue's head)."""
         if ask is None:
-            return leased
-        if not in_script:
-            return await self._leaser.lease(ask, now_ms)
+            for settled_queue, items in by_queue.items():
+                await self._run(settled_queue, items, None, [], None, results, with_tasks, now_ms)
+            return []
+        candidates = await self._leaser.candidates(ask.queues, ask.types)
+        queue = next(iter(by_queue)) if len(by_queue) == 1 else None
+        heads = None
+        if queue in candidates and len(candidates) > 1:
+            heads = await self._leaser.heads(candidates)  # lease order across queues: every head
+        # The settled queue leads when the lease looks at no other, or its head is the best of all.
+        leads = queue in candidates and (heads is None or (bool(heads) and heads[0][1] == queue))
+        if queue is None or not leads:
+            for settled_queue, items in by_queue.items():
+                await self._run(settled_queue, items, None, [], None, results, with_tasks, now_ms)
+            # Settling adds no pending task, so heads read before it still tell the lease order.
+            leased = await self._leaser.lease_in_order(candidates, ask, now_ms, heads=heads)
+        else:
+            bound = heads[1][0] if heads and len(heads) > 1 else None
+            items = by_queue[queue]
+            leased = await self._run(queue, items, ask, candidates[queue], bound, results, with_tasks, now_ms)
+            if len(leased) < ask.max and bound is not None:  # stopped at another queue's head: go on
+                rest = replace(ask, max=ask.max - len(leased))
+                leased += await self._leaser.lease_in_order(candidates, rest, now_ms, heads=None)
         return leased or await self._leaser.lease_from_new(candidates, ask, now_ms)
 
     async def _run(
@@ -128,6 +141,7 @@ class Settler:
         items: list[_Item],
         ask: LeaseAsk | None,
         pending_keys: list[str],
+        bound: float | None,
         results: list[Settled | None],
         with_tasks: bool,
         now_ms: int,
@@ -137,6 +151,7 @@ class Settler:
         script_keys += [keys.cancelled, keys.paused, *keys.ending, *pending_keys]
         args: list[str | int | float] = [now_ms, self._ctx.keys.wake_channel, len(items), int(with_tasks)]
         args += [to_ms(self._ctx.config.lease_s), "" if ask is None else ask.worker_id, to_ms(MAX_TIMER_WAIT_S)]
+        args.append("" if bound is None else repr(bound))
         for item in items:
             args += self._outcome_args(item)
         args += [secrets.token_hex(16) for _ in range(0 if ask is None else ask.max)]

@@ -7,11 +7,12 @@
 -- KEYS[13..] taskline:{q}:pending:<type>, one per type the lease may take
 -- ARGV[1] now_ms  ARGV[2] wake channel  ARGV[3] outcomes n  ARGV[4] reply with records (1|0)
 -- ARGV[5] lease_ms  ARGV[6] worker id  ARGV[7] ms within which a lease's end must fall to wake
---   the schedulers
--- ARGV[8 .. 7+7n] 7 per outcome: 'c' (complete) | 'f' (fail), task id, lease token, encoded result
+--   the schedulers  ARGV[8] highest order key to lease ('' any: another queue's head is better
+--   from there on)
+-- ARGV[9 .. 8+7n] 7 per outcome: 'c' (complete) | 'f' (fail), task id, lease token, encoded result
 --   ('' none) | error, and for a fail: attempts the caller planned for, may retry (1|0), retry
 --   delay_ms ('' for a complete)
--- ARGV[8+7n ..] one fresh fencing token per task to lease (none: no lease)
+-- ARGV[9+7n ..] one fresh fencing token per task to lease (none: no lease)
 -- Returns {states, records, leases}: per outcome the task's new state, or NOT_FOUND |
 -- LEASE_LOST | STALE (see fail.lua) for one refused alone; per outcome its record when asked,
 -- else (and when refused) ''; 2 per leased task: id, record.
@@ -21,7 +22,7 @@ local q = {counts = KEYS[2], running = KEYS[3], completed = KEYS[4], retrying = 
 local now, n, with_records = tonumber(ARGV[1]), tonumber(ARGV[3]), ARGV[4] == '1'
 local states, records = {}, {}
 local retrying = false
-for b = 8, 7 + 7 * n, 7 do
+for b = 9, 8 + 7 * n, 7 do
   local raw, state
   if ARGV[b] == 'c' then
     raw, state = complete_task(ev, q, ARGV[b + 1], ARGV[b + 2], now, ARGV[b + 3])
@@ -42,10 +43,10 @@ if retrying then
   redis.call('PUBLISH', ARGV[2], '~timer')
 end
 local leases = {}
-local tokens = argv_from(8 + 7 * n)
+local tokens = argv_from(9 + 7 * n)
 if #tokens > 0 then
   local ask = {now = now, lease_ms = tonumber(ARGV[5]), worker = ARGV[6], wake = ARGV[2],
-    timer_wait_ms = tonumber(ARGV[7])}
+    timer_wait_ms = tonumber(ARGV[7]), bound = tonumber(ARGV[8])}
   leases = lease_tasks(ev, q, 13, tokens, ask)
 end
 return {states, records, leases}
