@@ -2,7 +2,8 @@
 
 Submits are driven by wrk (C, so the load generator is not what we measure); the
 poll→complete drain by worker processes of plain `http.client` loops, as a worker in any
-language would do it. Each figure is the median of `--repeat` runs.
+language would do it, and again with each batch's outcomes in one `/outcomes` request that
+leases the next batch (one request per ten tasks). Each figure is the median of `--repeat` runs.
 
     python -m bench.api [--backends sqlite,redis] [--seconds 5] [--repeat 3] [--workers 8]
 """
@@ -17,6 +18,7 @@ import statistics
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.helpers.live import LiveServer, live_server
@@ -59,7 +61,27 @@ def _worker(port: int, worker_id: str, done: "multiprocessing.Queue[int]") -> No
     done.put(completed)
 
 
-def drain_tasks_per_s(server: LiveServer, workers: int) -> float:
+def _reporting_worker(port: int, worker_id: str, done: "multiprocessing.Queue[int]") -> None:
+    """As `_worker`, with each batch's outcomes in one `/outcomes` that leases the next batch."""
+    conn = http.client.HTTPConnection("127.0.0.1", port)
+    conn.request("GET", f"/api/v1/poll?worker_id={worker_id}&queues=bench&max=10")
+    response = conn.getresponse()
+    body = response.read()
+    tasks = [] if response.status == 204 else json.loads(body)["tasks"]
+    completed = 0
+    while tasks:
+        outcomes = [{"id": task["id"], "token": task["lease"]["token"]} for task in tasks]
+        report = {"outcomes": outcomes, "next": 10, "worker_id": worker_id, "queues": ["bench"]}
+        conn.request("POST", "/api/v1/outcomes", json.dumps(report), {"Content-Type": "application/json"})
+        reply = conn.getresponse()
+        answer = reply.read()
+        assert reply.status == 200, reply.status
+        completed += len(outcomes)
+        tasks = json.loads(answer)["tasks"]
+    done.put(completed)
+
+
+def drain_tasks_per_s(server: LiveServer, workers: int, worker: Callable[..., None] = _worker) -> float:
     """Drain everything queued in `bench` (what the submit runs left, plus DRAIN_TASKS)."""
     with server.client() as client:
         for _ in range(DRAIN_TASKS // 1000):
@@ -67,7 +89,7 @@ def drain_tasks_per_s(server: LiveServer, workers: int) -> float:
         (queue,) = [q for q in client.get("/api/v1/queues").json()["queues"] if q["name"] == "bench"]
         expected = sum(queue["pending"].values())
     done: multiprocessing.Queue[int] = multiprocessing.Queue()
-    procs = [multiprocessing.Process(target=_worker, args=(server.port, f"w{n}", done)) for n in range(workers)]
+    procs = [multiprocessing.Process(target=worker, args=(server.port, f"w{n}", done)) for n in range(workers)]
     started = time.perf_counter()
     for proc in procs:
         proc.start()
@@ -80,12 +102,13 @@ def drain_tasks_per_s(server: LiveServer, workers: int) -> float:
 
 
 def bench(server: LiveServer, seconds: int, repeat: int, workers: int) -> dict[str, float]:
-    runs: dict[str, list[float]] = {"single": [], "bulk100": [], "bulk1000": [], "drain": []}
+    runs: dict[str, list[float]] = {"single": [], "bulk100": [], "bulk1000": [], "drain": [], "reporting": []}
     for _ in range(repeat):
         runs["single"].append(wrk_requests_per_s(server, TASK, "/api/v1/tasks", seconds, 32))
         runs["bulk100"].append(100 * wrk_requests_per_s(server, [TASK] * 100, "/api/v1/tasks/bulk", seconds, 8))
         runs["bulk1000"].append(1000 * wrk_requests_per_s(server, [TASK] * 1000, "/api/v1/tasks/bulk", seconds, 4))
         runs["drain"].append(drain_tasks_per_s(server, workers))
+        runs["reporting"].append(drain_tasks_per_s(server, workers, _reporting_worker))
     return {name: statistics.median(values) for name, values in runs.items()}
 
 
@@ -96,7 +119,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--workers", type=int, default=8)
     args = parser.parse_args()
-    print(f"{'backend':8} {'submit 1/req':>13} {'bulk 100':>10} {'bulk 1000':>10} {'poll+complete':>14}  (tasks/s)")
+    header = f"{'backend':8} {'submit 1/req':>13} {'bulk 100':>10} {'bulk 1000':>10} {'poll+complete':>14}"
+    print(f"{header} {'outcomes+next':>14}  (tasks/s)")
     for name in args.backends.split(","):
         with tempfile.TemporaryDirectory() as tmp:
             redis = RedisServer(Path(tmp)) if name == "redis" else None
@@ -110,7 +134,8 @@ def main() -> None:
                 if redis:
                     redis.kill()
         print(
-            f"{name:8} {f['single']:>13,.0f} {f['bulk100']:>10,.0f} {f['bulk1000']:>10,.0f} {f['drain']:>14,.0f}",
+            f"{name:8} {f['single']:>13,.0f} {f['bulk100']:>10,.0f} {f['bulk1000']:>10,.0f} {f['drain']:>14,.0f}"
+            f" {f['reporting']:>14,.0f}",
             flush=True,
         )
 

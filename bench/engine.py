@@ -3,6 +3,8 @@
 For each backend and depth, the queue is first filled with `depth` low-priority tasks of
 the measured type; the measured tasks go in at critical priority, so every lease walks
 the same index the background tasks sit in. Each figure is the median of `--repeat` runs.
+lease+complete drains them with a call for each lease of ten and each complete; settle+next
+with one `settle` per ten that completes them and leases the next ten.
 
     python -m bench.engine [--depths 10000,1000000] [--repeat 3] [--backends sqlite,redis]
 """
@@ -23,6 +25,7 @@ from tests.helpers.servers import RedisServer
 from taskline.backends.base import Backend
 from taskline.backends.factory import open_backend
 from taskline.core.config import EngineConfig
+from taskline.core.outcomes import Completion, LeaseAsk
 from taskline.core.spec import TaskSpec
 
 SINGLE = 2000
@@ -75,6 +78,27 @@ async def drain_measured(backend: Backend) -> int:
     return done
 
 
+async def drain_measured_settling(backend: Backend) -> int:
+    """As `drain_measured`, with each batch's completions and the next lease in one `settle`."""
+    done = 0
+
+    async def consumer(n: int) -> None:
+        nonlocal done
+        ask = LeaseAsk(f"b{n}", 10, ["bench"], ["noop"])
+        leases = await backend.lease(worker_id=ask.worker_id, queues=ask.queues, types=ask.types, max=ask.max)
+        while leases:
+            measured = [lease for lease in leases if lease.task.priority == MEASURED]
+            for lease in leases[len(measured) :]:  # lease order: the background comes last
+                await backend.release(lease.task.id, lease.token)
+            more = len(measured) == len(leases)
+            outcomes = [Completion(lease.task.id, lease.token) for lease in measured]
+            leases = (await backend.settle(outcomes, then_lease=ask if more else None)).leases if outcomes else []
+            done += len(outcomes)
+
+    await asyncio.gather(*(consumer(n) for n in range(CONSUMERS)))
+    return done
+
+
 async def per_second(op: Callable[[Backend], Awaitable[int]], backend: Backend) -> float:
     started = time.perf_counter()
     count = await op(backend)
@@ -82,11 +106,13 @@ async def per_second(op: Callable[[Backend], Awaitable[int]], backend: Backend) 
 
 
 async def run_suite(backend: Backend, repeat: int) -> dict[str, float]:
-    runs: dict[str, list[float]] = {"submit_single": [], "submit_batch100": [], "lease_complete": []}
+    runs: dict[str, list[float]] = {"submit_single": [], "submit_batch100": [], "lease_complete": [], "settle": []}
     for _ in range(repeat):
         runs["submit_single"].append(await per_second(submit_one_at_a_time, backend))
         runs["submit_batch100"].append(await per_second(submit_in_batches, backend))
         runs["lease_complete"].append(await per_second(drain_measured, backend))
+        await submit_in_batches(backend)  # measured tasks again, for the one-step drain
+        runs["settle"].append(await per_second(drain_measured_settling, backend))
     return {name: statistics.median(values) for name, values in runs.items()}
 
 
@@ -142,7 +168,8 @@ async def main() -> None:
     args = parser.parse_args()
     depths = [int(d) for d in args.depths.split(",")]
     print(machine())
-    header = f"{'backend':8} {'queued':>9} {'submit 1/s':>11} {'batch100/s':>11} {'lease+complete/s':>17} {'B/task':>7}"
+    header = f"{'backend':8} {'queued':>9} {'submit 1/s':>11} {'batch100/s':>11} {'lease+complete/s':>17}"
+    header += f" {'settle+next/s':>14} {'B/task':>7}"
     print(header)
     for name in args.backends.split(","):
         for depth in depths:
@@ -151,7 +178,7 @@ async def main() -> None:
             memory = f"{f['redis_bytes_per_task']:7.0f}" if "redis_bytes_per_task" in f else f"{'-':>7}"
             print(
                 f"{name:8} {depth:>9,} {f['submit_single']:>11,.0f} {f['submit_batch100']:>11,.0f}"
-                f" {f['lease_complete']:>17,.0f} {memory}",
+                f" {f['lease_complete']:>17,.0f} {f['settle']:>14,.0f} {memory}",
                 flush=True,
             )
 

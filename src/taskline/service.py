@@ -7,13 +7,14 @@ applies the limits of SPEC §4 that are not storage's business, and waits for wo
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from taskline.backends.base import Backend
 from taskline.backends.factory import open_backend
 from taskline.core.clock import Clock, SystemClock
 from taskline.core.measures import TaskMetrics
+from taskline.core.outcomes import LeaseAsk, Outcome, Settlement
 from taskline.core.priority import parse_priority
 from taskline.core.sentinel import UNCHANGED
 from taskline.core.spec import NAME_RE, TaskSpec, check_payload_size, parse_spec
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from taskline.config import Settings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 MAX_BULK = 1000
 MAX_POLL_WAIT_S = 60.0
 MAX_DLQ_RETRY_IDS = 1000
@@ -253,14 +255,19 @@ class TaskService:
     async def _lease_or_hand_back(
         self, worker_id: str, queues: Sequence[str] | None, types: Sequence[str] | None, max: int
     ) -> list[Lease]:
-        call = asyncio.ensure_future(self.backend.lease(worker_id=worker_id, queues=queues, types=types, max=max))
+        lease = self.backend.lease(worker_id=worker_id, queues=queues, types=types, max=max)
+        return await self._handing_back(lease, lambda leases: leases)
+
+    async def _handing_back(self, call: Awaitable[T], leases_of: Callable[[T], Sequence[Lease]]) -> T:
+        """Run a store call that leases, to the end even if its caller gives up meanwhile."""
+        running = asyncio.ensure_future(call)
         try:
-            return await asyncio.shield(call)
+            return await asyncio.shield(running)
         except asyncio.CancelledError:
             # The lease commits even though its caller gave up: hand the tasks straight back
             # rather than leave them running, unseen, until their leases expire. Shielded: in
             # a task being cancelled, every store call is cancelled too (backends/redis/failures.py).
-            await asyncio.shield(self.hand_back(await call))
+            await asyncio.shield(self.hand_back(leases_of(await running)))
             raise
 
     async def hand_back(self, leases: Sequence[Lease]) -> None:
@@ -281,6 +288,35 @@ class TaskService:
         self, task_id: str, token: str, *, error: str, retry: bool = True, retry_after_s: float | None = None
     ) -> Task:
         return await self.backend.fail(task_id, token, error=error, retry=retry, retry_after_s=retry_after_s)
+
+    async def settle(
+        self, outcomes: Sequence[Outcome], *, then_lease: LeaseAsk | None = None, with_tasks: bool = False
+    ) -> Settlement:
+        """End many attempts (one refused alone, see `Backend.settle`), then lease up to
+        `then_lease.max` tasks for the worker as a poll without waiting would: the worker is
+        registered, and a paused one leases nothing."""
+        if then_lease is not None:
+            details = WorkerDetails(queues=list(then_lease.queues or []), types=list(then_lease.types or []))
+            if then_lease.max < 1 or await self.roster.paused(then_lease.worker_id, details):
+                then_lease = None
+        call = self.backend.settle(outcomes, then_lease=then_lease, with_tasks=with_tasks)
+        return await self._handing_back(call, lambda settlement: settlement.leases)
+
+    async def settle_one(self, outcome: Outcome, then_lease: LeaseAsk) -> tuple[Task, list[Lease]]:
+        """`complete` or `fail` that also leases the worker's next tasks: the task as saved, and
+        the leases.
+
+        Raises:
+            NotFound, LeaseLost: as `complete` or `fail` would (nothing is leased then).
+        """
+        settlement = await self.settle([outcome], then_lease=then_lease, with_tasks=True)
+        (settled,) = settlement.settled
+        if settled.refused is not None:
+            # The caller gets an error, not these: hand them back (rare: a stale or repeated report).
+            await self.hand_back(settlement.leases)
+            raise settled.refused
+        assert settled.task is not None
+        return settled.task, settlement.leases
 
     async def release(self, task_id: str, token: str) -> Task:
         """Hand a running task back to pending without using up its attempt (a worker shutting down)."""

@@ -7,9 +7,11 @@ construction; times are RFC 3339 UTC with milliseconds.
 from datetime import UTC, datetime
 from typing import Any
 
+from taskline.core.outcomes import Settled
 from taskline.core.states import TaskState
 from taskline.core.task import AttemptError, Lease, QueueStats, Task
 from taskline.core.workers import WorkerRecord, WorkerState
+from taskline.errors import LeaseLost, NotFound
 from taskline.events.types import LAGGED, Event, EventName, Lagged
 
 PRIORITY_NAMES = ("low", "normal", "high", "critical")
@@ -54,6 +56,24 @@ def task_json(task: Task) -> dict[str, Any]:
 
 def lease_json(lease: Lease) -> dict[str, Any]:
     return {**task_json(lease.task), "lease": {"token": lease.token, "expires_at": rfc3339(lease.expires_at)}}
+
+
+def settled_json(settled: Settled) -> dict[str, Any]:
+    """One outcome's fate in `/outcomes`: `{"id", "state"}`, or `{"id", "error": {"code", "message"}}`."""
+    if settled.refused is not None:
+        return {"id": settled.task_id, "error": {"code": settled.refused.code, "message": settled.refused.message}}
+    assert settled.state is not None
+    return {"id": settled.task_id, "state": settled.state.value}
+
+
+_REFUSALS = {error.code: error for error in (NotFound, LeaseLost)}
+
+
+def settled_from_json(data: dict[str, Any]) -> Settled:
+    error = data.get("error")
+    if error is not None:
+        return Settled(data["id"], refused=_REFUSALS[error["code"]](error["message"]))
+    return Settled(data["id"], TaskState(data["state"]))
 
 
 def from_rfc3339(text: str | None) -> float | None:

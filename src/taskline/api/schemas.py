@@ -3,8 +3,9 @@ and response models that document the wire format in OpenAPI."""
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag
 
+from taskline.core.outcomes import MAX_NEXT, MAX_OUTCOMES, Completion, Failure, Outcome
 from taskline.core.workers import WorkerDetails
 
 
@@ -36,6 +37,44 @@ class ReleaseBody(_Body):
 
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")]
+
+
+class CompletedOutcome(CompleteBody):
+    """An attempt that succeeded, as `complete` takes it."""
+
+    id: str = Field(min_length=1, max_length=128, description="The task's id")
+
+    def outcome(self) -> Outcome:
+        return Completion(self.id, self.token, self.result)
+
+
+class FailedOutcome(FailBody):
+    """An attempt that failed, as `fail` takes it."""
+
+    id: str = Field(min_length=1, max_length=128, description="The task's id")
+
+    def outcome(self) -> Outcome:
+        return Failure(self.id, self.token, self.error, self.retry, self.retry_after)
+
+
+def _outcome_kind(item: Any) -> str:
+    """An item with an `error` is a failure; any other, a completion."""
+    return "failed" if isinstance(item, dict) and "error" in item else "completed"
+
+
+class OutcomesBody(_Body):
+    """A batch of attempts' outcomes, and the tasks the worker wants leased with them."""
+
+    outcomes: list[
+        Annotated[
+            Annotated[CompletedOutcome, Tag("completed")] | Annotated[FailedOutcome, Tag("failed")],
+            Discriminator(_outcome_kind),
+        ]
+    ] = Field(min_length=1, max_length=MAX_OUTCOMES, description="Applied in this order")
+    next: int = Field(0, ge=0, le=MAX_NEXT, description="Lease up to this many tasks with the outcomes")
+    worker_id: str | None = Field(None, min_length=1, max_length=128, description="Who leases; needed with next")
+    queues: list[Name] | None = Field(None, max_length=100, description="Lease from these queues; omitted: any")
+    types: list[Name] | None = Field(None, max_length=1000, description="Lease these types; omitted: any")
 
 
 class WorkerReportBody(_Body):

@@ -11,6 +11,7 @@ from typing import Any, Literal, Protocol
 
 from taskline.backends.wakeup import WorkSignal
 from taskline.core.measures import TaskMetrics
+from taskline.core.outcomes import LeaseAsk, Outcome, Settlement
 from taskline.core.sentinel import UNCHANGED as UNCHANGED
 from taskline.core.spec import TaskSpec
 from taskline.core.states import TaskState
@@ -104,6 +105,18 @@ class Backend(Protocol):
 
         Raises:
             NotFound: no such task.  LeaseLost: not the running attempt's token.
+        """
+        ...
+
+    async def settle(
+        self, outcomes: Sequence[Outcome], *, then_lease: LeaseAsk | None = None, with_tasks: bool = False
+    ) -> Settlement:
+        """End many attempts in one step, each as `complete` or `fail` would (in the order
+        given), then lease up to `then_lease.max` tasks as `lease` would.
+
+        An outcome that `complete` or `fail` would refuse is refused alone: its `Settled`
+        carries the NotFound or LeaseLost, and the others and the leases go ahead. Each
+        `Settled` says the task's new state; `with_tasks` adds the task as saved.
         """
         ...
 

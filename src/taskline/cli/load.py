@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from taskline.client import AsyncClient
+from taskline.core.outcomes import Completion, LeaseAsk
 from taskline.errors import TasklineError
 from taskline.worker.transport import HttpTransport
 
@@ -126,10 +127,13 @@ async def drain(url: str, api_key: str | None, queue: str, concurrency: int) -> 
 
     async def worker(worker_id: str) -> None:
         nonlocal completed
-        while leases := await transport.poll(worker_id=worker_id, queues=[queue], types=None, wait_s=0, max=50):
-            for lease in leases:
-                await transport.complete(lease.task.id, lease.token, result=None)
-                completed += 1
+        # Each batch's outcomes go in one request that also leases the next batch.
+        leases = await transport.poll(worker_id=worker_id, queues=[queue], types=None, wait_s=0, max=50)
+        while leases:
+            outcomes = [Completion(lease.task.id, lease.token) for lease in leases]
+            settlement = await transport.settle(outcomes, then_lease=LeaseAsk(worker_id, 50, [queue]))
+            completed += sum(1 for settled in settlement.settled if settled.refused is None)
+            leases = settlement.leases
 
     began = time.perf_counter()
     try:

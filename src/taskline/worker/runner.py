@@ -3,8 +3,10 @@
 Where work comes from: weighted queues are tried in a weighted random order (asynq's way),
 so a queue of weight 6 is looked at first six times as often as one of weight 1 and no
 queue with work starves; when none has work, one long poll over all of them waits for the
-next task. Shutdown (`stop()`) takes no more tasks, lets running ones finish for
-`shutdown_timeout`, then stops the rest and hands them back without using up an attempt.
+next task. A busy worker seldom polls: each report of outcomes (`reporting.Reporter`) leases
+the next tasks for the slots it frees. Shutdown (`stop()`) takes no more tasks, lets running
+ones finish for `shutdown_timeout`, then stops the rest and hands them back without using up
+an attempt.
 While paused (its `Presence` in the worker registry says so) it takes no tasks either, and
 lets running ones finish.
 """
@@ -26,6 +28,7 @@ from typing import Any
 
 import orjson
 
+from taskline.core.outcomes import MAX_NEXT, Completion, Failure, LeaseAsk, Outcome
 from taskline.core.task import Lease
 from taskline.core.workers import WorkerDetails
 from taskline.errors import LeaseLost, NotFound, TasklineError
@@ -33,6 +36,7 @@ from taskline.worker.app import App, Handler, TaskContext
 from taskline.worker.lease import LeaseKeeper
 from taskline.worker.outcomes import Fail, Retry
 from taskline.worker.presence import Presence
+from taskline.worker.reporting import Reporter
 from taskline.worker.transport import Transport
 
 log = logging.getLogger("taskline.worker")
@@ -115,6 +119,9 @@ class Worker:
         self.processed = 0
         self.failed = 0
         self._running: dict[asyncio.Task[None], Attempt] = {}
+        # Leases asked for by a poll or a report still on its way: their slots are spoken for.
+        self._asked = 0
+        self._reporter = Reporter(transport, next_leases=self._next_leases, arrived=self._arrived)
         self._room = asyncio.Event()
         self._stopping = asyncio.Event()
         self._threads = ThreadPoolExecutor(concurrency, thread_name_prefix="taskline-handler")
@@ -137,22 +144,29 @@ class Worker:
         )
         await self.presence.beat()  # registered before the first poll
         beating = asyncio.ensure_future(self.presence.run())
+        reporting = asyncio.ensure_future(self._reporter.run())
         try:
             while not self._stopping.is_set():
                 if self.presence.paused:
                     await _first(self.presence.wait_active(), self._stopping.wait())
                     continue
-                free = self.concurrency - len(self._running)
+                free = self.concurrency - len(self._running) - self._asked
                 if free <= 0:
                     self._room.clear()
                     await _first(self._room.wait(), self._stopping.wait())
                     continue
-                for lease in await self._take(free):
+                self._asked += free
+                try:
+                    leases = await self._take(free)
+                finally:
+                    self._asked -= free
+                for lease in leases:  # no await since the count went down: no report leases meanwhile
                     self._start(lease)
         finally:
             await self._finish()
-            beating.cancel()
-            await asyncio.gather(beating, return_exceptions=True)
+            for duty in (beating, reporting):
+                duty.cancel()
+            await asyncio.gather(beating, reporting, return_exceptions=True)
             await self.presence.leave()
 
     def _details(self) -> WorkerDetails:
@@ -275,13 +289,51 @@ class Worker:
         except TypeError as exc:
             await self._fail(lease, f"result is not JSON: {exc}", retry=False)
             return
-        await self._send(lease, self.transport.complete(lease.task.id, lease.token, result=result))
+        await self._report(Completion(lease.task.id, lease.token, result))
         self.processed += 1
 
     async def _fail(self, lease: Lease, error: str, *, retry: bool, retry_after_s: float | None = None) -> None:
         self.failed += 1
-        call = self.transport.fail(lease.task.id, lease.token, error=error, retry=retry, retry_after_s=retry_after_s)
-        await self._send(lease, call)
+        await self._report(Failure(lease.task.id, lease.token, error, retry, retry_after_s))
+
+    async def _report(self, outcome: Outcome) -> None:
+        try:
+            settled = await self._reporter.report(outcome)
+        except Exception as exc:  # the lease runs out and the server re-delivers: nothing is lost
+            log.error("task %s: could not report its outcome: %s", outcome.task_id, exc)
+            return
+        if settled.refused is not None:
+            log.warning("task %s: its lease was lost before the outcome arrived", outcome.task_id)
+
+    def _next_leases(self, finishing: set[str]) -> LeaseAsk | None:
+        """What a report of the `finishing` tasks' outcomes asks leased: a slot for each slot
+        free once they are in (a slot a stopped handler's thread still holds is not)."""
+        if self._stopping.is_set() or self.presence.paused:
+            return None
+        held = sum(
+            1
+            for attempt in self._running.values()
+            if attempt.lease.task.id not in finishing or (attempt.busy is not None and not attempt.busy.done())
+        )
+        room = min(self.concurrency - held - self._asked, MAX_NEXT)
+        if room <= 0:
+            return None
+        self._asked += room
+        # Weighted queues: a report tries the queue first in a weighted draw; the poll that follows
+        # a report which brought nothing tries them all.
+        queues = _weighted_order(self.queues)[:1] if self._weighted else self._queue_names
+        return LeaseAsk(self.worker_id, room, queues, self.types)
+
+    async def _arrived(self, asked: LeaseAsk | None, leases: list[Lease]) -> None:
+        if asked is not None:
+            self._asked -= asked.max
+        if self._stopping.is_set():
+            # Asked for before the stop: the shutdown does not wait for these, so they go back unstarted.
+            for lease in leases:
+                await self._send(lease, self.transport.release(lease.task.id, lease.token))
+            return
+        for lease in leases:
+            self._start(lease)
 
     async def _send(self, lease: Lease, outcome: Awaitable[None]) -> None:
         try:

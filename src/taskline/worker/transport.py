@@ -1,7 +1,7 @@
 """How a worker reaches the engine: over the HTTP API any language uses, or in-process.
 
 `LocalTransport` wraps a `TaskService` (straight on Redis with `TASKLINE_REDIS_URL`, or inside
-`taskline serve --workers`); `HttpTransport` speaks the poll/heartbeat/complete/fail/release
+`taskline serve --workers`); `HttpTransport` speaks the poll/heartbeat/outcomes/release
 routes and the worker registry's heartbeat and leave. The runner sees only this protocol, so both paths behave the same.
 """
 
@@ -12,10 +12,11 @@ from typing import Any, Protocol
 import httpx
 
 from taskline.client.api import ApiConnection
+from taskline.core.outcomes import Completion, LeaseAsk, Outcome, Settlement
 from taskline.core.task import HeartbeatAck, Lease
 from taskline.core.workers import WorkerDetails, WorkerState
 from taskline.service import TaskService
-from taskline.wire import from_rfc3339, lease_from_json
+from taskline.wire import from_rfc3339, lease_from_json, settled_from_json
 
 
 class Transport(Protocol):
@@ -25,11 +26,9 @@ class Transport(Protocol):
 
     async def heartbeat(self, task_id: str, token: str, *, progress: float | None) -> HeartbeatAck: ...
 
-    async def complete(self, task_id: str, token: str, *, result: Any) -> None: ...
-
-    async def fail(
-        self, task_id: str, token: str, *, error: str, retry: bool, retry_after_s: float | None = None
-    ) -> None: ...
+    async def settle(self, outcomes: Sequence[Outcome], *, then_lease: LeaseAsk | None) -> Settlement:
+        """Report attempts' outcomes (each refused alone) and lease up to `then_lease.max` next tasks."""
+        ...
 
     async def release(self, task_id: str, token: str) -> None: ...
 
@@ -56,13 +55,8 @@ class LocalTransport:
     async def heartbeat(self, task_id: str, token: str, *, progress: float | None) -> HeartbeatAck:
         return await self.service.heartbeat(task_id, token, progress=progress)
 
-    async def complete(self, task_id: str, token: str, *, result: Any) -> None:
-        await self.service.complete(task_id, token, result=result)
-
-    async def fail(
-        self, task_id: str, token: str, *, error: str, retry: bool, retry_after_s: float | None = None
-    ) -> None:
-        await self.service.fail(task_id, token, error=error, retry=retry, retry_after_s=retry_after_s)
+    async def settle(self, outcomes: Sequence[Outcome], *, then_lease: LeaseAsk | None) -> Settlement:
+        return await self.service.settle(outcomes, then_lease=then_lease)
 
     async def release(self, task_id: str, token: str) -> None:
         await self.service.release(task_id, token)
@@ -104,16 +98,14 @@ class HttpTransport:
         ack = await self._api.call("POST", f"/api/v1/tasks/{task_id}/heartbeat", body=body)
         return HeartbeatAck(from_rfc3339(ack["expires_at"]) or 0.0, ack["cancel_requested"])
 
-    async def complete(self, task_id: str, token: str, *, result: Any) -> None:
-        await self._api.call("POST", f"/api/v1/tasks/{task_id}/complete", body={"token": token, "result": result})
-
-    async def fail(
-        self, task_id: str, token: str, *, error: str, retry: bool, retry_after_s: float | None = None
-    ) -> None:
-        body: dict[str, Any] = {"token": token, "error": error, "retry": retry}
-        if retry_after_s is not None:
-            body["retry_after"] = retry_after_s
-        await self._api.call("POST", f"/api/v1/tasks/{task_id}/fail", body=body)
+    async def settle(self, outcomes: Sequence[Outcome], *, then_lease: LeaseAsk | None) -> Settlement:
+        body: dict[str, Any] = {"outcomes": [_outcome_json(outcome) for outcome in outcomes]}
+        if then_lease is not None:
+            body |= {"next": then_lease.max, "worker_id": then_lease.worker_id}
+            body |= {name: list(value) for name in ("queues", "types") if (value := getattr(then_lease, name))}
+        answer = await self._api.call("POST", "/api/v1/outcomes", body=body)
+        settled = [settled_from_json(item) for item in answer["results"]]
+        return Settlement(settled, [lease_from_json(task) for task in answer["tasks"]])
 
     async def release(self, task_id: str, token: str) -> None:
         await self._api.call("POST", f"/api/v1/tasks/{task_id}/release", body={"token": token})
@@ -128,3 +120,14 @@ class HttpTransport:
 
     async def close(self) -> None:
         await self._api.close()
+
+
+def _outcome_json(outcome: Outcome) -> dict[str, Any]:
+    """One outcome as `/outcomes` takes it."""
+    if isinstance(outcome, Completion):
+        return {"id": outcome.task_id, "token": outcome.token, "result": outcome.result}
+    body: dict[str, Any] = {"id": outcome.task_id, "token": outcome.token, "error": outcome.error}
+    body["retry"] = outcome.retry
+    if outcome.retry_after_s is not None:
+        body["retry_after"] = outcome.retry_after_s
+    return body

@@ -78,6 +78,8 @@ WORK = [
     ("POST", "/api/v1/tasks/{id}/heartbeat", {"token": "t"}),
     ("POST", "/api/v1/tasks/{id}/complete", {"token": "t"}),
     ("POST", "/api/v1/tasks/{id}/fail", {"token": "t", "error": "e"}),
+    ("POST", "/api/v1/tasks/{id}/complete?next=1&worker_id=w&queues=none", {"token": "t"}),
+    ("POST", "/api/v1/outcomes", {"outcomes": [{"id": "none", "token": "t"}], "next": 1, "worker_id": "w"}),
     ("POST", "/api/v1/tasks/{id}/release", {"token": "t"}),
     ("POST", "/api/v1/workers/auth-worker/heartbeat", {}),
     ("DELETE", "/api/v1/workers/gone-worker", None),

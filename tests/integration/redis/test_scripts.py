@@ -10,6 +10,7 @@ from redis.crc import key_slot
 from taskline.backends.redis.backend import RedisBackend
 from taskline.backends.redis.scripts import LuaScript, header_of, load_scripts, read_body, script_names
 from taskline.core.clock import FrozenClock
+from taskline.core.outcomes import Completion, LeaseAsk
 from taskline.core.states import TaskState
 from taskline.core.task import TaskFilter
 from taskline.core.webhooks import DeliveryOutcome
@@ -19,6 +20,7 @@ from tests.helpers.seed import in_state, lease_one, spec, submit
 SCRIPTS = load_scripts()
 REDIS_CALL = re.compile(r"redis\.p?call\(\s*'(\w+)'\s*(?:,\s*([^,)]+))?")
 KEYLESS = {"PUBLISH"}  # channels are not keys
+QUEUE_KEYS = ("counts", "running", "completed", "retrying", "failed", "cancelled", "paused")
 
 
 @pytest.mark.parametrize("name", script_names())
@@ -39,15 +41,16 @@ def test_no_script_builds_a_key_name(name: str) -> None:
         if command in KEYLESS:
             continue
         key = key.strip()
-        assert re.fullmatch(r"KEYS\[\w+\]|\w+_key|ev\.\w+", key), f"{name}.lua: {command} on {key!r}"
+        assert re.fullmatch(r"KEYS\[\w+\]|\w+_key|(ev|q)\.\w+", key), f"{name}.lua: {command} on {key!r}"
         assert ".." not in key
     # A *_key name is only ever bound to an element of KEYS (or is a helper's parameter).
     for target, value in re.findall(r"local ([\w, ]*_key[\w, ]*) = ([^\n]+)", body):
         assert all(re.fullmatch(r"KEYS\[\d+\]", v.strip()) for v in value.split(",")), f"{name}.lua: {target}"
-    # An `ev` table of announcing keys (_lib.lua's record/announce) holds only keys from KEYS.
+    # An `ev` table of announcing keys (_lib.lua's record/announce), and a `q` table of a queue's
+    # keys (its transitions), hold only keys from KEYS.
     for table in re.findall(r"\{((?:\s*\w+ = (?:KEYS\[\d+\]|\w+)\s*,?)+)\}", body):
         for field, value in re.findall(r"(\w+) = ([^,]+)", table):
-            if field in ("tasks", "events", "metrics", "outbox", "deliveries"):
+            if field in ("tasks", "events", "metrics", "outbox", "deliveries", *QUEUE_KEYS):
                 assert re.fullmatch(r"KEYS\[\d+\]|\w+_key", value.strip()), f"{name}.lua: ev.{field} = {value}"
 
 
@@ -91,6 +94,9 @@ async def exercise_every_script(backend: RedisBackend, clock: FrozenClock) -> No
     await backend.heartbeat(running.id, lease.token, progress=10)
     await backend.release(running.id, lease.token)
     await backend.lease(worker_id="w", max=2)
+    ending = await submit(backend, clock, "settled", queue="q1")
+    ending_lease = await lease_one(backend, ending)
+    await backend.settle([Completion(ending.id, ending_lease.token)], then_lease=LeaseAsk("w", 1, queues=["q1"]))
     clock.advance(3600)
     await backend.forward_due()
     await backend.recover_expired()

@@ -1,7 +1,7 @@
 """In-process workers over a real backend, with a transport that tells the test each outcome."""
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -10,6 +10,8 @@ import pytest
 
 from taskline.backends.base import Backend
 from taskline.core.clock import FrozenClock
+from taskline.core.outcomes import Completion, LeaseAsk, Settlement
+from taskline.core.outcomes import Outcome as Report
 from taskline.core.task import HeartbeatAck
 from taskline.core.workers import WorkerDetails, WorkerState
 from taskline.service import TaskService
@@ -33,6 +35,7 @@ class RecordingTransport(LocalTransport):
         self.outcomes: asyncio.Queue[Outcome] = asyncio.Queue()
         self.progress_sent: asyncio.Queue[float] = asyncio.Queue()
         self.worker_states: asyncio.Queue[WorkerState] = asyncio.Queue()
+        self.reports: list[tuple[int, int]] = []  # per report: outcomes sent, tasks leased with them
 
     async def heartbeat(self, task_id: str, token: str, *, progress: float | None) -> HeartbeatAck:
         ack = await super().heartbeat(task_id, token, progress=progress)
@@ -40,15 +43,18 @@ class RecordingTransport(LocalTransport):
             self.progress_sent.put_nowait(progress)
         return ack
 
-    async def complete(self, task_id: str, token: str, *, result: Any) -> None:
-        await super().complete(task_id, token, result=result)
-        self.outcomes.put_nowait(Outcome("complete", task_id, {"result": result}))
-
-    async def fail(
-        self, task_id: str, token: str, *, error: str, retry: bool, retry_after_s: float | None = None
-    ) -> None:
-        await super().fail(task_id, token, error=error, retry=retry, retry_after_s=retry_after_s)
-        self.outcomes.put_nowait(Outcome("fail", task_id, {"error": error, "retry": retry}))
+    async def settle(self, outcomes: Sequence[Report], *, then_lease: LeaseAsk | None) -> Settlement:
+        settlement = await super().settle(outcomes, then_lease=then_lease)
+        self.reports.append((len(outcomes), len(settlement.leases)))
+        for outcome, settled in zip(outcomes, settlement.settled, strict=True):
+            if settled.refused is not None:
+                continue  # the engine did not take it
+            if isinstance(outcome, Completion):
+                self.outcomes.put_nowait(Outcome("complete", outcome.task_id, {"result": outcome.result}))
+            else:
+                fields = {"error": outcome.error, "retry": outcome.retry}
+                self.outcomes.put_nowait(Outcome("fail", outcome.task_id, fields))
+        return settlement
 
     async def release(self, task_id: str, token: str) -> None:
         await super().release(task_id, token)

@@ -1,7 +1,10 @@
 """External-worker routes: long poll, heartbeat, complete, fail. Any language that speaks
-HTTP is a worker through these four; a worker may also report itself to the worker registry
-(`/api/v1/workers/{id}/heartbeat`) and say it left (`DELETE /api/v1/workers/{id}`)."""
+HTTP is a worker through these four; complete and fail (`?next=N`) and the batch route
+`/outcomes` also lease the next tasks in the same step, so a busy worker needs no poll. A
+worker may also report itself to the worker registry (`/api/v1/workers/{id}/heartbeat`) and
+say it left (`DELETE /api/v1/workers/{id}`)."""
 
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
@@ -11,8 +14,18 @@ from taskline.api.auth import WORKERS, authorize
 from taskline.api.closing import unless_abandoned
 from taskline.api.deps import service_of
 from taskline.api.render import JSONResponse
-from taskline.api.schemas import ERRORS, CompleteBody, FailBody, HeartbeatBody, ReleaseBody, WorkerReportBody
-from taskline.wire import lease_json, rfc3339, task_json
+from taskline.api.schemas import (
+    ERRORS,
+    CompleteBody,
+    FailBody,
+    HeartbeatBody,
+    OutcomesBody,
+    ReleaseBody,
+    WorkerReportBody,
+)
+from taskline.core.outcomes import MAX_NEXT, Completion, Failure, LeaseAsk, Outcome
+from taskline.errors import ValidationFailed
+from taskline.wire import lease_json, rfc3339, settled_json, task_json
 
 router = APIRouter(prefix="/api/v1", tags=["workers"], responses=ERRORS)
 TaskId = Annotated[str, Path(description="The task's id")]
@@ -59,19 +72,90 @@ async def heartbeat(request: Request, task_id: TaskId, body: HeartbeatBody) -> R
     return JSONResponse({"expires_at": rfc3339(ack.expires_at), "cancel_requested": ack.cancel_requested})
 
 
+NextCount = Annotated[int, Query(ge=0, le=MAX_NEXT, description="Lease up to this many tasks in the same step")]
+LeasingWorker = Annotated[
+    str | None, Query(min_length=1, max_length=128, description="Who leases the next tasks; needed with next")
+]
+
+
+def next_leases(
+    count: int, worker_id: str | None, queues: Sequence[str] | None, types: Sequence[str] | None
+) -> LeaseAsk | None:
+    """What a report asks leased with it (None: nothing, today's plain report).
+
+    Raises:
+        ValidationFailed: `next` without `worker_id`, or the lease's fields without `next`.
+    """
+    if count == 0:
+        given = [name for name, value in (("worker_id", worker_id), ("queues", queues), ("types", types)) if value]
+        if given:
+            details = [{"field": name, "message": "only goes with next of 1 or more"} for name in given]
+            raise ValidationFailed("the lease's fields need next", details)
+        return None
+    if worker_id is None:
+        raise ValidationFailed("next needs a worker_id", [{"field": "worker_id", "message": "is required with next"}])
+    return LeaseAsk(worker_id, count, queues, types)
+
+
+async def _report(request: Request, outcome: Outcome, then_lease: LeaseAsk | None) -> Response:
+    service = service_of(request)
+    if then_lease is None:
+        if isinstance(outcome, Completion):
+            ended = await service.complete(outcome.task_id, outcome.token, result=outcome.result)
+        else:
+            ended = await service.fail(
+                outcome.task_id, outcome.token, error=outcome.error, retry=outcome.retry,
+                retry_after_s=outcome.retry_after_s,
+            )  # fmt: skip
+        return JSONResponse(task_json(ended))
+    ended, leases = await service.settle_one(outcome, then_lease)
+    return JSONResponse({**task_json(ended), "next": [lease_json(lease) for lease in leases]})
+
+
 @router.post("/tasks/{task_id}/complete", summary="Finish an attempt with its result")
-async def complete(request: Request, task_id: TaskId, body: CompleteBody) -> Response:
+async def complete(
+    request: Request,
+    task_id: TaskId,
+    body: CompleteBody,
+    next: NextCount = 0,
+    worker_id: LeasingWorker = None,
+    queues: NameList = None,
+    types: NameList = None,
+) -> Response:
+    """200 with the task. With `next=N` (and `worker_id`; `queues`, `types` as on `/poll`), the
+    same step also leases up to N tasks for the worker: the task gains `"next": [task + lease]`."""
     authorize(request, WORKERS)
-    return JSONResponse(task_json(await service_of(request).complete(task_id, body.token, result=body.result)))
+    then_lease = next_leases(next, worker_id, _names(queues), _names(types))
+    return await _report(request, Completion(task_id, body.token, body.result), then_lease)
 
 
 @router.post("/tasks/{task_id}/fail", summary="Fail an attempt")
-async def fail(request: Request, task_id: TaskId, body: FailBody) -> Response:
+async def fail(
+    request: Request,
+    task_id: TaskId,
+    body: FailBody,
+    next: NextCount = 0,
+    worker_id: LeasingWorker = None,
+    queues: NameList = None,
+    types: NameList = None,
+) -> Response:
+    """200 with the task. `next=N` leases the worker's next tasks in the same step, as on `complete`."""
     authorize(request, WORKERS)
-    ended = await service_of(request).fail(
-        task_id, body.token, error=body.error, retry=body.retry, retry_after_s=body.retry_after
-    )
-    return JSONResponse(task_json(ended))
+    then_lease = next_leases(next, worker_id, _names(queues), _names(types))
+    outcome = Failure(task_id, body.token, body.error, body.retry, body.retry_after)
+    return await _report(request, outcome, then_lease)
+
+
+@router.post("/outcomes", summary="Report many attempts' outcomes; lease the next tasks in the same step")
+async def outcomes(request: Request, body: OutcomesBody) -> Response:
+    """200 `{"results": [...], "tasks": [...]}`: per outcome, in order, `{"id", "state"}` or
+    `{"id", "error": {"code", "message"}}` (a stale token or unknown task fails alone, with
+    `lease_lost` or `not_found`); and with `next=N`, up to N leased tasks as `/poll` gives them."""
+    authorize(request, WORKERS)
+    then_lease = next_leases(body.next, body.worker_id, body.queues, body.types)
+    settlement = await service_of(request).settle([item.outcome() for item in body.outcomes], then_lease=then_lease)
+    results = [settled_json(settled) for settled in settlement.settled]
+    return JSONResponse({"results": results, "tasks": [lease_json(lease) for lease in settlement.leases]})
 
 
 @router.post("/tasks/{task_id}/release", summary="Hand a task back without using up its attempt")

@@ -29,11 +29,13 @@ from taskline.backends.redis.measures import metrics_from_hashes
 from taskline.backends.redis.packing import packing_with_hiredis
 from taskline.backends.redis.registry import WorkerRegistry
 from taskline.backends.redis.scripts import StaleRead
+from taskline.backends.redis.settling import STALE_READ_RETRIES, Settler
 from taskline.backends.redis.wake import WakeListener
 from taskline.backends.wakeup import MAX_TIMER_WAIT_S, WakeupHub, WorkSignal
 from taskline.core.clock import Clock, SystemClock
 from taskline.core.config import EngineConfig
 from taskline.core.measures import TaskMetrics
+from taskline.core.outcomes import LeaseAsk, Outcome, Settlement
 from taskline.core.spec import TaskSpec
 from taskline.core.states import TaskState
 from taskline.core.task import HeartbeatAck, Lease, QueueStats, Submitted, Task, TaskFilter, TaskPage
@@ -43,8 +45,6 @@ from taskline.errors import BackendUnavailable, LeaseLost, NotFound, QueueFull, 
 from taskline.events.types import Event, EventCursor
 
 T = TypeVar("T")
-
-_STALE_READ_RETRIES = 5
 
 
 class RedisBackend:
@@ -72,6 +72,7 @@ class RedisBackend:
         self._offsets = self._ctx.offsets
         self._inspector = Inspector(self._ctx)
         self._leaser = Leaser(self._ctx)
+        self._settler = Settler(self._ctx, self._inspector, self._leaser, self._retry_delay_ms)
         self._registry = WorkerRegistry(self._ctx)
         self._events = RedisEventLog(self._ctx)
         self._hub = WakeupHub()
@@ -275,7 +276,7 @@ class RedisBackend:
     async def fail(
         self, task_id: str, token: str, *, error: str, retry: bool = True, retry_after_s: float | None = None
     ) -> Task:
-        for _ in range(_STALE_READ_RETRIES):
+        for _ in range(STALE_READ_RETRIES):
             # Read first: the backoff depends on the attempt number, the draw can't happen in Lua.
             task = await self._read(task_id)
             keys = self._keys.queue(task.queue)
@@ -312,12 +313,23 @@ class RedisBackend:
         max: int = 1,
     ) -> list[Lease]:
         now = self._clock.now()
-        leased = await self._leaser.lease(
-            worker_id=worker_id, queues=queues, types=types, max_tasks=max, now_ms=to_ms(now)
-        )
+        leased = await self._leaser.lease(LeaseAsk(worker_id, max, queues, types), to_ms(now))
+        return self._leases(leased, now)
+
+    def _leases(self, leased: list[Task], now: float) -> list[Lease]:
         if any(t.lease_expires_at is not None and t.lease_expires_at - now < MAX_TIMER_WAIT_S for t in leased):
             self._hub.timers_changed()  # sooner than the scheduler's next look (the script said so too)
         return [Lease(task=t, token=t.lease_token or "", expires_at=t.lease_expires_at or 0.0) for t in leased]
+
+    async def settle(
+        self, outcomes: Sequence[Outcome], *, then_lease: LeaseAsk | None = None, with_tasks: bool = False
+    ) -> Settlement:
+        now = self._clock.now()
+        ask = then_lease if then_lease is not None and then_lease.max > 0 else None
+        settled, leased = await self._settler.settle(outcomes, ask, with_tasks=with_tasks, now_ms=to_ms(now))
+        if any(s.state is TaskState.RETRYING for s in settled):
+            self._hub.timers_changed()
+        return Settlement(settled, self._leases(leased, now))
 
     async def forward_due(self, *, limit: int = 1000) -> int:
         moved = await timers.forward_due(self._ctx, self._now_ms(), limit)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from taskline.backends.redis.codec import decode_task, to_ms
 from taskline.backends.redis.context import Command, RedisContext
 from taskline.backends.wakeup import MAX_TIMER_WAIT_S
+from taskline.core.outcomes import LeaseAsk
 from taskline.core.task import Task
 
 
@@ -16,24 +17,25 @@ class Leaser:
     def __init__(self, ctx: RedisContext) -> None:
         self._ctx = ctx
 
-    async def lease(
-        self,
-        *,
-        worker_id: str,
-        queues: Sequence[str] | None,
-        types: Sequence[str] | None,
-        max_tasks: int,
-        now_ms: int,
-    ) -> list[Task]:
+    async def lease(self, ask: LeaseAsk, now_ms: int) -> list[Task]:
         """The leased tasks, best order key first (ties across queues in queue-name order)."""
-        candidates = await self._candidates(queues, types, fresh=False)
-        leased = await self._lease_in_order(candidates, worker_id, max_tasks, now_ms)
-        if not leased and (queues is None or types is None):
-            # Another process may have added a queue or a type since they were cached.
-            refreshed = await self._candidates(queues, types, fresh=True)
-            if refreshed != candidates:
-                leased = await self._lease_in_order(refreshed, worker_id, max_tasks, now_ms)
-        return leased
+        candidates = await self.candidates(ask.queues, ask.types)
+        leased = await self._lease_in_order(candidates, ask.worker_id, ask.max, now_ms)
+        return leased or await self.lease_from_new(candidates, ask, now_ms)
+
+    async def lease_from_new(self, seen: dict[str, list[str]], ask: LeaseAsk, now_ms: int) -> list[Task]:
+        """After a lease from the cached `seen` candidates found nothing: lease again if another
+        process has added a queue or a type since they were cached (else nothing)."""
+        if ask.queues is not None and ask.types is not None:
+            return []
+        refreshed = await self._candidates(ask.queues, ask.types, fresh=True)
+        if refreshed == seen:
+            return []
+        return await self._lease_in_order(refreshed, ask.worker_id, ask.max, now_ms)
+
+    async def candidates(self, queues: Sequence[str] | None, types: Sequence[str] | None) -> dict[str, list[str]]:
+        """Queue -> the pending keys a lease of these queues and types looks at (from the cache)."""
+        return await self._candidates(queues, types, fresh=False)
 
     async def _candidates(
         self, queues: Sequence[str] | None, types: Sequence[str] | None, *, fresh: bool
@@ -47,7 +49,7 @@ class Leaser:
             wanted = {q: sorted(t) for q, t in (await catalog.types(names, fresh=fresh)).items()}
         return {q: [self._ctx.keys.queue(q).pending(t) for t in ts] for q, ts in wanted.items() if ts}
 
-    async def _heads(self, candidates: dict[str, list[str]]) -> list[tuple[float, str]]:
+    async def heads(self, candidates: dict[str, list[str]]) -> list[tuple[float, str]]:
         """(best order key, queue) of every unpaused queue with pending work, best first."""
         commands: list[Command] = []
         for queue, pending_keys in candidates.items():
@@ -62,8 +64,20 @@ class Leaser:
                 heads.append((min(scores), queue))
         return sorted(heads)
 
+    async def lease_in_order(
+        self, candidates: dict[str, list[str]], ask: LeaseAsk, now_ms: int, *, heads: list[tuple[float, str]] | None
+    ) -> list[Task]:
+        """Lease from `candidates` in lease order; `heads`: their heads just read, if they were."""
+        return await self._lease_in_order(candidates, ask.worker_id, ask.max, now_ms, first_heads=heads)
+
     async def _lease_in_order(
-        self, candidates: dict[str, list[str]], worker_id: str, max_tasks: int, now_ms: int
+        self,
+        candidates: dict[str, list[str]],
+        worker_id: str,
+        max_tasks: int,
+        now_ms: int,
+        *,
+        first_heads: list[tuple[float, str]] | None = None,
     ) -> list[Task]:
         if len(candidates) <= 1:  # one queue: its script alone keeps the order
             return [
@@ -73,7 +87,8 @@ class Leaser:
             ]
         leased: list[Task] = []
         for _ in range(max_tasks + len(candidates)):  # bounded even if other leasers keep racing us
-            heads = await self._heads(candidates)
+            heads = first_heads if first_heads is not None else await self.heads(candidates)
+            first_heads = None
             if not heads or len(leased) >= max_tasks:
                 break
             (_, best), bound = heads[0], (heads[1][0] if len(heads) > 1 else None)
@@ -89,6 +104,10 @@ class Leaser:
         args += ["" if bound is None else repr(bound), self._ctx.keys.wake_channel, to_ms(MAX_TIMER_WAIT_S)]
         args += [secrets.token_hex(16) for _ in range(count)]
         reply = await self._ctx.scripts.run("lease", script_keys, args)
+        return self.decode_leased(queue, reply)
+
+    def decode_leased(self, queue: str, reply: list[bytes]) -> list[Task]:
+        """The tasks a lease script's reply (id, record, id, record, ...) leased."""
         tasks = []
         for raw_id, raw in zip(reply[::2], reply[1::2], strict=True):
             task = decode_task(raw_id.decode(), queue, raw)

@@ -166,6 +166,11 @@ _MESSAGES = {
 
 def _translate(error: redis_errors.ResponseError) -> Exception | None:
     code, _, detail = str(error).partition(" ")
+    return error_for(code, detail)
+
+
+def error_for(code: str, detail: str = "") -> Exception | None:
+    """The exception an error code of a script means (None: not one of ours)."""
     kind = _REPLIES.get(code)
     if kind is None:
         return None

@@ -27,6 +27,7 @@ from taskline.backends.wakeup import WakeupHub, WorkSignal
 from taskline.core.clock import Clock, SystemClock
 from taskline.core.config import EngineConfig
 from taskline.core.measures import TaskMetrics
+from taskline.core.outcomes import LeaseAsk, Outcome, Settlement
 from taskline.core.spec import TaskSpec
 from taskline.core.states import TaskState
 from taskline.core.task import HeartbeatAck, Lease, QueueStats, Submitted, Task, TaskFilter, TaskPage
@@ -136,6 +137,12 @@ class SqliteBackend:
         operation = partial(
             self._tx.fail, task_id=task_id, token=token, error=error, retry=retry, retry_after_s=retry_after_s
         )
+        return await self._writer.run(operation)
+
+    async def settle(
+        self, outcomes: Sequence[Outcome], *, then_lease: LeaseAsk | None = None, with_tasks: bool = False
+    ) -> Settlement:
+        operation = partial(self._tx.settle, outcomes=list(outcomes), then_lease=then_lease, with_tasks=with_tasks)
         return await self._writer.run(operation)
 
     async def release(self, task_id: str, token: str) -> Task:

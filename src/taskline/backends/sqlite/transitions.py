@@ -23,6 +23,7 @@ from taskline.backends.wakeup import MAX_TIMER_WAIT_S
 from taskline.core.clock import Clock
 from taskline.core.config import EngineConfig
 from taskline.core.ids import new_task_id
+from taskline.core.outcomes import Completion, LeaseAsk, Outcome, Settled, Settlement
 from taskline.core.priority import order_key
 from taskline.core.spec import TaskSpec
 from taskline.core.states import CANCELLABLE, RETRYABLE, TERMINAL, TaskState, ensure_transition
@@ -231,7 +232,7 @@ class Transitions:
             wakeups.announce(EventName.TASK_STARTED, task)
             leases.append(Lease(task=task, token=token, expires_at=task.lease_expires_at))
         # A deadline sooner than the scheduler's next look must wake it; later ones it will see.
-        wakeups.timers = any(lease.expires_at - now_ms / 1000 < MAX_TIMER_WAIT_S for lease in leases)
+        wakeups.timers |= any(lease.expires_at - now_ms / 1000 < MAX_TIMER_WAIT_S for lease in leases)
         return leases
 
     def heartbeat(
@@ -280,8 +281,40 @@ class Transitions:
         """End the running attempt in failure: → cancelled, retrying or failed."""
         task = self._running_attempt(conn, task_id, token)
         self._end_attempt(task, self._clock.now(), error, retry=retry, retry_after_s=retry_after_s)
-        wakeups.timers = task.state is S.RETRYING
+        wakeups.timers |= task.state is S.RETRYING
         return self._record(conn, wakeups, _ENDED_AS[task.state], task, ran=True)
+
+    def settle(
+        self,
+        conn: sqlite3.Connection,
+        wakeups: Wakeups,
+        outcomes: Sequence[Outcome],
+        then_lease: LeaseAsk | None,
+        with_tasks: bool,
+    ) -> Settlement:
+        """Each outcome as `complete` or `fail` (one refused alone), then the lease asked for."""
+        settled = []
+        for outcome in outcomes:
+            try:
+                # Both refuse (NotFound, LeaseLost) before writing anything, so nothing needs undoing.
+                if isinstance(outcome, Completion):
+                    task = self.complete(conn, wakeups, outcome.task_id, outcome.token, outcome.result)
+                else:
+                    task = self.fail(
+                        conn, wakeups, outcome.task_id, outcome.token,
+                        error=outcome.error, retry=outcome.retry, retry_after_s=outcome.retry_after_s,
+                    )  # fmt: skip
+            except (NotFound, LeaseLost) as refused:
+                settled.append(Settled(outcome.task_id, refused=refused))
+                continue
+            settled.append(Settled(task.id, task.state, task=task if with_tasks else None))
+        leases = []
+        if then_lease is not None:
+            leases = self.lease(
+                conn, wakeups, worker_id=then_lease.worker_id, queues=then_lease.queues, types=then_lease.types,
+                max=then_lease.max,
+            )  # fmt: skip
+        return Settlement(settled, leases)
 
     def release(self, conn: sqlite3.Connection, wakeups: Wakeups, task_id: str, token: str) -> Task:
         """running → pending, giving the attempt back; a task whose cancel was asked ends cancelled."""

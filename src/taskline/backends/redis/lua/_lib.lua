@@ -287,3 +287,111 @@ local function end_attempt(ev, counts_key, running_key, retrying_key, failed_key
   move_count(counts_key, 'running', task.state)
   return record(ev, 'task.' .. task.state, id, task, now, true)
 end
+
+-- The transitions a worker's reports make, written once: complete.lua, fail.lua and lease.lua
+-- run one of them, settle.lua a batch of outcomes and then a lease. `q` holds the queue's keys
+-- by their keys.py names (counts, running, completed, retrying, failed, cancelled, paused).
+
+-- running -> completed if `token` is the running attempt's. Returns the saved record; the same
+-- token on the completed task returns its record unchanged. Else nil and the error reply
+-- (NOT_FOUND | LEASE_LOST).
+local function complete_task(ev, q, id, token, now, result)
+  local task = load_task(ev.tasks, id)
+  if not task then
+    return nil, redis.error_reply('NOT_FOUND')
+  end
+  if task.lease_token ~= token then
+    return nil, redis.error_reply('LEASE_LOST')
+  end
+  if task.state == 'completed' then
+    return redis.call('HGET', ev.tasks, id)
+  end
+  if task.state ~= 'running' then
+    return nil, redis.error_reply('LEASE_LOST')
+  end
+  task.state = 'completed'
+  task.completed_ms = now
+  task.updated_ms = now
+  task.worker_id = nil
+  task.lease_expires_ms = nil
+  if result ~= '' then
+    task.result = result
+  end
+  redis.call('ZREM', q.running, id)
+  redis.call('ZADD', q.completed, now, id)
+  move_count(q.counts, 'running', 'completed')
+  return record(ev, 'task.completed', id, task, now, true)
+end
+
+-- The running attempt fails as end_attempt decides (the caller drew the backoff from its read
+-- of the task, when it had made `attempts` attempts). Returns the saved record and the new
+-- state, or nil and the error reply (NOT_FOUND | LEASE_LOST | STALE: attempts moved on since
+-- the caller read the task; read again and recompute the backoff).
+local function fail_task(ev, q, id, token, now, err, attempts, may_retry, delay_ms)
+  local task, refused = leased_task(ev.tasks, id, token)
+  if refused then
+    return nil, refused
+  end
+  if task.attempts ~= attempts then
+    return nil, redis.error_reply('STALE')
+  end
+  local raw = end_attempt(ev, q.counts, q.running, q.retrying, q.failed, q.cancelled,
+    id, task, now, err, may_retry, delay_ms)
+  return raw, task.state
+end
+
+-- pending -> running for up to #tokens tasks of one queue, best order key first across the
+-- pending zsets KEYS[first_pending..] (one per type), none above `ask.bound` (nil: any), none
+-- from a paused queue. `ask`: now, lease_ms, worker, bound, wake (channel), timer_wait_ms.
+-- Returns 2 per leased task: id, record.
+local function lease_tasks(ev, q, first_pending, tokens, ask)
+  if redis.call('EXISTS', q.paused) == 1 then
+    return {}
+  end
+  local now = ask.now
+  local reply = {}
+  local soonest = nil
+  for _, token in ipairs(tokens) do
+    -- The best head among the type zsets: O(types · log n) per task.
+    local best_index, best_score, best_id = nil, nil, nil
+    for k = first_pending, #KEYS do
+      local head = redis.call('ZRANGE', KEYS[k], 0, 0, 'WITHSCORES')
+      if head[1] and (best_score == nil or tonumber(head[2]) < best_score) then
+        best_index, best_score, best_id = k, tonumber(head[2]), head[1]
+      end
+    end
+    if best_index == nil or (ask.bound and best_score > ask.bound) then
+      break
+    end
+    redis.call('ZREM', KEYS[best_index], best_id)
+    local task = load_task(ev.tasks, best_id)
+    if task then
+      move_count(q.counts, count_field(task), 'running')
+      task.state = 'running'
+      task.attempts = (task.attempts or 0) + 1
+      task.started_ms = now
+      task.lease_token = token
+      task.lease_expires_ms = math.min(now + ask.lease_ms, now + task.timeout_ms)
+      soonest = math.min(soonest or task.lease_expires_ms, task.lease_expires_ms)
+      task.worker_id = ask.worker
+      task.updated_ms = now
+      redis.call('ZADD', q.running, task.lease_expires_ms, best_id)
+      reply[#reply + 1] = best_id
+      reply[#reply + 1] = record(ev, 'task.started', best_id, task, now, false)
+    end
+  end
+  -- A scheduler looks at least every timer_wait_ms anyway: only a sooner deadline needs a wake-up.
+  if soonest and soonest - now < ask.timer_wait_ms then
+    redis.call('PUBLISH', ask.wake, '~timer')
+  end
+  return reply
+end
+
+-- ARGV[first ..] as a list, up to `last` (default: the end).
+local function argv_from(first, last)
+  local values = {}
+  for i = first, last or #ARGV do
+    values[#values + 1] = ARGV[i]
+  end
+  return values
+end
