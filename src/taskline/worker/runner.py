@@ -319,6 +319,14 @@ class Worker:
         return asyncio.wrap_future(running)
 
     async def _finish(self) -> None:
+        try:
+            await self._wind_down()
+        finally:  # even if the wait is cut short: idle handler threads would keep the process alive
+            self._threads.shutdown()
+            if self._processes is not None:
+                self._processes.shutdown(wait=False, cancel_futures=True)
+
+    async def _wind_down(self) -> None:
         running = set(self._running)
         if running:
             log.info("worker %s: waiting up to %.0fs for %d running tasks", self.worker_id, self.shutdown_timeout_s,
@@ -332,9 +340,6 @@ class Worker:
                 if stuck:  # a handler that ignores cancellation, or a server that does not answer
                     log.error("worker %s: %d tasks not handed back; their leases will run out", self.worker_id,
                               len(stuck))  # fmt: skip
-        self._threads.shutdown()
-        if self._processes is not None:
-            self._processes.shutdown(wait=False, cancel_futures=True)
 
 
 def _weighted_order(queues: Sequence[WeightedQueue]) -> list[str]:
