@@ -24,7 +24,9 @@ from bench.peers.report import render, summarize
 
 PEERS = {  # name: "module:class", Taskline first (the baseline of every ratio)
     "taskline": "bench.peers.taskline:Peer",
+    "taskline-sync": "bench.peers.taskline:BlockingPeer",
     "taskline-http": "bench.peers.taskline:HttpPeer",
+    "taskline-http-sync": "bench.peers.taskline:HttpBlockingPeer",
     "celery": "bench.peers.celery:Peer",
     "rq": "bench.peers.rq:Peer",
     "rq-simple": "bench.peers.rq:SimplePeer",

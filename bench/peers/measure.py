@@ -99,7 +99,11 @@ def _latency(client: redis.Redis, peer: Peer, workers: WorkerGroup, settings: Se
         figures.notes.append(f"no latency: drains below {settings.rate:.0f} jobs/s, so no steady state at that rate")
         return
     count = round(settings.rate * settings.seconds)
+    started = time.perf_counter()
     peer.enqueue_probes(settings.rate, count)
+    sent_per_s = count / (time.perf_counter() - started)
+    if sent_per_s < settings.rate * 0.95:  # a producer slower than the rate: the delays are at the lower rate
+        figures.notes.append(f"latency: the producer sent only {sent_per_s:.0f} probes/s of {settings.rate:.0f}")
     arrived = _wait(lambda: int(client.llen(probe.LATENCY_KEY)), count, time.perf_counter() + LATENCY_GRACE_S, workers)
     delays = sorted(float(value) * 1000 for value in client.lrange(probe.LATENCY_KEY, 0, -1))
     if arrived < count:

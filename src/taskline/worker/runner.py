@@ -12,7 +12,6 @@ lets running ones finish.
 """
 
 import asyncio
-import contextvars
 import logging
 import multiprocessing
 import os
@@ -20,8 +19,8 @@ import random
 import signal
 import socket
 import uuid
-from collections.abc import Awaitable, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from collections.abc import Awaitable, Coroutine, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -37,6 +36,7 @@ from taskline.worker.lease import LeaseKeeper
 from taskline.worker.outcomes import Fail, Retry
 from taskline.worker.presence import Presence
 from taskline.worker.reporting import Reporter
+from taskline.worker.threads import HandlerThreads
 from taskline.worker.transport import Transport
 
 log = logging.getLogger("taskline.worker")
@@ -56,8 +56,8 @@ class Attempt:
 
     lease: Lease
     run: "asyncio.Future[Any] | None" = None
-    # A sync handler's thread or process, which goes on after its run is cancelled.
-    busy: "Future[Any] | None" = None
+    # Done once a sync handler's thread or process has returned, which may be long after its run was cancelled.
+    busy: "asyncio.Future[Any] | None" = None
 
     def stop(self) -> None:
         if self.run is not None:
@@ -124,7 +124,7 @@ class Worker:
         self._reporter = Reporter(transport, next_leases=self._next_leases, arrived=self._arrived)
         self._room = asyncio.Event()
         self._stopping = asyncio.Event()
-        self._threads = ThreadPoolExecutor(concurrency, thread_name_prefix="taskline-handler")
+        self._threads = HandlerThreads(concurrency, name="taskline-handler")
         self._processes: ProcessPoolExecutor | None = None
         self.presence = Presence(transport, self.worker_id, self._details)
 
@@ -228,8 +228,7 @@ class Worker:
         if busy is not None and not busy.done():
             # A thread can't be stopped: its slot stays taken until the abandoned handler
             # returns, or the next task would wait behind it while its own timeout runs.
-            loop = asyncio.get_running_loop()
-            busy.add_done_callback(lambda _: loop.is_closed() or loop.call_soon_threadsafe(self._free, task))
+            busy.add_done_callback(lambda _: self._free(task))
             return
         self._free(task)
 
@@ -245,7 +244,7 @@ class Worker:
             await self._fail(lease, f"no handler for type {lease.task.type!r}", retry=True)
             return
         ctx = TaskContext(lease.task)
-        attempt.run = asyncio.ensure_future(self._call(handler, ctx, attempt))
+        attempt.run = self._call(handler, ctx, attempt)
         keeper = LeaseKeeper(self.transport, lease, ctx, stop_handler=attempt.stop)
         ctx._on_progress = keeper.nudge
         keeper.start()
@@ -343,24 +342,43 @@ class Worker:
         except Exception as exc:  # the lease runs out and the server re-delivers: nothing is lost
             log.error("task %s: could not report its outcome: %s", lease.task.id, exc)
 
-    async def _call(self, handler: Handler, ctx: TaskContext, attempt: Attempt) -> Any:
+    def _call(self, handler: Handler, ctx: TaskContext, attempt: Attempt) -> "asyncio.Future[Any]":
+        """Start the handler; the future is its result, and cancelling it stops the handler (or,
+        in a thread or process, skips a call not yet started)."""
         args = handler.arguments(ctx)
         if handler.runs == "loop":
-            return await handler.function(*args)
-        executor: Executor = self._threads
-        call = partial(contextvars.copy_context().run, handler.function, *args)
-        if handler.runs == "process":
+            coroutine: Coroutine[Any, Any, Any] = handler.function(*args)
+            return asyncio.ensure_future(coroutine)
+        if handler.runs == "thread":
+            job = self._threads.submit(handler.function, *args)
+            attempt.busy = job.finished
+            return job.result
+        loop = asyncio.get_running_loop()
+        try:
             if self._processes is None:
                 # Spawned, not forked from a process with threads, and deaf to the signals
                 # meant for this worker, which decides itself how its tasks end.
                 self._processes = ProcessPoolExecutor(
                     self.concurrency, mp_context=multiprocessing.get_context("spawn"), initializer=_ignore_signals
                 )
-            executor, call = self._processes, partial(handler.function, *args)
-        attempt.busy = executor.submit(call)
-        return await asyncio.wrap_future(attempt.busy)  # cancelling it un-queues work not yet started
+            running = self._processes.submit(handler.function, *args)
+        except Exception as exc:  # a broken pool: this attempt fails, the worker goes on
+            failed = loop.create_future()
+            failed.set_exception(exc)
+            return failed
+        attempt.busy = loop.create_future()
+        running.add_done_callback(lambda _: loop.is_closed() or loop.call_soon_threadsafe(_settle, attempt.busy))
+        return asyncio.wrap_future(running)
 
     async def _finish(self) -> None:
+        try:
+            await self._wind_down()
+        finally:  # even if the wait is cut short: idle handler threads would keep the process alive
+            self._threads.shutdown()
+            if self._processes is not None:
+                self._processes.shutdown(wait=False, cancel_futures=True)
+
+    async def _wind_down(self) -> None:
         running = set(self._running)
         if running:
             log.info("worker %s: waiting up to %.0fs for %d running tasks", self.worker_id, self.shutdown_timeout_s,
@@ -374,9 +392,6 @@ class Worker:
                 if stuck:  # a handler that ignores cancellation, or a server that does not answer
                     log.error("worker %s: %d tasks not handed back; their leases will run out", self.worker_id,
                               len(stuck))  # fmt: skip
-        self._threads.shutdown(wait=False, cancel_futures=True)
-        if self._processes is not None:
-            self._processes.shutdown(wait=False, cancel_futures=True)
 
 
 def _weighted_order(queues: Sequence[WeightedQueue]) -> list[str]:
@@ -388,6 +403,11 @@ def _weighted_order(queues: Sequence[WeightedQueue]) -> list[str]:
 def _describe(exc: BaseException) -> str:
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _settle(future: "asyncio.Future[Any] | None") -> None:
+    if future is not None and not future.done():
+        future.set_result(None)
 
 
 def _ignore_signals() -> None:

@@ -164,6 +164,34 @@ async def test_a_cancel_reaches_the_running_handler_through_its_heartbeat(
     assert task.progress == 25
 
 
+async def test_a_def_handler_reports_progress_and_its_cancel_ends_the_attempt(
+    service: TaskService, transport: RecordingTransport, run_worker: RunWorker
+) -> None:
+    app = App(builtins=False)
+    reported, unblock = threading.Event(), threading.Event()
+
+    @app.task("long")
+    def long(payload: Any, ctx: TaskContext) -> str:
+        ctx.progress(40)  # from the handler's thread
+        reported.set()
+        unblock.wait(10)  # a thread can't be stopped: the cancel ends the attempt, not the call
+        return "late"
+
+    task_id = await submit(service, "long")
+    async with run_worker(app, concurrency=1) as worker:
+        await asyncio.to_thread(reported.wait, 10)
+        sent = await asyncio.wait_for(transport.progress_sent.get(), 5)  # brought forward, not at 1/3 lease
+        await service.cancel(task_id)
+        outcome = await transport.next_outcome()
+        slot_held = len(worker._running)
+        unblock.set()
+
+    assert sent == 40
+    assert (outcome.kind, outcome.fields["error"]) == ("fail", "cancelled")
+    assert slot_held == 1  # until the thread returns
+    assert (await service.get(task_id)).state is TaskState.CANCELLED
+
+
 async def test_progress_is_sent_while_the_handler_runs(
     service: TaskService, transport: RecordingTransport, run_worker: RunWorker
 ) -> None:
