@@ -18,6 +18,7 @@ from taskline import __version__
 from taskline.api import errors
 from taskline.api.auth import SECURITY_SCHEMES
 from taskline.api.closing import Closing
+from taskline.api.lean import LeanRoutes
 from taskline.api.limits import BodyLimit, RateLimit, TakeToken
 from taskline.api.routes import admin, health, metrics, tasks, workers, ws
 from taskline.backends.base import Backend
@@ -63,14 +64,17 @@ def create_app(settings: Settings, *, backend: Backend | None = None, clock: Clo
     app.state.http_meter = HttpMeter()  # per app, not global: tests build many apps in one process
     errors.install(app)
     app.state.sockets = ws.SocketLimits()
-    for module in (tasks, workers, admin, health, metrics, ws):
-        app.include_router(module.router)
+    routers = [module.router for module in (tasks, workers, admin, health, metrics, ws)]
+    for router in routers:
+        app.include_router(router)
 
     def take_token() -> TakeToken | None:
         take: TakeToken | None = app.state.take_token
         return take
 
-    # Added last runs first: size is checked before the rate limit spends a token.
+    # Added last runs first: size is checked before the rate limit spends a token, and the
+    # lean routes (innermost) answer only requests that passed both.
+    app.add_middleware(LeanRoutes, routes=[route for router in routers for route in router.routes])
     app.add_middleware(RateLimit, take_token=take_token)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     if settings.cors_origin_list():

@@ -8,6 +8,7 @@ from starlette.responses import Response
 from taskline.api.auth import PRODUCERS, READERS, authorize
 from taskline.api.body import read_json
 from taskline.api.deps import service_of
+from taskline.api.lean import lean
 from taskline.api.render import JSONResponse
 from taskline.api.schemas import ERRORS, IDEMPOTENCY_KEY, TASK_SPEC_SCHEMA
 from taskline.core.sentinel import UNCHANGED
@@ -29,6 +30,7 @@ TaskId = Annotated[str, Path(description="The task's id (a UUIDv7)")]
     },
     summary="Submit a task",
 )
+@lean
 async def submit(request: Request) -> Response:
     """201 with the new task; 200 with the existing one when `unique_key` (or the
     `Idempotency-Key` header) names a live task."""
@@ -50,6 +52,7 @@ async def submit(request: Request) -> Response:
     },
     summary="Submit 1–1000 tasks, all or nothing",
 )
+@lean
 async def submit_bulk(request: Request) -> Response:
     authorize(request, PRODUCERS)
     results = await service_of(request).submit_many(await read_json(request))

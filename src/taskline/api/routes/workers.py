@@ -13,6 +13,7 @@ from starlette.responses import Response
 from taskline.api.auth import WORKERS, authorize
 from taskline.api.closing import unless_abandoned
 from taskline.api.deps import service_of
+from taskline.api.lean import lean
 from taskline.api.render import JSONResponse
 from taskline.api.schemas import (
     ERRORS,
@@ -39,6 +40,7 @@ def _names(value: str | None) -> list[str] | None:
 
 
 @router.get("/poll", summary="Lease tasks, waiting up to `wait` seconds for one")
+@lean
 async def poll(
     request: Request,
     worker_id: Annotated[str, Query(min_length=1, max_length=128)],
@@ -66,6 +68,7 @@ async def poll(
 
 
 @router.post("/tasks/{task_id}/heartbeat", summary="Renew a lease; learn of a cancel")
+@lean
 async def heartbeat(request: Request, task_id: TaskId, body: HeartbeatBody) -> Response:
     authorize(request, WORKERS)
     ack = await service_of(request).heartbeat(task_id, body.token, progress=body.progress)
