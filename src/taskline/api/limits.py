@@ -5,6 +5,7 @@ import hashlib
 import math
 from collections.abc import Awaitable, Callable
 
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from taskline.api.auth import presented_key
@@ -29,7 +30,7 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length")
+        declared = Headers(scope=scope).get("content-length")  # reads the scope's list, copies nothing
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             response = error_response(413, "payload_too_large", f"the body is larger than {self.max_bytes} bytes")
             await response(scope, receive, send)
@@ -50,7 +51,7 @@ class BodyLimit:
 
 def client_identity(scope: Scope) -> str:
     """Who a bucket belongs to: the API key (hashed, never stored as is), else the IP."""
-    key = presented_key({k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]})
+    key = presented_key(Headers(scope=scope))
     if key is not None:
         return "key:" + hashlib.sha256(key.encode()).hexdigest()[:32]
     client = scope.get("client")
