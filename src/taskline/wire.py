@@ -4,6 +4,7 @@ Both directions live here so that the server, the clients and the HTTP worker ag
 construction; times are RFC 3339 UTC with milliseconds.
 """
 
+import functools
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,8 +20,13 @@ _QUEUE_COUNTS = ("scheduled", "running", "retrying", "failed", "completed", "can
 
 
 def rfc3339(ts: float | None) -> str | None:
-    if ts is None:
-        return None
+    return None if ts is None else _rfc3339(ts)
+
+
+@functools.lru_cache(maxsize=4096)
+def _rfc3339(ts: float) -> str:
+    # Cached: a task's times repeat (created = updated at submit; a bulk shares one), and
+    # formatting a datetime costs several times a cache hit.
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 

@@ -97,7 +97,7 @@ class BlockingRedisEngine:
             if queue not in self._registered:
                 self._redis.sadd(self._keys.queues, queue)
                 self._registered.add(queue)
-        outcomes = submit_outcomes(queue, tasks, call, self._scripts.run(call.name, call.keys, call.args))
+        outcomes = submit_outcomes(queue, tasks, self._scripts.run(call.name, call.keys, call.args))
         for outcome in outcomes:
             self._places.remember(outcome.task.id, queue, outcome.task.type)
         return outcomes

@@ -131,10 +131,21 @@ def pending_webhook_status() -> dict[str, Any]:
     return {"state": "pending", "attempts": 0, "last_status": None, "last_error": None}
 
 
+def whole_ms(seconds: float) -> float:
+    """`seconds` at the millisecond precision the backends store times in."""
+    return round(seconds * 1000) / 1000
+
+
 def new_task(spec: "TaskSpec", *, task_id: str, now: float) -> Task:
-    """The record a submit stores: pending now, or scheduled when `spec.due_at` is ahead."""
-    scheduled = spec.due_at is not None and spec.due_at > now
-    due_at = spec.due_at if spec.due_at is not None else now
+    """The record a submit stores: pending now, or scheduled when `spec.due_at` is ahead.
+
+    Its times are whole milliseconds, as stored, so a backend can answer a submit with this
+    task as it is rather than reading back what it has just written.
+    """
+    now = whole_ms(now)
+    spec_due = None if spec.due_at is None else whole_ms(spec.due_at)
+    scheduled = spec_due is not None and spec_due > now
+    due_at = spec_due if spec_due is not None else now
     return Task(
         id=task_id,
         type=spec.type,
@@ -143,7 +154,7 @@ def new_task(spec: "TaskSpec", *, task_id: str, now: float) -> Task:
         priority=spec.priority,
         max_retries=spec.max_retries,
         timeout=spec.timeout,
-        scheduled_at=spec.due_at,
+        scheduled_at=spec_due,
         unique_key=spec.unique_key,
         unique_ttl=spec.unique_ttl,
         metadata=spec.metadata,

@@ -168,7 +168,7 @@ class RedisBackend:
             keys, batch, now_ms=self._now_ms(), config=self._config, wake_channel=self._keys.wake_channel
         )
         reply = await self._scripts.run(call.name, call.keys, call.args)
-        outcomes = submit_outcomes(queue, batch, call, reply)
+        outcomes = submit_outcomes(queue, batch, reply)
         for outcome in outcomes:
             if outcome.created:
                 self._catalog.remember(outcome.task.id, queue, outcome.task.type)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from taskline.backends.base import UNCHANGED
-from taskline.backends.redis.codec import decode_task, encode_json, encode_task, log_entry, to_ms
+from taskline.backends.redis.codec import decode_task, encode_json, encode_task, from_ms, log_entry, to_ms
 from taskline.backends.redis.keys import QueueKeys
 from taskline.core.config import EngineConfig
 from taskline.core.ids import new_task_id
@@ -32,25 +32,23 @@ class ScriptCall:
     args: Args
 
 
-@dataclass(frozen=True, slots=True)
-class SubmitCall(ScriptCall):
-    records: list[Any]  # each task's record as encoded, to read the created tasks back from
-
-
 def new_tasks(specs: Sequence[TaskSpec], now: float) -> list[Task]:
-    """The tasks a submit of `specs` creates at `now`, each with a fresh id."""
-    return [new_task(spec, task_id=new_task_id(), now=now) for spec in specs]
+    """The tasks a submit of `specs` creates at `now`, each with a fresh id, as their records
+    will read back (the record keeps the timeout in whole ms, as it does every time)."""
+    tasks = [new_task(spec, task_id=new_task_id(), now=now) for spec in specs]
+    for task in tasks:
+        task.timeout = from_ms(to_ms(task.timeout))
+    return tasks
 
 
 def submit_call(
     keys: QueueKeys, batch: list[Task], *, now_ms: int, config: EngineConfig, wake_channel: str
-) -> SubmitCall:
+) -> ScriptCall:
     """The `submit` script's KEYS and ARGV for `batch`, all tasks of the queue `keys` name."""
     pending_keys: dict[str, int] = {}
     script_keys = [keys.tasks, keys.counts, keys.scheduled, keys.unique, keys.types, keys.log, *keys.announcing]
     args: Args = [now_ms, config.max_queue_size, wake_channel, keys.name]
-    records = [encode_task(task) for task in batch]
-    for task, record in zip(batch, records, strict=True):
+    for task in batch:
         due_ms = to_ms(task.due_at)
         if task.state is TaskState.PENDING:
             if task.type not in pending_keys:
@@ -63,21 +61,25 @@ def submit_call(
             )
         else:
             field, score, index = "scheduled", due_ms, 0
+        record = encode_task(task)
         args += [task.id, task.type, field, score, index, task.unique_key or "", *log_entry(task.id), record]
-    return SubmitCall("submit", script_keys, args, records)
+    return ScriptCall("submit", script_keys, args)
 
 
-def submit_outcomes(queue: str, batch: list[Task], call: SubmitCall, reply: list[Any]) -> list[Submitted]:
-    """Per task of `batch`: the task stored, or the one its unique key hit (created False)."""
-    stored = {task.id: decode_task(task.id, queue, record) for task, record in zip(batch, call.records, strict=True)}
+def submit_outcomes(queue: str, batch: list[Task], reply: list[Any]) -> list[Submitted]:
+    """Per task of `batch`: the task stored, or the one its unique key hit (created False).
+
+    A stored task is answered with as it was built (new_task makes it as a decode of its
+    record would be); only a unique key's existing holder is read from its record."""
+    built = {task.id: task for task in batch}
     outcomes = []
     for task, (hit_id, hit_record) in zip(batch, zip(reply[::2], reply[1::2], strict=True), strict=True):
         if not hit_id:
-            outcomes.append(Submitted(stored[task.id], created=True))
+            outcomes.append(Submitted(task, created=True))
         elif hit_record:
             outcomes.append(Submitted(decode_task(hit_id.decode(), queue, hit_record), created=False))
-        else:
-            outcomes.append(Submitted(stored[hit_id.decode()], created=False))
+        else:  # an earlier task of this same batch took the key
+            outcomes.append(Submitted(built[hit_id.decode()], created=False))
     return outcomes
 
 

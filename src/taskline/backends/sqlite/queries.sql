@@ -19,7 +19,7 @@ INSERT INTO tasks (
     :metadata, :webhook, :state, :attempts, :result, :error, :errors, :progress, :worker_id, :cancel_requested,
     :webhook_status, :created_ms, :updated_ms, :started_ms, :completed_ms, :due_ms, :order_key, :lease_token,
     :lease_expires_ms, :retry_base
-) RETURNING *;
+);
 
 -- name: save_task
 -- Writes back every field a transition may change (type, queue and the submitted options never do).

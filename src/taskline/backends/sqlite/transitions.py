@@ -190,14 +190,14 @@ class Transitions:
         return results
 
     def _insert(self, conn: sqlite3.Connection, wakeups: Wakeups, task: Task) -> Task:
-        row = conn.execute(Q.insert_task, encode(task, aging_s=self._config.priority_aging_s)).fetchone()
+        """Store a new task; it is returned as built (new_task makes it as a read of its row would)."""
+        conn.execute(Q.insert_task, encode(task, aging_s=self._config.priority_aging_s))
         if task.state is S.PENDING:
             wakeups.ready.add(task.queue)
         else:
             wakeups.timers = True
-        stored = decode(row)
-        wakeups.announce(EventName.TASK_CREATED, stored)
-        return stored
+        wakeups.announce(EventName.TASK_CREATED, task)
+        return task
 
     # -- a worker's side ------------------------------------------------------------------
 
