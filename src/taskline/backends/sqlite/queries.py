@@ -25,6 +25,7 @@ class Queries:
     leasable_pairs: str
     lease_candidates: str
     lease_task: str
+    renew_lease: str
     due_tasks: str
     make_pending: str
     expired_leases: str

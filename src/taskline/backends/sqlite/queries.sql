@@ -67,6 +67,15 @@ UPDATE tasks SET
 WHERE id = :id AND state = 'pending'
 RETURNING *;
 
+-- name: renew_lease
+-- A heartbeat: the lease ends at the earlier of now + lease_s and the attempt's deadline, as
+-- lease_task set it; only a running attempt holding the token may renew it.
+UPDATE tasks SET
+    lease_expires_ms = MIN(:end_ms, started_ms + CAST(ROUND(timeout * 1000) AS INTEGER)),
+    progress = COALESCE(:progress, progress), updated_ms = :now_ms
+WHERE id = :id AND state = 'running' AND lease_token = :token
+RETURNING *;
+
 -- name: due_tasks
 SELECT id, queue, priority, due_ms FROM tasks INDEXED BY tasks_due
 WHERE state IN ('scheduled', 'retrying') AND due_ms <= ?

@@ -238,19 +238,18 @@ class Transitions:
     def heartbeat(
         self, conn: sqlite3.Connection, wakeups: Wakeups, task_id: str, token: str, progress: float | None
     ) -> HeartbeatAck:
-        """Renew the lease up to the attempt's deadline; a renewal only ever moves it later."""
-        task = self._running_attempt(conn, task_id, token)
-        now = self._clock.now()
-        assert task.deadline is not None
-        task.lease_expires_at = min(now + self._config.lease_s, task.deadline)
-        task.updated_at = now
+        """Renew the lease up to the attempt's deadline; a renewal only ever moves it later.
+
+        One targeted UPDATE: the row is decoded only to announce a progress report."""
+        now_ms = to_ms(self._clock.now())
+        params = {"id": task_id, "token": token, "now_ms": now_ms, "end_ms": now_ms + to_ms(self._config.lease_s)}
+        row = conn.execute(Q.renew_lease, {**params, "progress": progress}).fetchone()
+        if row is None:
+            self._running_attempt(conn, task_id, token)  # raises NotFound or LeaseLost, as the case is
+            raise AssertionError("a running attempt with this token was not renewed")
         if progress is not None:
-            task.progress = progress
-            saved = self._record(conn, wakeups, EventName.TASK_PROGRESS, task)
-        else:
-            saved = self._save(conn, task)
-        assert saved.lease_expires_at is not None
-        return HeartbeatAck(expires_at=saved.lease_expires_at, cancel_requested=saved.cancel_requested)
+            wakeups.announce(EventName.TASK_PROGRESS, decode(row))
+        return HeartbeatAck(expires_at=row["lease_expires_ms"] / 1000, cancel_requested=bool(row["cancel_requested"]))
 
     def complete(self, conn: sqlite3.Connection, wakeups: Wakeups, task_id: str, token: str, result: Any) -> Task:
         """running → completed; the same token again returns the completed task unchanged."""
