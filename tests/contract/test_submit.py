@@ -31,6 +31,21 @@ async def test_submit_stores_a_pending_task_with_server_fields(backend: Backend,
     assert (stored.result, stored.error, stored.errors, stored.worker_id) == (None, None, [], None)
 
 
+async def test_a_submit_answers_with_the_task_as_it_reads_back(backend: Backend, clock: FrozenClock) -> None:
+    # Backends answer a submit with the task they built rather than reading it back, so it
+    # must already be what they store: times in whole ms, the timeout as the record keeps it.
+    clock.advance(0.0004567)
+    fields = {"timeout": 12.3456, "metadata": {"m": [1]}, "unique_key": "k", "webhook": "https://example.com/h"}
+    now = await submit(backend, clock, "precise", priority="high", **fields)
+    later = await submit(backend, clock, "precise", delay=5.1234567)
+    batch = await backend.submit([spec(clock, "precise", payload=n, unique_key="same") for n in range(3)])
+
+    for task in (now, later, *(outcome.task for outcome in batch)):
+        assert await backend.get(task.id) == task
+    assert [outcome.created for outcome in batch] == [True, False, False]
+    assert {outcome.task.id for outcome in batch} == {batch[0].task.id}
+
+
 async def test_payload_comes_back_exactly_as_sent(backend: Backend, clock: FrozenClock) -> None:
     payloads = [[], {}, {"empty": [], "nested": {"f": 1.5, "big": 2**60, "s": "ünï ✓"}}, "text", 7, None]
     for payload in payloads:
