@@ -117,6 +117,21 @@ def refused_requests(task_id: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
     yield "POST", beat, {"content": b'{"token": "t"}', "headers": WORKER}  # no content type
     yield "POST", beat, {"content": b'{"token": "t"}', "headers": {**WORKER, "content-type": "text/plain"}}
     yield "POST", beat, {"content": b'["token"]', "headers": {**WORKER, **JSON}}
+    for outcome in ("complete", "fail"):
+        report = f"/api/v1/tasks/{task_id}/{outcome}"
+        body = {"token": "t"} if outcome == "complete" else {"token": "t", "error": "boom"}
+        yield "POST", report, {"json": body}
+        yield "POST", report, {"json": body, "headers": PRODUCER}
+        yield "POST", report, {"json": {**body, "token": "not-the-token"}, "headers": WORKER}
+        yield "POST", report, {"json": {"result": 1}, "headers": WORKER}
+        yield "POST", report, {"json": body, "headers": WORKER, "params": {"next": "2"}}  # next without worker_id
+        yield "POST", report, {"json": body, "headers": WORKER, "params": {"next": "-1", "worker_id": "w"}}
+        yield "POST", report, {"content": b"{", "headers": {**WORKER, **JSON}}
+    outcomes = "/api/v1/outcomes"
+    yield "POST", outcomes, {"json": {"outcomes": [{"id": task_id, "token": "t"}]}}
+    yield "POST", outcomes, {"json": {"outcomes": []}, "headers": WORKER}
+    yield "POST", outcomes, {"json": {"outcomes": [{"id": task_id}], "next": 1}, "headers": WORKER}
+    yield "POST", outcomes, {"json": {"outcomes": [{"id": task_id, "token": "t"}], "next": 1}, "headers": WORKER}
 
 
 async def test_lean_routes_answer_refused_requests_exactly_as_fastapi(
@@ -146,17 +161,28 @@ async def test_valid_requests_take_the_lean_path_and_are_counted_by_route(
         fallbacks = count_fallbacks(app)
 
         single = await client.post("/api/v1/tasks", json=TASK, headers=PRODUCER)
-        bulk = await client.post("/api/v1/tasks/bulk", json=[TASK, TASK], headers=PRODUCER)
-        polled = await client.get("/api/v1/poll", params={"worker_id": "w", "max": "5"}, headers=WORKER)
+        bulk = await client.post("/api/v1/tasks/bulk", json=[TASK] * 3, headers=PRODUCER)
+        polled = await client.get("/api/v1/poll", params={"worker_id": "w", "max": "3"}, headers=WORKER)
         leases = polled.json()["tasks"]
         beat = await client.post(
             f"/api/v1/tasks/{leases[0]['id']}/heartbeat",
             json={"token": leases[0]["lease"]["token"], "progress": 50},
             headers=WORKER,
         )
+        first, second, third = ({"id": lease["id"], "token": lease["lease"]["token"]} for lease in leases)
+        completed = await client.post(
+            f"/api/v1/tasks/{second['id']}/complete",
+            json={"token": second["token"], "result": 7},
+            params={"next": "1", "worker_id": "w"},
+            headers=WORKER,
+        )
+        failed = await client.post(
+            f"/api/v1/tasks/{third['id']}/fail", json={"token": third["token"], "error": "boom"}, headers=WORKER
+        )
+        reported = await client.post("/api/v1/outcomes", json={"outcomes": [first]}, headers=WORKER)
         assert fallbacks.paths == []
-        refused = await client.post(f"/api/v1/tasks/{leases[0]['id']}/heartbeat", json={}, headers=WORKER)
-        assert fallbacks.paths == [f"/api/v1/tasks/{leases[0]['id']}/heartbeat"]
+        refused = await client.post(f"/api/v1/tasks/{first['id']}/heartbeat", json={}, headers=WORKER)
+        assert fallbacks.paths == [f"/api/v1/tasks/{first['id']}/heartbeat"]
         got = await client.get(f"/api/v1/tasks/{leases[0]['id']}", headers=WORKER)
 
     assert (single.status_code, bulk.status_code, polled.status_code) == (201, 201, 200)
@@ -165,6 +191,9 @@ async def test_valid_requests_take_the_lean_path_and_are_counted_by_route(
     assert set(beat.json()) == {"expires_at", "cancel_requested"}
     assert refused.status_code == 422
     assert got.json()["progress"] == 50
+    assert (completed.status_code, completed.json()["result"], len(completed.json()["next"])) == (200, 7, 1)
+    assert failed.status_code == 200
+    assert reported.json()["results"] == [{"id": first["id"], "state": "completed"}]
     assert single.json()["state"] == "pending"
     requests = app.state.http_meter.requests
     for route, method, status in [
@@ -173,6 +202,9 @@ async def test_valid_requests_take_the_lean_path_and_are_counted_by_route(
         ("/api/v1/poll", "GET", 200),
         ("/api/v1/tasks/{task_id}/heartbeat", "POST", 200),
         ("/api/v1/tasks/{task_id}/heartbeat", "POST", 422),
+        ("/api/v1/tasks/{task_id}/complete", "POST", 200),
+        ("/api/v1/tasks/{task_id}/fail", "POST", 200),
+        ("/api/v1/outcomes", "POST", 200),
     ]:
         assert requests.get((route, method, status)) == 1, (route, method, status, requests)
 

@@ -116,6 +116,7 @@ async def _report(request: Request, outcome: Outcome, then_lease: LeaseAsk | Non
 
 
 @router.post("/tasks/{task_id}/complete", summary="Finish an attempt with its result")
+@lean
 async def complete(
     request: Request,
     task_id: TaskId,
@@ -133,6 +134,7 @@ async def complete(
 
 
 @router.post("/tasks/{task_id}/fail", summary="Fail an attempt")
+@lean
 async def fail(
     request: Request,
     task_id: TaskId,
@@ -150,6 +152,7 @@ async def fail(
 
 
 @router.post("/outcomes", summary="Report many attempts' outcomes; lease the next tasks in the same step")
+@lean
 async def outcomes(request: Request, body: OutcomesBody) -> Response:
     """200 `{"results": [...], "tasks": [...]}`: per outcome, in order, `{"id", "state"}` or
     `{"id", "error": {"code", "message"}}` (a stale token or unknown task fails alone, with
