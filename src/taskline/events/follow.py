@@ -7,7 +7,7 @@ import time
 from collections.abc import AsyncGenerator
 
 from taskline.errors import TasklineError
-from taskline.events.types import Event, EventsLost, Lagged
+from taskline.events.types import Event, EventCursor, EventsLost, Lagged
 from taskline.service import TaskService
 
 log = logging.getLogger("taskline.events")
@@ -17,15 +17,21 @@ BACKOFF_S = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
 
 
 async def follow(
-    service: TaskService, *, since: str | None = None, queue: str | None = None, wait_s: float = 1.0
+    service: TaskService,
+    *,
+    since: str | None = None,
+    queue: str | None = None,
+    start: EventCursor | None = None,
+    wait_s: float = 1.0,
 ) -> AsyncGenerator[list[Event] | Lagged, None]:
-    """The events after `since` (None: from now), of `queue` if given, read by read.
+    """The events after `since` (None: from now), of `queue` if given, read by read; or, given
+    `start`, after that cursor.
 
     Yields each read's events, an empty list when none came within `wait_s` (so the reader can
     look up now and then), and `Lagged` when events it should have had are gone, going on
     from the end of the log. A store that does not answer is retried with backoff.
     """
-    cursor = None
+    cursor = start
     failures = 0
     while True:
         try:

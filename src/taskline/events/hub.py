@@ -2,7 +2,8 @@
 `/ws` subscriber of that process.
 
 One cursor serves every connection, so a thousand clients cost the backend one blocking read,
-not a thousand. Each subscriber has a bounded buffer the hub only ever appends to: a client
+not a thousand; and with no connection the hub reads nothing (decoding every event for nobody
+cost a busy server a fifth of its CPU). Each subscriber has a bounded buffer the hub only ever appends to: a client
 that reads slowly loses its oldest events (and is told `lagged`), never slowing the hub or
 the other clients.
 """
@@ -16,8 +17,9 @@ from dataclasses import dataclass
 
 from taskline.events.filter import EventFilter
 from taskline.events.follow import follow
-from taskline.events.types import Event, Lagged
+from taskline.events.types import Event, EventCursor, Lagged
 from taskline.service import TaskService
+from taskline.waiting import wait_event
 
 log = logging.getLogger("taskline.events")
 
@@ -92,7 +94,7 @@ class HubStats:
 
 
 class EventHub:
-    """Reads the event log from the moment it starts and offers each event to every subscriber."""
+    """Reads the event log while anyone is subscribed and offers each event to every subscriber."""
 
     def __init__(self, service: TaskService, *, buffer_size: int = SUBSCRIBER_BUFFER) -> None:
         self._service = service
@@ -102,11 +104,19 @@ class EventHub:
         self._largest_buffer = 0
         self.dropped = 0  # counted by the subscriptions as they drop, so closed ones still count
         self._stopping = False
+        # Where reading starts once a subscriber wakes the hub; None while the hub is idle.
+        self._start: EventCursor | None = None
+        self._waking = asyncio.Lock()
+        self._woken = asyncio.Event()
 
-    def subscribe(self, filter: EventFilter) -> Subscription:
-        """A subscription that gets every matching event read after this call."""
-        subscription = Subscription(self, filter, self.buffer_size)
-        self._subscribers.add(subscription)
+    async def subscribe(self, filter: EventFilter) -> Subscription:
+        """A subscription that gets every matching event from the moment this call returns."""
+        async with self._waking:  # two first subscribers at once: one cursor, the earlier
+            if self._start is None:
+                self._start = await self._service.event_cursor()
+                self._woken.set()
+            subscription = Subscription(self, filter, self.buffer_size)
+            self._subscribers.add(subscription)
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
@@ -123,21 +133,36 @@ class EventHub:
         self._stopping = True
 
     async def run(self) -> None:
-        """Read and fan out until stopped; backend errors are logged and retried."""
+        """Read and fan out until stopped, idle while nobody listens; backend errors are logged
+        and retried."""
         try:
-            async with contextlib.aclosing(follow(self._service, wait_s=READ_WAIT_S)) as reads:
-                async for events in reads:
-                    if self._stopping:
-                        return
-                    if isinstance(events, Lagged):
-                        log.warning("the event hub fell behind the events kept; its subscribers are told they lagged")
-                        for subscription in tuple(self._subscribers):
-                            subscription.lag()
-                        continue
-                    for event in events:
-                        for subscription in tuple(self._subscribers):
-                            subscription.offer(event)
-                    self._read += len(events)
+            while not self._stopping:
+                if self._start is None:
+                    self._woken.clear()
+                    await wait_event(self._woken, READ_WAIT_S)
+                    continue
+                await self._fan_out(self._start)
         finally:
             for subscription in tuple(self._subscribers):
                 subscription.close()
+
+    async def _fan_out(self, start: EventCursor) -> None:
+        """Read from `start` until stopped or the last subscriber has gone."""
+        async with contextlib.aclosing(follow(self._service, start=start, wait_s=READ_WAIT_S)) as reads:
+            async for events in reads:
+                if self._stopping:
+                    return
+                if isinstance(events, Lagged):
+                    log.warning("the event hub fell behind the events kept; its subscribers are told they lagged")
+                    for subscription in tuple(self._subscribers):
+                        subscription.lag()
+                    continue
+                for event in events:
+                    for subscription in tuple(self._subscribers):
+                        subscription.offer(event)
+                self._read += len(events)
+                if not self._subscribers:
+                    # Idle from here, decided with no await since the look: the next subscriber
+                    # takes a fresh cursor rather than joining a read about to end.
+                    self._start = None
+                    return

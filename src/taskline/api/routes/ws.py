@@ -82,7 +82,12 @@ async def events_socket(websocket: WebSocket) -> None:
         await _refuse(websocket, limited, CLOSE_POLICY)
         return
     # Subscribed before the handshake completes: whatever the client does once connected is seen.
-    subscription = state.server.hub.subscribe(filter)
+    try:
+        subscription = await state.server.hub.subscribe(filter)
+    except TasklineError as exc:  # the store does not answer: 503 before the upgrade
+        limits.release(client)
+        await _refuse(websocket, exc, CLOSE_ERROR)
+        return
     try:
         await websocket.accept()
         await _serve(websocket, subscription, since)
