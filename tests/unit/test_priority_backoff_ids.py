@@ -1,5 +1,6 @@
 """Priorities, order keys, backoff and ids: the small pure pieces."""
 
+import random
 import uuid
 
 import pytest
@@ -44,3 +45,12 @@ def test_ids_are_uuid7_and_increase() -> None:
     assert len(set(ids)) == 5000
     assert all(uuid.UUID(i).version == 7 and is_task_id(i) for i in ids[:10])
     assert not is_task_id("not-an-id")
+
+
+def test_ids_stay_unique_when_user_code_seeds_the_random_module() -> None:
+    random.seed(0)
+    first = new_task_id()
+    random.seed(0)
+    second = new_task_id()
+
+    assert first[-17:] != second[-17:]  # the random bits, not only the counter, differ

@@ -64,7 +64,8 @@ async def _unexpected_error(request: Request, exc: Exception) -> Response:
     return error_response(500, "internal_error", "an internal error occurred; the server log has the cause")
 
 
-async def _http_error(request: Request, exc: Exception) -> Response:
+async def http_error(request: Request, exc: Exception) -> Response:
+    """An HTTPException (Starlette's or a route's) in SPEC's error shape."""
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, "http_error")
     message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
@@ -92,6 +93,6 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(TasklineError, _taskline_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _unexpected_error)

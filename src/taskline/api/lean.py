@@ -21,12 +21,13 @@ from typing import Annotated, Any, TypeVar, get_args, get_origin, get_type_hints
 
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError, create_model
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from taskline.api.errors import taskline_error_response
+from taskline.api.errors import http_error, taskline_error_response
 from taskline.errors import TasklineError
 
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Awaitable[Response]])
@@ -163,8 +164,10 @@ class LeanRoutes:
         scope.update(route=plan.route, endpoint=plan.call, path_params=path_values)
         try:
             response = await plan.call(**kwargs)
-        except TasklineError as exc:  # as errors.install renders it on FastAPI's path
+        except TasklineError as exc:  # as errors.install renders them on FastAPI's path
             response = taskline_error_response(exc)
+        except StarletteHTTPException as exc:
+            response = await http_error(request, exc)
         await response(scope, receive, send)
 
 

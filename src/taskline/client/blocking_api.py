@@ -19,8 +19,10 @@ from taskline.errors import BackendUnavailable
 T = TypeVar("T")
 MAX_IDLE = 16  # connections kept open between calls; more threads than this open their own
 
-# A reused connection failing this way was closed by the server while idle (its keep-alive
-# timeout) before the request reached it: sending again on a fresh one is safe.
+# A reused connection failing this way was most likely closed by the server while idle (its
+# keep-alive timeout) before the request reached it. Most likely is not surely: a server that
+# took the request and then died fails the same way, so only a call that may be made twice
+# (a read, or one with an Idempotency-Key) is sent again on a fresh connection.
 _CLOSED_WHILE_IDLE = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
 
 
@@ -54,7 +56,7 @@ class BlockingApiConnection:
             try:
                 response = self._exchange(connection, call.method, path, call.body, headers)
             except _CLOSED_WHILE_IDLE:
-                if not reused:
+                if not (reused and (call.method == "GET" or "Idempotency-Key" in headers)):
                     raise
                 connection.close()
                 connection = self._open()

@@ -48,8 +48,10 @@ def _now_ms() -> int:
 
 
 class BlockingRedisEngine:
-    def __init__(self, redis_url: str, *, settings: Settings) -> None:
-        self._redis = Redis.from_url(redis_url)  # packs with hiredis by itself when installed
+    def __init__(self, redis_url: str, *, timeout_s: float, settings: Settings) -> None:
+        # A Redis that stops answering fails a call after timeout_s rather than hanging it.
+        # redis-py packs commands with hiredis by itself when it is installed.
+        self._redis = Redis.from_url(redis_url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s)
         self._scripts = BlockingScriptRunner(self._redis)
         self._keys = KeySpace(DEFAULT_NAMESPACE)
         self._config = settings.engine_config()
@@ -69,7 +71,7 @@ class BlockingRedisEngine:
     def _check_format(self) -> None:
         """Once, before the first call: refuse a Redis holding another record format, as the server does."""
         if not self._format_checked:
-            with redis_unavailable():
+            with redis_unavailable(blocking=True):
                 check_format_blocking(self._redis, self._keys)
             self._format_checked = True
 
@@ -93,7 +95,7 @@ class BlockingRedisEngine:
         tasks = new_tasks(specs, now)
         keys = self._keys.queue(queue)
         call = submit_call(keys, tasks, now_ms=to_ms(now), config=self._config, wake_channel=self._keys.wake_channel)
-        with redis_unavailable():
+        with redis_unavailable(blocking=True):
             if queue not in self._registered:
                 self._redis.sadd(self._keys.queues, queue)
                 self._registered.add(queue)
@@ -112,7 +114,7 @@ class BlockingRedisEngine:
         """The task, read from its remembered queue, else looked for in every queue at once."""
         self._check_format()
         place = self._places.place_of(task_id)
-        with redis_unavailable():
+        with redis_unavailable(blocking=True):
             if place is not None:
                 # The client never decodes replies: a record is the bytes stored.
                 raw: bytes | None = self._redis.hget(self._keys.queue(place[0]).tasks, task_id)  # type: ignore[assignment]

@@ -32,7 +32,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 def open_blocking_engine(url: str, *, api_key: str | None, timeout_s: float, settings: Settings) -> BlockingEngine:
     if kind_of(url) == "http":
         return BlockingHttpEngine(url, api_key=api_key, timeout_s=timeout_s)
-    return BlockingRedisEngine(url, settings=settings)
+    return BlockingRedisEngine(url, timeout_s=timeout_s, settings=settings)
 
 
 def _documented_as(twin: Callable[..., Any]) -> Callable[[F], F]:

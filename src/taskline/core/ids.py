@@ -9,6 +9,11 @@ import uuid
 _lock = threading.Lock()
 _last_ms = 0
 _seq = 0
+# Ids need to be unique, not secret: a generator seeded from the OS costs a fifth of a read of
+# os.urandom (a syscall). Our own, not the `random` module's, which user code may seed (two
+# processes seeded alike would then make the same ids); reseeded in a forked child.
+_random = random.Random()
+os.register_at_fork(after_in_child=_random.seed)
 
 
 def new_task_id() -> str:
@@ -30,9 +35,7 @@ def new_task_id() -> str:
                 _seq = 0
             ms = _last_ms
         seq = _seq
-    # Ids need to be unique, not secret: the module's generator (seeded from the OS, and
-    # reseeded in a forked child) costs a fifth of a read of os.urandom, a syscall.
-    rand_b = random.getrandbits(62)
+    rand_b = _random.getrandbits(62)
     value = (ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | seq << 64 | 0b10 << 62 | rand_b
     digits = f"{value:032x}"  # str(uuid.UUID(int=value)) without its checks: half the time
     return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"

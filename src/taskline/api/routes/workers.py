@@ -25,6 +25,7 @@ from taskline.api.schemas import (
     WorkerReportBody,
 )
 from taskline.core.outcomes import MAX_NEXT, Completion, Failure, LeaseAsk, Outcome
+from taskline.core.task import Lease
 from taskline.errors import ValidationFailed
 from taskline.wire import lease_json, rfc3339, settled_json, task_json
 
@@ -59,10 +60,7 @@ async def poll(
     # A waiting poll ends early when its client goes or the server shuts down; the poll hands
     # back anything it leased as it is cancelled.
     leases = await unless_abandoned(request, request.app.state.closing, polling, []) if wait else await polling
-    if leases and await request.is_disconnected():
-        await service.hand_back(leases)  # nobody will receive them
-        return Response(status_code=204)
-    if not leases:
+    if not await _unless_gone(request, leases):
         return Response(status_code=204)
     return JSONResponse({"tasks": [lease_json(lease) for lease in leases]})
 
@@ -100,6 +98,15 @@ def next_leases(
     return LeaseAsk(worker_id, count, queues, types)
 
 
+async def _unless_gone(request: Request, leases: list[Lease]) -> list[Lease]:
+    """`leases`, or none when the client has gone: they are handed back, as nobody will receive
+    them (else they would wait out their lease and each cost its task an attempt)."""
+    if leases and await request.is_disconnected():
+        await service_of(request).hand_back(leases)
+        return []
+    return leases
+
+
 async def _report(request: Request, outcome: Outcome, then_lease: LeaseAsk | None) -> Response:
     service = service_of(request)
     if then_lease is None:
@@ -112,6 +119,7 @@ async def _report(request: Request, outcome: Outcome, then_lease: LeaseAsk | Non
             )  # fmt: skip
         return JSONResponse(task_json(ended))
     ended, leases = await service.settle_one(outcome, then_lease)
+    leases = await _unless_gone(request, leases)
     return JSONResponse({**task_json(ended), "next": [lease_json(lease) for lease in leases]})
 
 
@@ -161,7 +169,8 @@ async def outcomes(request: Request, body: OutcomesBody) -> Response:
     then_lease = next_leases(body.next, body.worker_id, body.queues, body.types)
     settlement = await service_of(request).settle([item.outcome() for item in body.outcomes], then_lease=then_lease)
     results = [settled_json(settled) for settled in settlement.settled]
-    return JSONResponse({"results": results, "tasks": [lease_json(lease) for lease in settlement.leases]})
+    leases = await _unless_gone(request, settlement.leases)
+    return JSONResponse({"results": results, "tasks": [lease_json(lease) for lease in leases]})
 
 
 @router.post("/tasks/{task_id}/release", summary="Hand a task back without using up its attempt")

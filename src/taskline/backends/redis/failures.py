@@ -22,9 +22,13 @@ _PASSING_PREFIXES = ("BUSY ", "NOREPLICAS ", "LOADING ")
 
 
 @contextmanager
-def redis_unavailable() -> Iterator[None]:
+def redis_unavailable(*, blocking: bool = False) -> Iterator[None]:
     """Raise BackendUnavailable for a Redis that cannot be reached or cannot work now, and
     InternalError for any other error reply.
+
+    `blocking`: the call ran on redis-py's blocking client (the blocking `Client`), which no
+    cancellation of a coroutine that happens to be running can interrupt: it is not made a
+    CancelledError, which would report a write Redis has done as not done.
 
     Script error replies that mean something (LEASE_LOST, ...) are translated by the script
     runner before they get here. What is left of the replies is a script or command that
@@ -34,17 +38,18 @@ def redis_unavailable() -> Iterator[None]:
     try:
         yield
     except (redis_errors.RedisError, OSError) as exc:
-        _raise_if_cancelled()
+        if not blocking:
+            _raise_if_cancelled()
         raise _translated(exc) from exc
-    _raise_if_cancelled()
+    if not blocking:
+        _raise_if_cancelled()
 
 
 def _raise_if_cancelled() -> None:
     """redis-py can lose a cancellation that lands as a command completes: the command returns
     (or fails as if the connection had closed) and the task, still marked cancelling, runs on;
     a loop around Redis calls (scheduler, dispatcher, event hub) then never stops. So a task
-    being cancelled leaves every Redis call cancelled, whatever redis-py made of it.
-    A blocking call (the blocking client) outside any event loop has nothing to cancel."""
+    being cancelled leaves every Redis call cancelled, whatever redis-py made of it."""
     try:
         task = asyncio.current_task()
     except RuntimeError:  # no running loop

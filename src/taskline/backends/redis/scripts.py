@@ -180,9 +180,9 @@ def error_for(code: str, detail: str = "") -> Exception | None:
 
 
 @contextmanager
-def _script_replies() -> Iterator[None]:
+def _script_replies(*, blocking: bool = False) -> Iterator[None]:
     """Error replies of a script as taskline.errors; anything else as `redis_unavailable` says."""
-    with redis_unavailable():
+    with redis_unavailable(blocking=blocking):
         try:
             yield
         except redis_errors.ResponseError as exc:
@@ -230,7 +230,7 @@ class BlockingScriptRunner:
         """EVALSHA `name`; raises as `ScriptRunner.run` does."""
         script = self.scripts[name]
         script.check_keys(len(keys))
-        with _script_replies():
+        with _script_replies(blocking=True):
             try:
                 return self._client.evalsha(script.sha, len(keys), *keys, *args)
             except redis_errors.NoScriptError:
