@@ -32,21 +32,28 @@ class _Waiting:
 
 
 class Reporter:
-    """Sends outcomes one report at a time; `run()` must run while anyone reports."""
+    """Sends outcomes one report at a time; `run()` must run while anyone reports, and once it
+    has stopped every report, waiting or new, fails at once."""
 
     def __init__(self, transport: Transport, *, next_leases: NextLeases, arrived: Arrived) -> None:
         self._transport = transport
         self._next_leases = next_leases
         self._arrived = arrived
         self._waiting: list[_Waiting] = []
+        self._sending: list[_Waiting] = []  # the batch on its way: the engine may have it already
+        self._stopped = False
         self._ready = asyncio.Event()
 
     async def report(self, outcome: Outcome) -> Settled:
         """What became of `outcome`, once the engine took it.
 
         Raises:
+            TasklineError: `run()` stopped before the engine answered (or had stopped already);
+                the outcome may not have arrived.
             Exception: what the transport raised; the outcome may not have arrived.
         """
+        if self._stopped:
+            raise _stopped()
         waiting = _Waiting(outcome, asyncio.get_running_loop().create_future())
         self._waiting.append(waiting)
         self._ready.set()
@@ -59,11 +66,17 @@ class Reporter:
                 await self._ready.wait()
                 self._ready.clear()
                 while self._waiting:
-                    batch, self._waiting = self._waiting[:MAX_OUTCOMES], self._waiting[MAX_OUTCOMES:]
-                    await self._send(batch)
+                    self._sending, self._waiting = self._waiting[:MAX_OUTCOMES], self._waiting[MAX_OUTCOMES:]
+                    await self._send(self._sending)
+                    self._sending = []
         finally:
-            for waiting in self._waiting:
-                waiting.settled.cancel()
+            # Whoever waits on an outcome, sent or not, hears that no answer will come (its lease
+            # runs out and the engine re-delivers), rather than waiting for ever; so does anyone
+            # who reports from now on.
+            self._stopped = True
+            for waiting in (*self._sending, *self._waiting):
+                _settle(waiting.settled, error=_stopped())
+            self._sending, self._waiting = [], []
 
     async def _send(self, batch: list[_Waiting]) -> None:
         ask = self._next_leases({w.outcome.task_id for w in batch})
@@ -89,6 +102,10 @@ class Reporter:
             return
         for waiting, settled in zip(batch, settlement.settled, strict=True):
             _settle(waiting.settled, value=settled)
+
+
+def _stopped() -> TasklineError:
+    return TasklineError("the worker stopped reporting before the engine answered; the outcome may not have arrived")
 
 
 def _settle(

@@ -3,7 +3,8 @@
 This module marshals arguments, runs scripts and decodes replies. The state machine lives
 in the scripts (lua/) and in core (backoff, order keys, retry rules); key names in keys.py;
 reads in inspect.py. Decisions that need randomness or policy (backoff jitter, may a task
-retry) are made here from a fresh read and checked by the script, since Lua can't draw them.
+retry) are made in Python from a fresh read and checked by the script, since Lua can't draw
+them: for outcomes in settling.py, where complete and fail go as a settle of one.
 """
 
 import random
@@ -17,7 +18,7 @@ from taskline.backends.base import UNCHANGED
 from taskline.backends.redis import housekeeping, outbox, timers
 from taskline.backends.redis.calls import Args, cancel_call, new_tasks, retry_call, submit_call, submit_outcomes
 from taskline.backends.redis.coalescer import SubmitCoalescer
-from taskline.backends.redis.codec import decode_task, encode_json, from_ms, to_ms
+from taskline.backends.redis.codec import decode_task, from_ms, to_ms
 from taskline.backends.redis.context import RedisContext
 from taskline.backends.redis.events import RedisEventLog
 from taskline.backends.redis.failures import redis_unavailable
@@ -28,20 +29,19 @@ from taskline.backends.redis.leasing import Leaser
 from taskline.backends.redis.measures import metrics_from_hashes
 from taskline.backends.redis.packing import packing_with_hiredis
 from taskline.backends.redis.registry import WorkerRegistry
-from taskline.backends.redis.scripts import StaleRead
-from taskline.backends.redis.settling import STALE_READ_RETRIES, Settler
+from taskline.backends.redis.settling import Settler
 from taskline.backends.redis.wake import WakeListener
 from taskline.backends.wakeup import MAX_TIMER_WAIT_S, WakeupHub, WorkSignal
 from taskline.core.clock import Clock, SystemClock
 from taskline.core.config import EngineConfig
 from taskline.core.measures import TaskMetrics
-from taskline.core.outcomes import LeaseAsk, Outcome, Settlement
+from taskline.core.outcomes import Completion, Failure, LeaseAsk, Outcome, Settlement
 from taskline.core.spec import TaskSpec
 from taskline.core.states import TaskState
 from taskline.core.task import HeartbeatAck, Lease, QueueStats, Submitted, Task, TaskFilter, TaskPage
 from taskline.core.webhooks import Delivery, DeliveryOutcome
 from taskline.core.workers import WorkerDetails, WorkerRecord
-from taskline.errors import BackendUnavailable, LeaseLost, NotFound, QueueFull, TasklineError
+from taskline.errors import BackendUnavailable, NotFound, QueueFull, TasklineError
 from taskline.events.types import Event, EventCursor
 
 T = TypeVar("T")
@@ -249,12 +249,7 @@ class RedisBackend:
         return await self._on_task(task_id, call)
 
     async def complete(self, task_id: str, token: str, *, result: Any = None) -> Task:
-        async def call(keys: QueueKeys, _: str) -> Task:
-            script_keys = [keys.tasks, keys.counts, keys.running, keys.completed, *keys.ending]
-            args: Args = [task_id, token, self._now_ms(), "" if result is None else encode_json(result)]
-            return self._task_reply(keys, task_id, await self._scripts.run("complete", script_keys, args))
-
-        return await self._on_task(task_id, call)
+        return await self._settle_one(Completion(task_id, token, result))
 
     async def release(self, task_id: str, token: str) -> Task:
         async def call(keys: QueueKeys, task_type: str) -> Task:
@@ -276,31 +271,16 @@ class RedisBackend:
     async def fail(
         self, task_id: str, token: str, *, error: str, retry: bool = True, retry_after_s: float | None = None
     ) -> Task:
-        for _ in range(STALE_READ_RETRIES):
-            # Read first: the backoff depends on the attempt number, the draw can't happen in Lua.
-            task = await self._read(task_id)
-            keys = self._keys.queue(task.queue)
-            script_keys = [
-                keys.tasks,
-                keys.counts,
-                keys.running,
-                keys.retrying,
-                keys.failed,
-                keys.cancelled,
-                *keys.ending,
-            ]
-            may_retry = retry and task.may_retry
-            args: Args = [task_id, token, self._now_ms(), error, task.attempts, int(may_retry)]
-            args += [self._retry_delay_ms(task, retry_after_s), self._keys.wake_channel]
-            try:
-                raw = await self._scripts.run("fail", script_keys, args)
-            except StaleRead:
-                continue
-            ended = self._task_reply(keys, task_id, raw)
-            if ended.state is TaskState.RETRYING:
-                self._hub.timers_changed()
-            return ended
-        raise LeaseLost(f"task {task_id} kept changing while failing it")
+        return await self._settle_one(Failure(task_id, token, error, retry, retry_after_s))
+
+    async def _settle_one(self, outcome: Outcome) -> Task:
+        """`complete` or `fail`: a settle of that one outcome, so the read, the backoff draw and
+        the retry of a stale read are written once, in `Settler`."""
+        (settled,) = (await self.settle([outcome], with_tasks=True)).settled
+        if settled.refused is not None:
+            raise settled.refused
+        assert settled.task is not None
+        return settled.task
 
     # --- leasing and timers -------------------------------------------------------------
 

@@ -31,10 +31,6 @@ _PRELUDE = "_lib"
 _KEY_DECLARATION = re.compile(r"KEYS\[(\d+)(\.\.)?\]")
 
 
-class StaleRead(Exception):
-    """A script refused because the task changed since the caller read it; read again."""
-
-
 @dataclass(frozen=True, slots=True)
 class LuaScript:
     """One transition's source (prelude included), its SHA1, and the KEYS its header declares."""
@@ -154,13 +150,11 @@ _REPLIES: dict[str, type[Exception]] = {
     "LEASE_LOST": LeaseLost,
     "INVALID_STATE": InvalidTransition,
     "QUEUE_FULL": QueueFull,
-    "STALE": StaleRead,
 }
 _MESSAGES = {
     "NOT_FOUND": "no such task",
     "LEASE_LOST": "the lease token is not the running attempt's",
     "QUEUE_FULL": "the queue is full",
-    "STALE": "the task changed while being read",
 }
 
 
@@ -204,7 +198,6 @@ class ScriptRunner:
 
         Raises:
             NotFound, LeaseLost, InvalidTransition, QueueFull: the script refused.
-            StaleRead: the caller's view of the task is out of date.
             BackendUnavailable: Redis could not run it.
             InternalError: the script failed on its own (an error reply none of the above).
         """

@@ -34,7 +34,7 @@ class _Item:
 
 
 class Settler:
-    """Backend.settle on Redis."""
+    """Backend.settle on Redis; Backend.complete and Backend.fail are a settle of one."""
 
     def __init__(self, ctx: RedisContext, inspector: Inspector, leaser: Leaser, retry_delay_ms: RetryDelay) -> None:
         self._ctx = ctx

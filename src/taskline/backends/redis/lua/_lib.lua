@@ -259,7 +259,7 @@ local function record(ev, name, id, task, now, ran)
 end
 
 -- A running attempt ends in failure: cancelled if a cancel was asked for, else retrying
--- (due after delay_ms) when may_retry, else failed (the DLQ). Shared by fail and
+-- (due after delay_ms) when may_retry, else failed (the DLQ). Shared by fail_task and
 -- recover_expired so the two can never disagree. Returns the saved record.
 local function end_attempt(ev, counts_key, running_key, retrying_key, failed_key, cancelled_key,
                            id, task, now, err, may_retry, delay_ms)
@@ -288,9 +288,10 @@ local function end_attempt(ev, counts_key, running_key, retrying_key, failed_key
   return record(ev, 'task.' .. task.state, id, task, now, true)
 end
 
--- The transitions a worker's reports make, written once: complete.lua, fail.lua and lease.lua
--- run one of them, settle.lua a batch of outcomes and then a lease. `q` holds the queue's keys
--- by their keys.py names (counts, running, completed, retrying, failed, cancelled, paused).
+-- The transitions a worker's reports make, written once: lease.lua runs one of them, settle.lua
+-- a batch of outcomes (a batch of one for Backend.complete and Backend.fail) and then a lease.
+-- `q` holds the queue's keys by their keys.py names (counts, running, completed, retrying,
+-- failed, cancelled, paused).
 
 -- running -> completed if `token` is the running attempt's. Returns the saved record; the same
 -- token on the completed task returns its record unchanged. Else nil and the error reply

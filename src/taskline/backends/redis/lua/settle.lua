@@ -1,5 +1,6 @@
--- settle.lua: a batch of one queue's outcomes, each as complete.lua or fail.lua would end it,
--- then (when tokens are given) pending -> running for up to that many tasks as lease.lua would.
+-- settle.lua: a batch of one queue's outcomes (complete_task and fail_task in _lib.lua), then
+-- (when tokens are given) pending -> running for up to that many tasks as lease.lua would.
+-- Backend.complete and Backend.fail are a batch of one.
 -- KEYS[1] taskline:{q}:tasks  KEYS[2] taskline:{q}:counts  KEYS[3] taskline:{q}:running
 -- KEYS[4] taskline:{q}:completed  KEYS[5] taskline:{q}:retrying  KEYS[6] taskline:{q}:failed
 -- KEYS[7] taskline:{q}:cancelled  KEYS[8] taskline:{q}:paused  KEYS[9] taskline:{q}:events
@@ -14,7 +15,8 @@
 --   delay_ms ('' for a complete)
 -- ARGV[9+7n ..] one fresh fencing token per task to lease (none: no lease)
 -- Returns {states, records, leases}: per outcome the task's new state, or NOT_FOUND |
--- LEASE_LOST | STALE (see fail.lua) for one refused alone; per outcome its record when asked,
+-- LEASE_LOST | STALE (attempts moved on since the caller read the task: read again and
+-- recompute the backoff) for one refused alone; per outcome its record when asked,
 -- else (and when refused) ''; 2 per leased task: id, record.
 local ev = {tasks = KEYS[1], events = KEYS[9], metrics = KEYS[10], outbox = KEYS[11], deliveries = KEYS[12]}
 local q = {counts = KEYS[2], running = KEYS[3], completed = KEYS[4], retrying = KEYS[5], failed = KEYS[6],
