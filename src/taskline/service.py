@@ -130,10 +130,17 @@ class TaskService:
         self.roster = Roster(backend)
 
     @classmethod
-    async def open(cls, settings: "Settings", *, redis_url: str | None, clock: Clock | None = None) -> "TaskService":
-        """The service over the backend `settings` describe (Redis at `redis_url`, else SQLite)."""
+    async def open(
+        cls, settings: "Settings", *, redis_url: str | None, clock: Clock | None = None, wake_ups: bool = True
+    ) -> "TaskService":
+        """The service over the backend `settings` describe (Redis at `redis_url`, else SQLite);
+        `wake_ups` as `open_backend` takes it."""
         backend = await open_backend(
-            redis_url=redis_url, sqlite_path=settings.sqlite_path, config=settings.engine_config(), clock=clock
+            redis_url=redis_url,
+            sqlite_path=settings.sqlite_path,
+            config=settings.engine_config(),
+            clock=clock,
+            wake_ups=wake_ups,
         )
         return cls.over(backend, settings, clock=clock)
 
@@ -281,14 +288,6 @@ class TaskService:
     async def heartbeat(self, task_id: str, token: str, *, progress: float | None = None) -> HeartbeatAck:
         return await self.backend.heartbeat(task_id, token, progress=progress)
 
-    async def complete(self, task_id: str, token: str, *, result: Any = None) -> Task:
-        return await self.backend.complete(task_id, token, result=result)
-
-    async def fail(
-        self, task_id: str, token: str, *, error: str, retry: bool = True, retry_after_s: float | None = None
-    ) -> Task:
-        return await self.backend.fail(task_id, token, error=error, retry=retry, retry_after_s=retry_after_s)
-
     async def settle(
         self, outcomes: Sequence[Outcome], *, then_lease: LeaseAsk | None = None, with_tasks: bool = False
     ) -> Settlement:
@@ -302,9 +301,9 @@ class TaskService:
         call = self.backend.settle(outcomes, then_lease=then_lease, with_tasks=with_tasks)
         return await self._handing_back(call, lambda settlement: settlement.leases)
 
-    async def settle_one(self, outcome: Outcome, then_lease: LeaseAsk) -> tuple[Task, list[Lease]]:
-        """`complete` or `fail` that also leases the worker's next tasks: the task as saved, and
-        the leases.
+    async def settle_one(self, outcome: Outcome, then_lease: LeaseAsk | None = None) -> tuple[Task, list[Lease]]:
+        """`complete` or `fail`, and with `then_lease` the worker's next tasks in the same step:
+        the task as saved, and the leases.
 
         Raises:
             NotFound, LeaseLost: as `complete` or `fail` would (nothing is leased then).

@@ -59,7 +59,7 @@ class _Plan:
     query_names: frozenset[str]
     body: tuple[str, type[BaseModel]] | None  # the argument's name and its model
 
-    async def arguments(self, request: Request, path_values: dict[str, str], raw_body: bytes | None) -> dict[str, Any]:
+    def arguments(self, request: Request, path_values: dict[str, str], raw_body: bytes | None) -> dict[str, Any]:
         """The function's keyword arguments, or _Declined if anything does not validate."""
         kwargs: dict[str, Any] = {}
         if self.request_arg is not None:
@@ -153,12 +153,13 @@ class LeanRoutes:
             if broke is not None or not raw_body:
                 await self.app(scope, _replay(raw_body, broke, receive), send)
                 return
-            receive = _replay(raw_body, None, receive)
+        # On the raw receive: the body is read already, and the endpoint's
+        # `request.is_disconnected()` must hear a client that has gone, not the body again.
         request = Request(scope, receive)
         try:
-            kwargs = await plan.arguments(request, path_values, raw_body)
+            kwargs = plan.arguments(request, path_values, raw_body)
         except _Declined:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive if raw_body is None else _replay(raw_body, None, receive), send)
             return
         # What the router would record: the metrics label requests by the route.
         scope.update(route=plan.route, endpoint=plan.call, path_params=path_values)

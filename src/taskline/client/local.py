@@ -5,7 +5,6 @@ import asyncio
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from taskline.backends.redis.backend import RedisBackend
 from taskline.client.events import store_events
 from taskline.config import Settings
 from taskline.core.task import QueueStats, Stats, Task, TaskFilter, TaskPage
@@ -29,10 +28,7 @@ class LocalEngine:
         async with self._opening:
             if self._service is None:
                 # A client neither polls nor schedules: no wake-up subscription to feed.
-                backend = await RedisBackend.connect(
-                    self._redis_url, config=self._settings.engine_config(), wake_ups=False
-                )
-                self._service = TaskService.over(backend, self._settings)
+                self._service = await TaskService.open(self._settings, redis_url=self._redis_url, wake_ups=False)
             return self._service
 
     async def submit(self, spec: dict[str, Any], idempotency_key: str | None) -> Task:

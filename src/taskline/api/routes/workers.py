@@ -108,17 +108,9 @@ async def _unless_gone(request: Request, leases: list[Lease]) -> list[Lease]:
 
 
 async def _report(request: Request, outcome: Outcome, then_lease: LeaseAsk | None) -> Response:
-    service = service_of(request)
+    ended, leases = await service_of(request).settle_one(outcome, then_lease)
     if then_lease is None:
-        if isinstance(outcome, Completion):
-            ended = await service.complete(outcome.task_id, outcome.token, result=outcome.result)
-        else:
-            ended = await service.fail(
-                outcome.task_id, outcome.token, error=outcome.error, retry=outcome.retry,
-                retry_after_s=outcome.retry_after_s,
-            )  # fmt: skip
         return JSONResponse(task_json(ended))
-    ended, leases = await service.settle_one(outcome, then_lease)
     leases = await _unless_gone(request, leases)
     return JSONResponse({**task_json(ended), "next": [lease_json(lease) for lease in leases]})
 

@@ -111,8 +111,7 @@ class Settler:
         """Settle each queue's outcomes; lease as `Leaser.lease` would, inside the settle script
         when its queue has the best head of all the lease looks at (up to the next queue's head)."""
         if ask is None:
-            for settled_queue, items in by_queue.items():
-                await self._run(settled_queue, items, None, [], None, results, with_tasks, now_ms)
+            await self._settle_only(by_queue, results, with_tasks, now_ms)
             return []
         candidates = await self._leaser.candidates(ask.queues, ask.types)
         queue = next(iter(by_queue)) if len(by_queue) == 1 else None
@@ -122,8 +121,7 @@ class Settler:
         # The settled queue leads when the lease looks at no other, or its head is the best of all.
         leads = queue in candidates and (heads is None or (bool(heads) and heads[0][1] == queue))
         if queue is None or not leads:
-            for settled_queue, items in by_queue.items():
-                await self._run(settled_queue, items, None, [], None, results, with_tasks, now_ms)
+            await self._settle_only(by_queue, results, with_tasks, now_ms)
             # Settling adds no pending task, so heads read before it still tell the lease order.
             leased = await self._leaser.lease_in_order(candidates, ask, now_ms, heads=heads)
         else:
@@ -134,6 +132,12 @@ class Settler:
                 rest = replace(ask, max=ask.max - len(leased))
                 leased += await self._leaser.lease_in_order(candidates, rest, now_ms, heads=None)
         return leased or await self._leaser.lease_from_new(candidates, ask, now_ms)
+
+    async def _settle_only(
+        self, by_queue: dict[str, list[_Item]], results: list[Settled | None], with_tasks: bool, now_ms: int
+    ) -> None:
+        for queue, items in by_queue.items():
+            await self._run(queue, items, None, [], None, results, with_tasks, now_ms)
 
     async def _run(
         self,

@@ -388,10 +388,10 @@ local function lease_tasks(ev, q, first_pending, tokens, ask)
   return reply
 end
 
--- ARGV[first ..] as a list, up to `last` (default: the end).
-local function argv_from(first, last)
+-- ARGV[first ..] as a list.
+local function argv_from(first)
   local values = {}
-  for i = first, last or #ARGV do
+  for i = first, #ARGV do
     values[#values + 1] = ARGV[i]
   end
   return values
