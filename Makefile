@@ -3,7 +3,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint fmt typecheck unit bench bench-peers services openapi clean
+.PHONY: run test test-browser screenshots lint fmt typecheck unit bench bench-peers services browser-deps openapi clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -19,6 +19,11 @@ run: $(STAMP)
 services:
 	@command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server; }
 
+# The dashboard's browser tests drive Debian's Chromium through Playwright (a `dev` extra); Playwright's
+# own browser download is never used, so nothing here runs `playwright install`.
+browser-deps:
+	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium; }
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src tests bench
@@ -30,11 +35,19 @@ fmt: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-test: $(STAMP) services lint typecheck
+test: $(STAMP) services browser-deps lint typecheck
 	$(PY) -m pytest -q
 
 unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit
+
+test-browser: $(STAMP) browser-deps
+	$(PY) -m pytest -q tests/browser
+
+# Refresh docs/dashboard-desktop.png and docs/dashboard-phone.png (the README shows them); a plain
+# test run takes the same screenshots into a temporary directory, so it leaves the tree clean.
+screenshots: $(STAMP) browser-deps
+	TASKLINE_SCREENSHOTS_DIR=docs $(PY) -m pytest -q tests/browser/test_screenshots.py
 
 bench: $(STAMP) services
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
