@@ -24,6 +24,7 @@ from taskline.api.routes import admin, health, metrics, tasks, workers, ws
 from taskline.backends.base import Backend
 from taskline.config import Settings
 from taskline.core.clock import Clock
+from taskline.dashboard import routes as dashboard
 from taskline.metrics.http import HttpMeter, HttpMetrics
 from taskline.server import Server
 
@@ -70,6 +71,7 @@ def create_app(settings: Settings, *, backend: Backend | None = None, clock: Clo
     routers = [module.router for module in (tasks, workers, admin, health, metrics, ws)]
     for router in routers:
         app.include_router(router)
+    app.include_router(dashboard.router)  # not lean: a page load is not a hot path
 
     def take_token() -> TakeToken | None:
         take: TakeToken | None = app.state.take_token
