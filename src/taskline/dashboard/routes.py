@@ -68,13 +68,13 @@ def _serve(request: Request, asset: Asset) -> Response:
     return Response(asset.body, media_type=asset.media_type, headers=headers)
 
 
-@router.get("/")
+@router.api_route("/", methods=["GET", "HEAD"])
 async def page(request: Request) -> Response:
     """The page shell; the hash part of the URL (`#/tasks/<id>`) picks the view in the browser."""
     return _serve(request, ASSETS["index.html"])
 
 
-@router.get("/dashboard/{name}")
+@router.api_route("/dashboard/{name}", methods=["GET", "HEAD"])
 async def asset(request: Request, name: str) -> Response:
     """One of the page's files by name (`app.js`, `app.css`, a view module)."""
     found = ASSETS.get(name)

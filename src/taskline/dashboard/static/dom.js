@@ -68,9 +68,13 @@ export function when(time) {
   return h("time", { datetime: time, title: new Date(time).toLocaleString() }, ago(time));
 }
 
-/** A table whose rows stack on narrow screens: each cell is labelled with its column (CSS reads data-label). */
+/**
+ * A table whose rows stack on narrow screens: each cell is labelled with its column (CSS reads
+ * data-label). A column is its heading, or [heading, thAttrs] (e.g. a numeric column's class).
+ */
 export function table(columns, rows, attrs = {}) {
-  const head = h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col" }, c))));
+  const heading = (c) => (Array.isArray(c) ? h("th", { scope: "col", ...c[1] }, c[0]) : h("th", { scope: "col" }, c));
+  const head = h("thead", {}, h("tr", {}, columns.map(heading)));
   const body = h("tbody", {}, rows);
   return h("div", { class: "table-wrap" }, h("table", { class: "stack", ...attrs }, head, body));
 }

@@ -103,7 +103,7 @@ export function mount(root) {
 }
 
 function depthTable(queues) {
-  const columns = ["Queue", ...PRIORITIES, "scheduled", "running", "retrying", "failed"];
+  const columns = ["Queue", ...[...PRIORITIES, "scheduled", "running", "retrying", "failed"].map((c) => [c, { class: "num" }])];
   const rows = queues.map((queue) =>
     row({ "data-queue": queue.name }, [
       ["Queue", [h("a", { href: `#/tasks?queue=${encodeURIComponent(queue.name)}` }, queue.name), queue.paused ? h("span", { class: "badge paused" }, "paused") : null]],
