@@ -20,10 +20,11 @@ from taskline.api.auth import SECURITY_SCHEMES
 from taskline.api.closing import Closing
 from taskline.api.lean import LeanRoutes
 from taskline.api.limits import BodyLimit, RateLimit, TakeToken
-from taskline.api.routes import admin, health, metrics, tasks, workers, ws
+from taskline.api.routes import admin, health, identity, metrics, tasks, workers, ws
 from taskline.backends.base import Backend
 from taskline.config import Settings
 from taskline.core.clock import Clock
+from taskline.dashboard import routes as dashboard
 from taskline.metrics.http import HttpMeter, HttpMetrics
 from taskline.server import Server
 
@@ -67,9 +68,10 @@ def create_app(settings: Settings, *, backend: Backend | None = None, clock: Clo
     app.state.http_meter = HttpMeter()  # per app, not global: tests build many apps in one process
     errors.install(app)
     app.state.sockets = ws.SocketLimits()
-    routers = [module.router for module in (tasks, workers, admin, health, metrics, ws)]
+    routers = [module.router for module in (tasks, workers, admin, health, metrics, identity, ws)]
     for router in routers:
         app.include_router(router)
+    app.include_router(dashboard.router)  # not lean: a page load is not a hot path
 
     def take_token() -> TakeToken | None:
         take: TakeToken | None = app.state.take_token

@@ -89,6 +89,7 @@ READ = [
     ("GET", "/api/v1/tasks", None),
     ("GET", "/api/v1/stats", None),
     ("GET", "/api/v1/queues", None),
+    ("GET", "/api/v1/whoami", None),
 ]
 ADMIN = [
     ("GET", "/admin/workers", None),

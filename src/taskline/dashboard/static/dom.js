@@ -1,0 +1,111 @@
+// Building DOM nodes without HTML strings: text goes in through textContent and attributes
+// through setAttribute, so data (payloads, errors, type names) can never become markup.
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+function build(element, attrs, children) {
+  for (const [name, value] of Object.entries(attrs || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name.startsWith("on")) {
+      // Handlers are functions only: a string here would be inline script (and CSP refuses it).
+      if (typeof value !== "function") throw new TypeError(`${name} must be a function`);
+      element.addEventListener(name.slice(2), value);
+    } else if (name === "style") {
+      throw new TypeError("no style attributes (CSP style-src 'self'): use a class");
+    } else if (name === "testid") {
+      element.setAttribute("data-testid", value);
+    } else {
+      element.setAttribute(name, value === true ? "" : String(value));
+    }
+  }
+  append(element, children);
+  return element;
+}
+
+/** Append children: nodes as they are, strings and numbers as text, arrays flattened, null skipped. */
+export function append(parent, children) {
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    parent.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return parent;
+}
+
+/** `h("td", {class: "num", testid: "count-failed"}, 3)`: an HTML element. */
+export function h(tag, attrs, ...children) {
+  return build(document.createElement(tag), attrs, children);
+}
+
+/** The same for SVG elements (namespaced). */
+export function s(tag, attrs, ...children) {
+  return build(document.createElementNS(SVG_NS, tag), attrs, children);
+}
+
+/** Replace all of an element's children. */
+export function replace(parent, ...children) {
+  parent.replaceChildren();
+  return append(parent, children);
+}
+
+/** Pretty JSON as text (for a <pre>); undefined shows as an empty string. */
+export function pretty(value) {
+  return value === undefined ? "" : JSON.stringify(value, null, 2);
+}
+
+/** "12 s ago", "3 min ago", "2 h ago" from an RFC 3339 time; "" for null. */
+export function ago(time) {
+  if (!time) return "";
+  const seconds = Math.max(0, (Date.now() - Date.parse(time)) / 1000);
+  if (seconds < 60) return `${Math.round(seconds)} s ago`;
+  if (seconds < 3600) return `${Math.round(seconds / 60)} min ago`;
+  if (seconds < 86400) return `${Math.round(seconds / 3600)} h ago`;
+  return `${Math.round(seconds / 86400)} d ago`;
+}
+
+/** A <time> with a relative text and the exact time as its title. */
+export function when(time) {
+  if (!time) return h("span", { class: "muted" }, "—");
+  return h("time", { datetime: time, title: new Date(time).toLocaleString() }, ago(time));
+}
+
+/**
+ * A table whose rows stack on narrow screens: each cell is labelled with its column (CSS reads
+ * data-label). A column is its heading, or [heading, thAttrs] (e.g. a numeric column's class).
+ */
+export function table(columns, rows, attrs = {}) {
+  const heading = (c) => (Array.isArray(c) ? h("th", { scope: "col", ...c[1] }, c[0]) : h("th", { scope: "col" }, c));
+  const head = h("thead", {}, h("tr", {}, columns.map(heading)));
+  const body = h("tbody", {}, rows);
+  return h("div", { class: "table-wrap" }, h("table", { class: "stack", ...attrs }, head, body));
+}
+
+/** A row of labelled cells for `table`: `cells` is [[label, content, cellAttrs?], ...]. */
+export function row(attrs, cells) {
+  return h("tr", attrs, cells.map(([label, content, cellAttrs]) => h("td", { "data-label": label, ...cellAttrs }, content)));
+}
+
+/** Call `fn` at most once per `ms`, the last call always honoured (trailing). */
+export function throttle(fn, ms) {
+  let timer = null;
+  let last = 0;
+  let pending = false;
+  const run = () => {
+    timer = null;
+    pending = false;
+    last = Date.now();
+    fn();
+  };
+  const throttled = () => {
+    pending = true;
+    if (timer !== null) return;
+    const wait = Math.max(0, last + ms - Date.now());
+    timer = setTimeout(run, wait);
+  };
+  throttled.cancel = () => {
+    if (timer !== null) clearTimeout(timer);
+    timer = null;
+    pending = false;
+  };
+  throttled.pending = () => pending;
+  return throttled;
+}

@@ -1,0 +1,7 @@
+// Placeholder until this view lands.
+import { h, replace } from "./dom.js";
+
+export function mount(root) {
+  replace(root, h("h1", {}, "failures"), h("p", { class: "muted" }, "Coming next."));
+  return {};
+}
