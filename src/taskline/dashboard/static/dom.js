@@ -109,3 +109,41 @@ export function throttle(fn, ms) {
   throttled.pending = () => pending;
   return throttled;
 }
+
+// Cells whose content may change without the row being another row: numbers, and times ("3 s ago").
+function changeable(cell) {
+  return cell.classList.contains("num") || cell.classList.contains("soft");
+}
+
+function sameShape(old, fresh) {
+  if (old.attributes.length !== fresh.attributes.length) return false;
+  for (const { name, value } of fresh.attributes) if (old.getAttribute(name) !== value) return false;
+  if (old.cells.length !== fresh.cells.length) return false;
+  for (let i = 0; i < fresh.cells.length; i += 1) {
+    const cell = fresh.cells[i];
+    if (!changeable(cell) && !cell.isEqualNode(old.cells[i])) return false;
+  }
+  return true;
+}
+
+/**
+ * Show `fresh` (a `table()`) in `holder`, changing only the numbers when the rows are the
+ * same rows in the same order with the same attributes: a refresh while tasks flow then
+ * leaves the buttons alone, so keyboard focus and a half-done click survive it.
+ */
+export function patchTable(holder, fresh) {
+  const oldBody = holder.querySelector("tbody");
+  const newBody = fresh.querySelector("tbody");
+  const same = oldBody && oldBody.rows.length === newBody.rows.length
+    && [...newBody.rows].every((r, i) => sameShape(oldBody.rows[i], r));
+  if (!same) {
+    replace(holder, fresh);
+    return;
+  }
+  [...newBody.rows].forEach((r, i) => {
+    [...r.cells].forEach((cell, c) => {
+      const old = oldBody.rows[i].cells[c];
+      if (changeable(cell) && !cell.isEqualNode(old)) old.replaceChildren(...cell.childNodes);
+    });
+  });
+}

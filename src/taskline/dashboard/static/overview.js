@@ -3,7 +3,7 @@
 
 import { api, query } from "./api.js";
 import { drawBars, drawLines } from "./chart.js";
-import { h, replace, row, s, table, throttle } from "./dom.js";
+import { h, patchTable, replace, row, s, table, throttle } from "./dom.js";
 import { errorNote } from "./ui.js";
 
 export const STATES = ["pending", "scheduled", "running", "retrying", "completed", "failed", "cancelled"];
@@ -57,7 +57,7 @@ export function mount(root) {
       for (const state of STATES) counts.querySelector(`[data-testid="count-${state}"]`).textContent = String(stats.states[state] ?? 0);
       counts.querySelector('[data-testid="count-total"]').textContent = String(stats.total);
       counts.querySelector('[data-testid="count-workers"]').textContent = String(stats.workers);
-      replace(depths, depthTable(listed.queues));
+      patchTable(depths, depthTable(listed.queues));
     } catch (error) {
       if (alive) replace(problems, errorNote("Counts could not be read", error));
     }
