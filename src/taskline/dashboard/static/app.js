@@ -105,6 +105,8 @@ function askForKey(refused) {
   main.replaceChildren();
   main.hidden = true;
   keys.hidden = false;
+  conn.dataset.state = "offline"; // nothing streams until a key is given
+  conn.textContent = "needs a key";
   showRole(null, Boolean(getKey()));
   keyError.hidden = !refused;
   keyError.textContent = refused ? "That key was refused: check it and try again." : "";
