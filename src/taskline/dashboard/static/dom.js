@@ -76,7 +76,8 @@ export function table(columns, rows, attrs = {}) {
   const heading = (c) => (Array.isArray(c) ? h("th", { scope: "col", ...c[1] }, c[0]) : h("th", { scope: "col" }, c));
   const head = h("thead", {}, h("tr", {}, columns.map(heading)));
   const body = h("tbody", {}, rows);
-  return h("div", { class: "table-wrap" }, h("table", { class: "stack", ...attrs }, head, body));
+  const classes = ["stack", attrs.class].filter(Boolean).join(" ");
+  return h("div", { class: "table-wrap" }, h("table", { ...attrs, class: classes }, head, body));
 }
 
 /** A row of labelled cells for `table`: `cells` is [[label, content, cellAttrs?], ...]. */

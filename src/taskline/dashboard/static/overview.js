@@ -114,5 +114,5 @@ function depthTable(queues) {
   if (!rows.length) {
     rows.push(h("tr", {}, h("td", { colspan: columns.length, class: "muted" }, "No queues yet: submit a task and its queue appears here.")));
   }
-  return table(columns, rows, { testid: "queue-depths" });
+  return table(columns, rows, { testid: "queue-depths", class: "pairs" });
 }

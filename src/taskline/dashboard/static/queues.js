@@ -71,7 +71,7 @@ export function mount(root) {
       const num = { class: "num" };
       const columns = ["Queue", "State", ...[...PRIORITIES, ...STATES].map((c) => [c, num]), ""];
       if (!rows.length) rows.push(h("tr", {}, h("td", { colspan: columns.length, class: "muted" }, "No queues yet: a queue appears with its first task.")));
-      patchTable(tableHolder, table(columns, rows, { testid: "queue-table" }));
+      patchTable(tableHolder, table(columns, rows, { testid: "queue-table", class: "pairs" }));
     } catch (error) {
       if (alive) replace(problems, errorNote("The queues could not be read", error));
     }
