@@ -61,6 +61,14 @@ async def test_only_the_packaged_files_are_served(http: httpx.AsyncClient, path:
     assert response.json()["error"]["code"] == "not_found"
 
 
+async def test_head_answers_like_get_without_a_body(http: httpx.AsyncClient) -> None:
+    response = await http.head("/")
+
+    assert response.status_code == 200
+    assert response.content == b""
+    assert_protected(response)
+
+
 async def test_an_unchanged_asset_revalidates_to_304(http: httpx.AsyncClient) -> None:
     first = await http.get("/dashboard/app.js")
     again = await http.get("/dashboard/app.js", headers={"If-None-Match": first.headers["etag"]})

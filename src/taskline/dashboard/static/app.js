@@ -6,7 +6,7 @@ import { api, ApiError, getKey, onUnauthorized, setKey } from "./api.js";
 import { remember } from "./bus.js";
 import { h, replace } from "./dom.js";
 import { Live } from "./live.js";
-import { setRole } from "./ui.js";
+import { role, setRole } from "./ui.js";
 import * as overview from "./overview.js";
 import * as live from "./events.js";
 import * as workers from "./workers.js";
@@ -38,6 +38,9 @@ const stream = new Live({
   onState(state) {
     conn.dataset.state = state;
     conn.textContent = CONN_TEXT[state];
+    // The page loaded while the server was away: ask again who we are, and redraw the
+    // view's controls once the role is known.
+    if (state === "live" && role() === null) identify().then(() => role() !== null && route());
   },
   onRefresh() {
     current?.refresh?.();
