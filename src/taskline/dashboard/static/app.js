@@ -69,6 +69,7 @@ function route() {
     else link.removeAttribute("aria-current");
   }
   main.replaceChildren();
+  document.title = name ? `${name[0].toUpperCase()}${name.slice(1)} · Taskline` : "Taskline";
   if (view === null) {
     replace(main, h("h1", {}, "Not found"), h("p", {}, "There is no such view. ", h("a", { href: "#/" }, "Back to the overview")));
     return;
@@ -152,6 +153,12 @@ document.querySelector('[data-testid="key-forget"]').addEventListener("click", (
   setKey(null);
   stream.stop();
   start();
+});
+
+// The skip link would otherwise be a hash route of its own.
+document.querySelector(".skip").addEventListener("click", (click) => {
+  click.preventDefault();
+  main.focus();
 });
 
 window.addEventListener("hashchange", () => {

@@ -89,15 +89,12 @@ export function row(attrs, cells) {
 export function throttle(fn, ms) {
   let timer = null;
   let last = 0;
-  let pending = false;
   const run = () => {
     timer = null;
-    pending = false;
     last = Date.now();
     fn();
   };
   const throttled = () => {
-    pending = true;
     if (timer !== null) return;
     const wait = Math.max(0, last + ms - Date.now());
     timer = setTimeout(run, wait);
@@ -105,9 +102,7 @@ export function throttle(fn, ms) {
   throttled.cancel = () => {
     if (timer !== null) clearTimeout(timer);
     timer = null;
-    pending = false;
   };
-  throttled.pending = () => pending;
   return throttled;
 }
 
