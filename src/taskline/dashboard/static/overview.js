@@ -49,10 +49,18 @@ export function mount(root) {
     h("section", { class: "card" }, h("h2", {}, "Queue depths"), depths),
   );
 
+  // A slow answer must not overwrite a newer one already drawn (answers may arrive out of order).
+  let countsAsked = 0;
+  let countsDrawn = 0;
+  let seriesAsked = 0;
+  let seriesDrawn = 0;
+
   const loadCounts = throttle(async () => {
+    const asked = ++countsAsked;
     try {
       const [stats, listed] = await Promise.all([api("GET", "/api/v1/stats"), api("GET", "/api/v1/queues")]);
-      if (!alive) return;
+      if (!alive || asked < countsDrawn) return;
+      countsDrawn = asked;
       problems.replaceChildren();
       for (const state of STATES) counts.querySelector(`[data-testid="count-${state}"]`).textContent = String(stats.states[state] ?? 0);
       counts.querySelector('[data-testid="count-total"]').textContent = String(stats.total);
@@ -64,9 +72,11 @@ export function mount(root) {
   }, 1000);
 
   const loadSeries = throttle(async () => {
+    const asked = ++seriesAsked;
     try {
       const series = await api("GET", `/api/v1/stats/series${query({ minutes: MINUTES })}`);
-      if (!alive) return;
+      if (!alive || asked < seriesDrawn) return;
+      seriesDrawn = asked;
       const minutes = series.minutes;
       drawBars(throughput, minutes, [["completed", "completed", "completed"], ["failed", "failed", "failed"]]);
       throughput.setAttribute("data-completed", sum(minutes, "completed"));
