@@ -6,7 +6,7 @@ import { api, ApiError, getKey, onUnauthorized, setKey } from "./api.js";
 import { remember } from "./bus.js";
 import { h, replace } from "./dom.js";
 import { Live } from "./live.js";
-import { setRole } from "./ui.js";
+import { role, setRole } from "./ui.js";
 import * as overview from "./overview.js";
 import * as live from "./events.js";
 import * as workers from "./workers.js";
@@ -38,6 +38,9 @@ const stream = new Live({
   onState(state) {
     conn.dataset.state = state;
     conn.textContent = CONN_TEXT[state];
+    // The page loaded while the server was away: ask again who we are, and redraw the
+    // view's controls once the role is known.
+    if (state === "live" && role() === null) identify().then(() => role() !== null && route());
   },
   onRefresh() {
     current?.refresh?.();
@@ -66,6 +69,7 @@ function route() {
     else link.removeAttribute("aria-current");
   }
   main.replaceChildren();
+  document.title = name ? `${name[0].toUpperCase()}${name.slice(1)} · Taskline` : "Taskline";
   if (view === null) {
     replace(main, h("h1", {}, "Not found"), h("p", {}, "There is no such view. ", h("a", { href: "#/" }, "Back to the overview")));
     return;
@@ -105,6 +109,8 @@ function askForKey(refused) {
   main.replaceChildren();
   main.hidden = true;
   keys.hidden = false;
+  conn.dataset.state = "offline"; // nothing streams until a key is given
+  conn.textContent = "needs a key";
   showRole(null, Boolean(getKey()));
   keyError.hidden = !refused;
   keyError.textContent = refused ? "That key was refused: check it and try again." : "";
@@ -147,6 +153,12 @@ document.querySelector('[data-testid="key-forget"]').addEventListener("click", (
   setKey(null);
   stream.stop();
   start();
+});
+
+// The skip link would otherwise be a hash route of its own.
+document.querySelector(".skip").addEventListener("click", (click) => {
+  click.preventDefault();
+  main.focus();
 });
 
 window.addEventListener("hashchange", () => {

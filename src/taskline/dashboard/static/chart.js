@@ -4,7 +4,6 @@
 
 import { s, replace } from "./dom.js";
 
-const WIDTH = 600;
 const HEIGHT = 180;
 const LEFT = 44;
 const RIGHT = 8;
@@ -19,15 +18,22 @@ function niceCeiling(max) {
   return 10 * power;
 }
 
+/** The drawing's width in user units: the box's own width, so text keeps its size on a phone. */
+function widthOf(svg) {
+  const shown = Math.round(svg.getBoundingClientRect().width);
+  return shown >= 280 ? shown : 600;
+}
+
 function frame(svg, minutes, top, format) {
-  const plotWidth = WIDTH - LEFT - RIGHT;
+  const width = widthOf(svg);
+  const plotWidth = width - LEFT - RIGHT;
   const plotHeight = HEIGHT - TOP - BOTTOM;
   const y = (value) => TOP + plotHeight - (value / top) * plotHeight;
   const slot = plotWidth / Math.max(1, minutes.length);
   const parts = [];
   for (const fraction of [0, 0.5, 1]) {
     const value = top * fraction;
-    parts.push(s("line", { class: "grid", x1: LEFT, x2: WIDTH - RIGHT, y1: y(value), y2: y(value) }));
+    parts.push(s("line", { class: "grid", x1: LEFT, x2: width - RIGHT, y1: y(value), y2: y(value) }));
     parts.push(s("text", { class: "axis", x: LEFT - 6, y: y(value) + 4, "text-anchor": "end" }, format(value)));
   }
   const count = minutes.length;
@@ -37,11 +43,11 @@ function frame(svg, minutes, top, format) {
     [count - 1, "now", "end"],
   ];
   for (const [index, label, anchor] of labels) {
-    const x = anchor === "end" ? WIDTH - RIGHT : LEFT + index * slot + (anchor === "middle" ? slot / 2 : 0);
+    const x = anchor === "end" ? width - RIGHT : LEFT + index * slot + (anchor === "middle" ? slot / 2 : 0);
     parts.push(s("text", { class: "axis", x, y: HEIGHT - 6, "text-anchor": anchor }, label));
   }
-  svg.setAttribute("viewBox", `0 0 ${WIDTH} ${HEIGHT}`);
-  return { parts, y, slot, plotHeight };
+  svg.setAttribute("viewBox", `0 0 ${width} ${HEIGHT}`);
+  return { parts, y, slot, plotHeight, width: width };
 }
 
 function minuteLabel(minute) {
@@ -80,6 +86,7 @@ export function drawBars(svg, minutes, stack) {
 /** Seconds as a short duration: "850 ms", "4.2 s", "3 min". */
 export function seconds(value) {
   if (value === null || value === undefined) return "—";
+  if (value === 0) return "0";
   if (value < 1) return `${Math.round(value * 1000)} ms`;
   if (value < 120) return `${value < 10 ? value.toFixed(1) : Math.round(value)} s`;
   return `${Math.round(value / 60)} min`;

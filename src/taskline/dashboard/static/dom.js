@@ -76,7 +76,8 @@ export function table(columns, rows, attrs = {}) {
   const heading = (c) => (Array.isArray(c) ? h("th", { scope: "col", ...c[1] }, c[0]) : h("th", { scope: "col" }, c));
   const head = h("thead", {}, h("tr", {}, columns.map(heading)));
   const body = h("tbody", {}, rows);
-  return h("div", { class: "table-wrap" }, h("table", { class: "stack", ...attrs }, head, body));
+  const classes = ["stack", attrs.class].filter(Boolean).join(" ");
+  return h("div", { class: "table-wrap" }, h("table", { ...attrs, class: classes }, head, body));
 }
 
 /** A row of labelled cells for `table`: `cells` is [[label, content, cellAttrs?], ...]. */
@@ -88,15 +89,12 @@ export function row(attrs, cells) {
 export function throttle(fn, ms) {
   let timer = null;
   let last = 0;
-  let pending = false;
   const run = () => {
     timer = null;
-    pending = false;
     last = Date.now();
     fn();
   };
   const throttled = () => {
-    pending = true;
     if (timer !== null) return;
     const wait = Math.max(0, last + ms - Date.now());
     timer = setTimeout(run, wait);
@@ -104,8 +102,44 @@ export function throttle(fn, ms) {
   throttled.cancel = () => {
     if (timer !== null) clearTimeout(timer);
     timer = null;
-    pending = false;
   };
-  throttled.pending = () => pending;
   return throttled;
+}
+
+// Cells whose content may change without the row being another row: numbers, and times ("3 s ago").
+function changeable(cell) {
+  return cell.classList.contains("num") || cell.classList.contains("soft");
+}
+
+function sameShape(old, fresh) {
+  if (old.attributes.length !== fresh.attributes.length) return false;
+  for (const { name, value } of fresh.attributes) if (old.getAttribute(name) !== value) return false;
+  if (old.cells.length !== fresh.cells.length) return false;
+  for (let i = 0; i < fresh.cells.length; i += 1) {
+    const cell = fresh.cells[i];
+    if (!changeable(cell) && !cell.isEqualNode(old.cells[i])) return false;
+  }
+  return true;
+}
+
+/**
+ * Show `fresh` (a `table()`) in `holder`, changing only the numbers when the rows are the
+ * same rows in the same order with the same attributes: a refresh while tasks flow then
+ * leaves the buttons alone, so keyboard focus and a half-done click survive it.
+ */
+export function patchTable(holder, fresh) {
+  const oldBody = holder.querySelector("tbody");
+  const newBody = fresh.querySelector("tbody");
+  const same = oldBody && oldBody.rows.length === newBody.rows.length
+    && [...newBody.rows].every((r, i) => sameShape(oldBody.rows[i], r));
+  if (!same) {
+    replace(holder, fresh);
+    return;
+  }
+  [...newBody.rows].forEach((r, i) => {
+    [...r.cells].forEach((cell, c) => {
+      const old = oldBody.rows[i].cells[c];
+      if (changeable(cell) && !cell.isEqualNode(old)) old.replaceChildren(...cell.childNodes);
+    });
+  });
 }

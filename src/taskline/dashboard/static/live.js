@@ -42,6 +42,7 @@ export class Live {
     this.stopped = false;
     this.attempt = 0;
     this.blockedCount = 0;
+    this.state = null; // the shell may have shown something else meanwhile (waiting for a key)
     this.setState("connecting");
     this.connect();
   }

@@ -3,7 +3,7 @@
 
 import { api, query } from "./api.js";
 import { drawBars, drawLines } from "./chart.js";
-import { h, replace, row, s, table, throttle } from "./dom.js";
+import { h, patchTable, replace, row, s, table, throttle } from "./dom.js";
 import { errorNote } from "./ui.js";
 
 export const STATES = ["pending", "scheduled", "running", "retrying", "completed", "failed", "cancelled"];
@@ -49,24 +49,34 @@ export function mount(root) {
     h("section", { class: "card" }, h("h2", {}, "Queue depths"), depths),
   );
 
+  // A slow answer must not overwrite a newer one already drawn (answers may arrive out of order).
+  let countsAsked = 0;
+  let countsDrawn = 0;
+  let seriesAsked = 0;
+  let seriesDrawn = 0;
+
   const loadCounts = throttle(async () => {
+    const asked = ++countsAsked;
     try {
       const [stats, listed] = await Promise.all([api("GET", "/api/v1/stats"), api("GET", "/api/v1/queues")]);
-      if (!alive) return;
+      if (!alive || asked < countsDrawn) return;
+      countsDrawn = asked;
       problems.replaceChildren();
       for (const state of STATES) counts.querySelector(`[data-testid="count-${state}"]`).textContent = String(stats.states[state] ?? 0);
       counts.querySelector('[data-testid="count-total"]').textContent = String(stats.total);
       counts.querySelector('[data-testid="count-workers"]').textContent = String(stats.workers);
-      replace(depths, depthTable(listed.queues));
+      patchTable(depths, depthTable(listed.queues));
     } catch (error) {
       if (alive) replace(problems, errorNote("Counts could not be read", error));
     }
   }, 1000);
 
   const loadSeries = throttle(async () => {
+    const asked = ++seriesAsked;
     try {
       const series = await api("GET", `/api/v1/stats/series${query({ minutes: MINUTES })}`);
-      if (!alive) return;
+      if (!alive || asked < seriesDrawn) return;
+      seriesDrawn = asked;
       const minutes = series.minutes;
       drawBars(throughput, minutes, [["completed", "completed", "completed"], ["failed", "failed", "failed"]]);
       throughput.setAttribute("data-completed", sum(minutes, "completed"));
@@ -114,5 +124,5 @@ function depthTable(queues) {
   if (!rows.length) {
     rows.push(h("tr", {}, h("td", { colspan: columns.length, class: "muted" }, "No queues yet: submit a task and its queue appears here.")));
   }
-  return table(columns, rows, { testid: "queue-depths" });
+  return table(columns, rows, { testid: "queue-depths", class: "pairs" });
 }

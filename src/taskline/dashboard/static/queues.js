@@ -1,7 +1,92 @@
-// Placeholder until this view lands.
-import { h, replace } from "./dom.js";
+// Queues: depths per priority and per state, paused or not, pause/resume, and purge of the
+// pending tasks (after a confirmation naming how many). Reading is open to every role;
+// the actions are admin routes.
+
+import { api, seg } from "./api.js";
+import { h, patchTable, replace, row, table, throttle } from "./dom.js";
+import { ADMINS, action, confirmAction, errorNote, toast, toastError } from "./ui.js";
+
+const PRIORITIES = ["critical", "high", "normal", "low"];
+const STATES = ["scheduled", "running", "retrying", "failed", "completed", "cancelled"];
+
+function pendingOf(queue) {
+  return PRIORITIES.reduce((total, p) => total + queue.pending[p], 0);
+}
 
 export function mount(root) {
-  replace(root, h("h1", {}, "queues"), h("p", { class: "muted" }, "Coming next."));
-  return {};
+  let alive = true;
+  const tableHolder = h("div");
+  const problems = h("div");
+  replace(root, h("h1", {}, "Queues"),
+    h("p", { class: "muted" }, "critical, high, normal and low are the pending tasks of each priority."), problems, tableHolder);
+
+  function queueActions(queue) {
+    const verb = queue.paused ? "resume" : "pause";
+    const toggle = action({
+      label: queue.paused ? "Resume" : "Pause", testid: `queue-${verb}`, roles: ADMINS,
+      run: async () => {
+        try {
+          await api("POST", `/admin/queues/${seg(queue.name)}/${verb}`);
+          toast(`Queue ${queue.name} ${queue.paused ? "resumed" : "paused: workers take nothing from it, submits are still accepted"}`);
+          await load();
+        } catch (error) {
+          toastError(`Queue ${queue.name} not ${verb}d`, error);
+        }
+      },
+    });
+    const purge = action({
+      label: "Purge", testid: "queue-purge", roles: ADMINS, kind: "danger",
+      run: async () => {
+        const count = pendingOf(queue);
+        const ok = await confirmAction(`Delete the ${count} pending ${count === 1 ? "task" : "tasks"} of queue ${queue.name}? They cannot be brought back.`, `Delete ${count}`);
+        if (!ok) return;
+        try {
+          const { purged } = await api("DELETE", `/admin/queues/${seg(queue.name)}`);
+          toast(`Purged ${purged} pending ${purged === 1 ? "task" : "tasks"} from ${queue.name}`);
+          await load();
+        } catch (error) {
+          toastError(`Queue ${queue.name} not purged`, error);
+        }
+      },
+    });
+    return h("div", { class: "actions" }, toggle, purge);
+  }
+
+  function queueRow(queue) {
+    return row({ testid: "queue-row", "data-queue": queue.name, "data-paused": String(queue.paused) }, [
+      ["Queue", h("a", { href: `#/tasks?queue=${encodeURIComponent(queue.name)}` }, queue.name)],
+      ["State", h("span", { class: `state ${queue.paused ? "state-paused" : "state-completed"}` }, queue.paused ? "paused" : "active")],
+      ...PRIORITIES.map((p) => [p, String(queue.pending[p]), { class: "num" }]),
+      ...STATES.map((state) => [state, String(queue[state]), { class: "num" }]),
+      ["", queueActions(queue)],
+    ]);
+  }
+
+  async function load() {
+    try {
+      const { queues } = await api("GET", "/api/v1/queues");
+      if (!alive) return;
+      problems.replaceChildren();
+      const rows = queues.map(queueRow);
+      const num = { class: "num" };
+      const columns = ["Queue", "State", ...[...PRIORITIES, ...STATES].map((c) => [c, num]), ""];
+      if (!rows.length) rows.push(h("tr", {}, h("td", { colspan: columns.length, class: "muted" }, "No queues yet: a queue appears with its first task.")));
+      patchTable(tableHolder, table(columns, rows, { testid: "queue-table", class: "pairs" }));
+    } catch (error) {
+      if (alive) replace(problems, errorNote("The queues could not be read", error));
+    }
+  }
+
+  const reload = throttle(load, 1000);
+  load();
+  return {
+    onEvent(event) {
+      if (event.task) reload();
+    },
+    refresh: reload,
+    unmount() {
+      alive = false;
+      reload.cancel();
+    },
+  };
 }
