@@ -2,6 +2,7 @@
 and clearing asks first in a `<dialog>` that names how many tasks go."""
 
 import asyncio
+import itertools
 
 from playwright.async_api import Page, expect
 
@@ -9,10 +10,13 @@ from tests.browser.views import row, visit
 from tests.helpers import http_seed
 from tests.helpers.live import LiveServer, wait_until
 
+_types = (f"dlq.probe.{n}" for n in itertools.count())
+
 
 def dead_task(server: LiveServer, error: str) -> str:
+    # A type of its own each time: a task retried back to pending must not be leased in its place.
     with server.client() as http:
-        return str(http_seed.failed(http, "dlq.probe", {"why": error}, error=error, queue="dlq")["id"])
+        return str(http_seed.failed(http, next(_types), {"why": error}, error=error, queue="dlq")["id"])
 
 
 def state_of(server: LiveServer, task_id: str) -> str | None:
