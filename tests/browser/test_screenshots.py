@@ -24,14 +24,20 @@ SHOTS_DIR = os.environ.get("DASHBOARD_SCREENSHOTS_DIR")
 
 def a_working_day(server: LiveServer) -> dict[str, Any]:
     """A few queues at work: some done, some failed, some waiting, one running, one scheduled."""
+    worker = {"worker_id": "worker-1"}  # every lease from one worker, which the page then lists
     with server.client() as http:
+        http.post("/api/v1/workers/worker-1/heartbeat", json={"host": "app-1", "concurrency": 4})
         for n in range(12):
             http_seed.completed(
                 http, "email.send", {"to": f"user{n}@example.com"}, result={"sent": True}, queue="emails"
             )
         for n in range(5):
-            http_seed.completed(http, "report.build", {"month": n + 1}, result={"rows": 100 * n}, queue="reports")
-        http_seed.failed(http, "report.build", {"month": 13}, error="ValueError: month must be 1-12", queue="reports")
+            http_seed.completed(
+                http, "report.build", {"month": n + 1}, result={"rows": 100 * n}, queue="reports", **worker
+            )
+        http_seed.failed(
+            http, "report.build", {"month": 13}, error="ValueError: month must be 1-12", queue="reports", **worker
+        )
         http_seed.failed(
             http, "email.send", {"to": "nobody@invalid"}, error="SMTP 550: mailbox unavailable", queue="emails"
         )
@@ -42,7 +48,6 @@ def a_working_day(server: LiveServer) -> dict[str, Any]:
         running = http_seed.submit(http, "video.encode", {"file": "talk.mp4"}, queue="media")
         http_seed.lease(http, running, worker_id="worker-1")
         http_seed.submit(http, "report.build", {"month": 12}, queue="reports", delay=3600)
-        http.post("/api/v1/workers/worker-1/heartbeat", json={"host": "app-1", "queues": ["media"], "concurrency": 4})
         stats: dict[str, Any] = http.get("/api/v1/stats").json()
     return stats
 

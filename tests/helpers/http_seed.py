@@ -14,7 +14,10 @@ def submit(http: httpx.Client, type: str = "echo", payload: Any = None, **fields
 
 
 def lease(http: httpx.Client, task: dict[str, Any], worker_id: str = "seed-worker") -> str:
-    """Lease exactly `task` (the only pending one of its queue and type); its lease token."""
+    """Lease exactly `task` (the only pending one of its queue and type); its lease token.
+
+    The poll registers `worker_id` in the worker list (SPEC §3), as any external worker's does.
+    """
     params = {"worker_id": worker_id, "queues": task["queue"], "types": task["type"], "max": "1"}
     response = http.get("/api/v1/poll", params=params)
     assert response.status_code == 200, response.text
@@ -25,10 +28,16 @@ def lease(http: httpx.Client, task: dict[str, Any], worker_id: str = "seed-worke
 
 
 def completed(
-    http: httpx.Client, type: str = "echo", payload: Any = None, *, result: Any = None, **fields: Any
+    http: httpx.Client,
+    type: str = "echo",
+    payload: Any = None,
+    *,
+    result: Any = None,
+    worker_id: str = "seed-worker",
+    **fields: Any,
 ) -> dict[str, Any]:
     task = submit(http, type, payload, **fields)
-    token = lease(http, task)
+    token = lease(http, task, worker_id)
     response = http.post(f"/api/v1/tasks/{task['id']}/complete", json={"token": token, "result": result})
     assert response.status_code == 200, response.text
     done: dict[str, Any] = response.json()
@@ -36,11 +45,17 @@ def completed(
 
 
 def failed(
-    http: httpx.Client, type: str = "echo", payload: Any = None, *, error: str = "boom", **fields: Any
+    http: httpx.Client,
+    type: str = "echo",
+    payload: Any = None,
+    *,
+    error: str = "boom",
+    worker_id: str = "seed-worker",
+    **fields: Any,
 ) -> dict[str, Any]:
     """A task in the DLQ: its one attempt failed with `error`, no retry."""
     task = submit(http, type, payload, **fields)
-    token = lease(http, task)
+    token = lease(http, task, worker_id)
     response = http.post(f"/api/v1/tasks/{task['id']}/fail", json={"token": token, "error": error, "retry": False})
     assert response.status_code == 200, response.text
     dead: dict[str, Any] = response.json()
