@@ -29,7 +29,7 @@ def a_working_day(server: LiveServer) -> dict[str, Any]:
         http.post("/api/v1/workers/worker-1/heartbeat", json={"host": "app-1", "concurrency": 4})
         for n in range(12):
             http_seed.completed(
-                http, "email.send", {"to": f"user{n}@example.com"}, result={"sent": True}, queue="emails"
+                http, "email.send", {"to": f"user{n}@example.com"}, result={"sent": True}, queue="emails", **worker
             )
         for n in range(5):
             http_seed.completed(
@@ -39,7 +39,12 @@ def a_working_day(server: LiveServer) -> dict[str, Any]:
             http, "report.build", {"month": 13}, error="ValueError: month must be 1-12", queue="reports", **worker
         )
         http_seed.failed(
-            http, "email.send", {"to": "nobody@invalid"}, error="SMTP 550: mailbox unavailable", queue="emails"
+            http,
+            "email.send",
+            {"to": "nobody@invalid"},
+            error="SMTP 550: mailbox unavailable",
+            queue="emails",
+            **worker,
         )
         for n, priority in enumerate(["low", "normal", "normal", "high", "critical", "normal", "low"]):
             http_seed.submit(http, "email.send", {"to": f"later{n}@example.com"}, queue="emails", priority=priority)
