@@ -82,10 +82,11 @@ def durations(histogram: Histogram) -> Durations:
     if count == 0:
         return Durations(0, None, None, None)
     p50, p95 = quantile(histogram, 0.5), quantile(histogram, 0.95)
-    return Durations(count, _ms(histogram.sum_s / count), _ms(p50), _ms(p95))
+    return Durations(count, _rounded(histogram.sum_s / count), _rounded(p50), _rounded(p95))
 
 
-def _ms(seconds: float | None) -> float | None:
+def _rounded(seconds: float | None) -> float | None:
+    """To the millisecond: finer is noise for an estimate from buckets."""
     return None if seconds is None else round(seconds, 3)
 
 
