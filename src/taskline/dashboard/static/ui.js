@@ -27,7 +27,7 @@ function needs(roles) {
 
 /**
  * A button for an action only some roles may take: disabled, with a title naming the role
- * needed, when the caller's role may not. `run` gets the button (disabled while it runs).
+ * needed, when the caller's role may not. `run` gets the button; clicks while it runs are ignored.
  */
 export function action({ label, testid, roles, run, kind = "secondary", title, disabledBecause }) {
   const permitted = allowed(roles);
@@ -38,12 +38,18 @@ export function action({ label, testid, roles, run, kind = "secondary", title, d
     disabled: !permitted || Boolean(disabledBecause),
     title: !permitted ? needs(roles) : disabledBecause || title,
   }, label);
+  // Busy rather than disabled while it runs: a disabled button drops keyboard focus, and the
+  // confirmation dialog hands focus back to the button that opened it.
+  let busy = false;
   button.addEventListener("click", async () => {
-    button.disabled = true;
+    if (busy) return;
+    busy = true;
+    button.setAttribute("aria-busy", "true");
     try {
       await run(button);
     } finally {
-      if (button.isConnected) button.disabled = false;
+      busy = false;
+      button.removeAttribute("aria-busy");
     }
   });
   return button;
