@@ -19,8 +19,9 @@ UNBROKEN = "x" * 400
 def wide_data(server: LiveServer) -> dict[str, Any]:
     with server.client() as http:
         http_seed.submit(http, LONG_TYPE, {"blob": UNBROKEN}, queue=LONG_QUEUE)
-        http_seed.completed(http, LONG_TYPE, {"blob": UNBROKEN}, result={"blob": UNBROKEN}, queue=LONG_QUEUE)
-        dead = http_seed.failed(http, LONG_TYPE, {"blob": UNBROKEN}, error=UNBROKEN, queue=LONG_QUEUE)
+        # Types of their own: leasing must not take the pending one above.
+        http_seed.completed(http, LONG_TYPE[:-1] + "c", {"blob": UNBROKEN}, result={"blob": UNBROKEN}, queue=LONG_QUEUE)
+        dead = http_seed.failed(http, LONG_TYPE[:-1] + "f", {"blob": UNBROKEN}, error=UNBROKEN, queue=LONG_QUEUE)
         beat = http.post(f"/api/v1/workers/{'w' * 128}/heartbeat", json={"host": "h" * 255, "queues": [LONG_QUEUE]})
         assert beat.status_code == 200, beat.text
     return dead
