@@ -82,9 +82,11 @@ async def browser() -> AsyncIterator[Browser]:
         await chromium.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """An open (no API keys) server on SQLite, shared by one module's tests."""
+    """An open (no API keys) server on SQLite, shared by the modules whose tests each seed and look
+    at their own tasks (a start costs seconds on two busy cores); a module that needs exact
+    counts or other settings starts its own under the same name."""
     with live_server(tmp_path_factory.mktemp("dashboard")) as live:
         yield live
 

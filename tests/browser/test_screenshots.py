@@ -9,17 +9,26 @@ only times and ids differ.
 import asyncio
 import os
 import struct
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from playwright.async_api import Page, ViewportSize, expect
 
 from tests.browser.conftest import DESKTOP, PHONE, PageOpener
 from tests.browser.views import visit
 from tests.helpers import http_seed
-from tests.helpers.live import LiveServer
+from tests.helpers.live import LiveServer, live_server
 
 SHOTS_DIR = os.environ.get("DASHBOARD_SCREENSHOTS_DIR")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    # A server of its own: the picture shows exactly the day below, nothing other tests left.
+    with live_server(tmp_path_factory.mktemp("screenshots"), lease_seconds="3600") as live:
+        yield live
 
 
 def a_working_day(server: LiveServer) -> dict[str, Any]:
