@@ -47,7 +47,7 @@ test-browser: $(STAMP) browser-deps
 # Refresh docs/dashboard-desktop.png and docs/dashboard-phone.png (the README shows them); a plain
 # test run takes the same screenshots into a temporary directory, so it leaves the tree clean.
 screenshots: $(STAMP) browser-deps
-	TASKLINE_SCREENSHOTS_DIR=docs $(PY) -m pytest -q tests/browser/test_screenshots.py
+	DASHBOARD_SCREENSHOTS_DIR=docs $(PY) -m pytest -q tests/browser/test_screenshots.py
 
 bench: $(STAMP) services
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
