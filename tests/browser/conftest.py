@@ -87,7 +87,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """An open (no API keys) server on SQLite, shared by the modules whose tests each seed and look
     at their own tasks (a start costs seconds on two busy cores); a module that needs exact
     counts or other settings starts its own under the same name."""
-    with live_server(tmp_path_factory.mktemp("dashboard")) as live:
+    # A lease that outlives the session: a task a test leased must not fall back to retrying (and
+    # so change the counts) while another test compares the page with the API.
+    with live_server(tmp_path_factory.mktemp("dashboard"), lease_seconds="3600") as live:
         yield live
 
 

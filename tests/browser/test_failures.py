@@ -48,6 +48,22 @@ async def test_retrying_one_from_the_dlq_moves_it_to_pending(server: LiveServer,
     await expect(page.get_by_test_id("toast")).to_be_visible()
 
 
+async def test_retrying_the_selected_dlq_tasks_retries_those_only(server: LiveServer, page: Page) -> None:
+    chosen, left = [await asyncio.to_thread(dead_task, server, f"select {n}") for n in range(2)]
+    await visit(page, server.url, "/failures")
+    await row(page, "dlq-row", task_id=chosen).get_by_test_id("dlq-select").check()
+    await expect(row(page, "dlq-row", task_id=left)).to_be_visible()
+    await page.get_by_test_id("dlq-retry-selected").click()
+    confirm = page.get_by_test_id("confirm")  # the page asks first, naming how many
+    await expect(confirm).to_contain_text("1")
+    await confirm.get_by_test_id("confirm-ok").click()
+
+    await asyncio.to_thread(wait_until, lambda: state_of(server, chosen) == "pending", what="the selected task retried")
+    await expect(row(page, "dlq-row", task_id=chosen)).to_have_count(0)
+    await expect(row(page, "dlq-row", task_id=left)).to_be_visible()
+    assert await asyncio.to_thread(state_of, server, left) == "failed"
+
+
 async def test_clearing_the_dlq_asks_first_naming_the_count(server: LiveServer, page: Page) -> None:
     doomed = [await asyncio.to_thread(dead_task, server, f"clear me {n}") for n in range(2)]
     count = await asyncio.to_thread(dlq_size, server)

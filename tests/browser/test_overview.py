@@ -2,25 +2,15 @@
 tasks submitted and settled through the API while the page stays open (no reload)."""
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from playwright.async_api import Page, expect
 
 from tests.browser.views import NAV, VIEWS, visit
 from tests.helpers import http_seed
-from tests.helpers.live import LiveServer, live_server
+from tests.helpers.live import LiveServer
 
 STATES = ("pending", "scheduled", "running", "retrying", "completed", "failed", "cancelled")
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    # A lease that outlives the module: the seeded running task must not fall back to retrying
-    # (and so change the counts) while a test compares the page with the API.
-    with live_server(tmp_path_factory.mktemp("overview"), lease_seconds="3600") as live:
-        yield live
 
 
 def seed_every_state(server: LiveServer) -> dict[str, Any]:
