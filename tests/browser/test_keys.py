@@ -50,6 +50,17 @@ async def test_a_producer_key_sees_admin_controls_disabled(
         await expect(button).to_be_disabled()
         await expect(button).to_have_attribute("title", _naming("admin"))
 
+    # Views of admin routes say what they need instead of calling them (a 403 would be a console
+    # error, which fails the test); `role-note` is the page's own test id, beyond the brief's contract.
+    await visit(page, server.url, "/workers")
+    await expect(page.get_by_test_id("role-note")).to_contain_text("admin")
+    await expect(page.get_by_test_id("worker-row")).to_have_count(0)
+    await visit(page, server.url, "/failures")
+    await expect(page.get_by_test_id("role-note")).to_contain_text("admin")
+    for control in ("dlq-retry-selected", "dlq-retry-all", "dlq-clear"):
+        await expect(page.get_by_test_id(control)).to_be_disabled()
+        await expect(page.get_by_test_id(control)).to_have_attribute("title", _naming("admin"))
+
     # What a producer may do stays enabled: cancelling its task.
     await visit(page, server.url, f"/tasks/{task_id}")
     await expect(page.get_by_test_id("task-view")).to_have_attribute("data-state", "pending")
