@@ -16,7 +16,9 @@ from taskline.core.clock import Clock, SystemClock
 from taskline.core.measures import TaskMetrics
 from taskline.core.outcomes import LeaseAsk, Outcome, Settlement
 from taskline.core.priority import parse_priority
+from taskline.core.samples import KEPT_MINUTES, minute_of, totals_of
 from taskline.core.sentinel import UNCHANGED
+from taskline.core.series import MinuteFigures, series
 from taskline.core.spec import NAME_RE, TaskSpec, check_payload_size, parse_spec
 from taskline.core.states import TaskState
 from taskline.core.task import HeartbeatAck, Lease, QueueStats, Stats, Submitted, Task, TaskFilter, TaskPage
@@ -333,6 +335,22 @@ class TaskService:
     async def task_metrics(self) -> TaskMetrics:
         """The task counters, run/wait histograms and webhook outcomes of /metrics (cluster-wide)."""
         return await self.backend.task_metrics()
+
+    async def series(self, minutes: int) -> list[MinuteFigures]:
+        """The last `minutes` minutes' task figures (cluster-wide), oldest first, ending with
+        the current, partial minute: the minute sampler's samples, and the live totals.
+
+        Raises:
+            ValidationFailed: `minutes` is not 1 to KEPT_MINUTES (the samples kept).
+        """
+        if not 1 <= minutes <= KEPT_MINUTES:
+            raise ValidationFailed(
+                "minutes is out of range", [{"field": "minutes", "message": f"must be 1 to {KEPT_MINUTES}"}]
+            )
+        now_minute = minute_of(self.clock.now())
+        samples = await self.backend.samples(now_minute - minutes + 1, now_minute)
+        live = totals_of(await self.backend.task_metrics())
+        return series(samples, live, now_minute=now_minute, minutes=minutes)
 
     # Admin (SPEC §3): tending queues and the dead-letter queue.
 

@@ -8,7 +8,9 @@ import functools
 from datetime import UTC, datetime
 from typing import Any
 
+from taskline.core.measures import COUNTERS
 from taskline.core.outcomes import Settled
+from taskline.core.series import Durations, MinuteFigures
 from taskline.core.states import TaskState
 from taskline.core.task import AttemptError, Lease, QueueStats, Task
 from taskline.core.workers import WorkerRecord, WorkerState
@@ -217,3 +219,19 @@ def event_from_json(data: dict[str, Any]) -> Event | Lagged:
         else task_from_json({**task, "payload": {}, "result": None, "metadata": {}, "errors": []}),
         worker=None if worker is None else worker_from_json(worker),
     )
+
+
+def minute_json(figures: MinuteFigures) -> dict[str, Any]:
+    """One entry of `GET /api/v1/stats/series`: counts and times are null for a minute no
+    sample covers, which is not the same as zero."""
+    counts, durations = figures.counts, figures.durations
+    return {
+        "start": rfc3339(figures.start),
+        **{counter: None if counts is None else counts[counter] for counter in COUNTERS},
+        "wait_s": None if durations is None else _durations_json(durations["wait"]),
+        "run_s": None if durations is None else _durations_json(durations["run"]),
+    }
+
+
+def _durations_json(durations: Durations) -> dict[str, Any]:
+    return {"count": durations.count, "avg": durations.avg, "p50": durations.p50, "p95": durations.p95}

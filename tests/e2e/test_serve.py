@@ -73,3 +73,9 @@ def test_serve_with_workers_runs_the_built_in_handlers(tmp_path: Path) -> None:
         wait_until(lambda: http.get(f"/api/v1/tasks/{task_id}").json()["state"] == "completed", what="the echo")
 
         assert http.get(f"/api/v1/tasks/{task_id}").json()["result"] == {"n": 1}
+
+
+def test_serve_prints_where_the_dashboard_is_whatever_the_log_level(tmp_path: Path) -> None:
+    with live_server(tmp_path, log_level="warning") as server:
+        # Printed once listening, before any request is answered: healthy means it is there.
+        assert f"Dashboard: http://127.0.0.1:{server.port}/\n" in server.output()

@@ -20,7 +20,7 @@ from taskline.api.auth import SECURITY_SCHEMES
 from taskline.api.closing import Closing
 from taskline.api.lean import LeanRoutes
 from taskline.api.limits import BodyLimit, RateLimit, TakeToken
-from taskline.api.routes import admin, health, identity, metrics, tasks, workers, ws
+from taskline.api.routes import admin, health, identity, metrics, series, tasks, workers, ws
 from taskline.backends.base import Backend
 from taskline.config import Settings
 from taskline.core.clock import Clock
@@ -68,7 +68,7 @@ def create_app(settings: Settings, *, backend: Backend | None = None, clock: Clo
     app.state.http_meter = HttpMeter()  # per app, not global: tests build many apps in one process
     errors.install(app)
     app.state.sockets = ws.SocketLimits()
-    routers = [module.router for module in (tasks, workers, admin, health, metrics, identity, ws)]
+    routers = [module.router for module in (tasks, series, workers, admin, health, metrics, identity, ws)]
     for router in routers:
         app.include_router(router)
     app.include_router(dashboard.router)  # not lean: a page load is not a hot path

@@ -12,6 +12,7 @@ from typing import Any, Literal, Protocol
 from taskline.backends.wakeup import WorkSignal
 from taskline.core.measures import TaskMetrics
 from taskline.core.outcomes import LeaseAsk, Outcome, Settlement
+from taskline.core.samples import Totals
 from taskline.core.sentinel import UNCHANGED as UNCHANGED
 from taskline.core.spec import TaskSpec
 from taskline.core.states import TaskState
@@ -242,6 +243,22 @@ class Backend(Protocol):
     async def task_metrics(self) -> TaskMetrics:
         """The task counters and histograms of /metrics, counted by the transitions themselves
         (on Redis in the store, so every instance reports the same figures)."""
+        ...
+
+    # Per-minute samples of those totals (core.samples), cluster-wide like them: what the
+    # minute sampler stores and `GET /api/v1/stats/series` reads.
+
+    async def record_sample(self, minute: int, totals: Totals) -> bool:
+        """Store `totals` as the figures at the start of `minute` (minutes since the epoch)
+        unless that minute already has a sample: the first writer wins, so any number of
+        servers may sample one minute. Storing one drops those before `oldest_kept(minute)`.
+        True if this call stored it."""
+        ...
+
+    async def samples(self, first: int, last: int) -> dict[int, Totals]:
+        """The samples of minutes `first` to `last` (inclusive) that exist, by minute, looking
+        at most KEPT_MINUTES back from `last` (`core.samples.readable`); one that cannot be read
+        (taken by a Taskline with other histogram buckets) is left out."""
         ...
 
     # The webhook outbox (SPEC §6): each terminal state of a task with a webhook adds a

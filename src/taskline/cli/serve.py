@@ -1,7 +1,9 @@
 """`taskline serve` (API + scheduler in one process) and `taskline config`."""
 
+import ipaddress
 import json
 import logging
+import socket
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated
@@ -75,12 +77,34 @@ def serve(
     ClosingServer(server_config, app.state.closing).run()
 
 
+def dashboard_url(host: str, port: int) -> str:
+    """Where a browser on this machine finds the dashboard: a wildcard bind (0.0.0.0, ::)
+    is no address to browse to, so it becomes the loopback one; IPv6 goes in brackets."""
+    if host in ("", "0.0.0.0"):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    try:
+        bracketed = ipaddress.ip_address(host).version == 6
+    except ValueError:  # a name, such as localhost
+        bracketed = False
+    return f"http://[{host}]:{port}/" if bracketed else f"http://{host}:{port}/"
+
+
 class ClosingServer(uvicorn.Server):
     """uvicorn's server, telling the app when a shutdown begins so long polls end at once."""
 
     def __init__(self, config: uvicorn.Config, closing: "Closing") -> None:
         super().__init__(config)
         self._closing = closing
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        """Once listening, say where the dashboard is: on stdout, whatever the log level, so
+        `make run` shows it; with the port bound (port 0 picks one)."""
+        await super().startup(sockets)
+        if self.started and self.servers and self.servers[0].sockets:
+            port = self.servers[0].sockets[0].getsockname()[1]
+            print(f"Dashboard: {dashboard_url(self.config.host, port)}", flush=True)
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         super().handle_exit(sig, frame)

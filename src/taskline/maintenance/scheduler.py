@@ -13,6 +13,7 @@ from taskline.backends.wakeup import MAX_TIMER_WAIT_S
 from taskline.core.clock import Clock, SystemClock
 from taskline.core.workers import FORGET_AFTER_S, SEEN_WITHIN_S
 from taskline.errors import TasklineError
+from taskline.maintenance.sampler import MinuteSampler
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,8 @@ class TickReport:
     trimmed: int = 0
     workers_forgotten: int = 0
     workers_departed: int = 0
+    sampled: bool | None = None
+    """The minute sampler's answer: stored, another process had, or None (not due)."""
 
 
 class Scheduler:
@@ -38,10 +41,12 @@ class Scheduler:
         self.clock = clock or SystemClock()
         self._next_retention = 0.0
         self._next_departures = 0.0
+        self._sampler = MinuteSampler(backend, self.clock)
 
     async def run_once(self) -> TickReport:
         """Do all the work due by now: forward, recover, mark workers unseen for a minute as
-        left, and (once a minute) trim retention and forget workers long gone."""
+        left, (once a minute) trim retention and forget workers long gone, and (at each minute
+        boundary) sample the task totals for the per-minute series."""
         report = TickReport()
         report.forwarded = await _in_batches(self._backend.forward_due)
         report.recovered = await _in_batches(self._backend.recover_expired)
@@ -52,6 +57,7 @@ class Scheduler:
             self._next_retention = self.clock.now() + RETENTION_EVERY_S
             report.trimmed = await _in_batches(self._backend.trim_retention)
             report.workers_forgotten = await self._backend.prune_workers(seen_before=self.clock.now() - FORGET_AFTER_S)
+        report.sampled = await self._sampler.run_once()
         return report
 
     async def run(self) -> None:
@@ -65,11 +71,12 @@ class Scheduler:
                 if report.recovered:
                     log.info("recovered %d expired leases", report.recovered)
                 next_timer = await self._backend.next_timer()
+                # The next minute boundary too, so each sample is taken as its minute starts.
+                wake_at = self._sampler.due_at if next_timer is None else min(next_timer, self._sampler.due_at)
             except TasklineError as exc:
                 log.warning("scheduler step failed: %s", exc.message)
-                next_timer = None
-            idle = MAX_TIMER_WAIT_S if next_timer is None else next_timer - self.clock.now()
-            await self._backend.wait_timers(min(max(idle, 0.0), MAX_TIMER_WAIT_S))
+                wake_at = self.clock.now() + MAX_TIMER_WAIT_S  # a failing store is not asked again at once
+            await self._backend.wait_timers(min(max(wake_at - self.clock.now(), 0.0), MAX_TIMER_WAIT_S))
 
 
 async def _in_batches(step: Callable[..., Awaitable[int]]) -> int:

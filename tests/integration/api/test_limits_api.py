@@ -90,6 +90,7 @@ READ = [
     ("GET", "/api/v1/stats", None),
     ("GET", "/api/v1/queues", None),
     ("GET", "/api/v1/whoami", None),
+    ("GET", "/api/v1/stats/series", None),
 ]
 ADMIN = [
     ("GET", "/admin/workers", None),

@@ -11,6 +11,7 @@ from taskline.backends.redis.backend import RedisBackend
 from taskline.backends.redis.scripts import LuaScript, header_of, load_scripts, read_body, script_names
 from taskline.core.clock import FrozenClock
 from taskline.core.outcomes import Completion, LeaseAsk
+from taskline.core.samples import Totals
 from taskline.core.states import TaskState
 from taskline.core.task import TaskFilter
 from taskline.core.webhooks import DeliveryOutcome
@@ -108,6 +109,7 @@ async def exercise_every_script(backend: RedisBackend, clock: FrozenClock) -> No
     await backend.dlq_delete()
     await backend.purge("q2")
     await backend.take_token("client", rate=10, burst=20)
+    await backend.record_sample(30_000_000, Totals())
     await backend.cancel((await submit(backend, clock, "hooked", queue="q1", webhook="https://example.com/h")).id)
     (delivery,) = await backend.claim_deliveries(limit=10, claim_s=30)
     await backend.settle_delivery(delivery, DeliveryOutcome("delivered", 1, last_status=200))

@@ -10,6 +10,7 @@ import pytest
 from taskline.backends.sqlite.backend import SqliteBackend
 from taskline.backends.sqlite.queries import SCHEMA, SCHEMA_VERSION
 from taskline.core.clock import FrozenClock
+from taskline.core.samples import Totals
 from taskline.core.states import TaskState
 from taskline.core.workers import WorkerDetails
 from taskline.errors import BackendUnavailable
@@ -74,7 +75,9 @@ async def test_a_file_from_a_newer_taskline_is_refused(db_path: Path) -> None:
         await SqliteBackend.open(db_path)
 
 
-async def test_a_file_of_schema_version_1_gains_the_worker_registry(db_path: Path, clock: FrozenClock) -> None:
+async def test_a_file_of_schema_version_1_gains_the_worker_registry_and_samples(
+    db_path: Path, clock: FrozenClock
+) -> None:
     conn = sqlite3.connect(db_path, isolation_level=None)
     conn.executescript(SCHEMA)  # what a Taskline before the registry created
     conn.close()
@@ -83,10 +86,12 @@ async def test_a_file_of_schema_version_1_gains_the_worker_registry(db_path: Pat
     try:
         await backend.register_worker("w1", WorkerDetails(host="h"))
         assert [w.host for w in await backend.list_workers(seen_since=0)] == ["h"]
+        assert await backend.record_sample(7, Totals())
+        assert await backend.samples(7, 7) == {7: Totals()}
     finally:
         await backend.close()
     conn = sqlite3.connect(db_path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
     conn.close()
 
 

@@ -16,6 +16,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 
 from taskline.backends.base import UNCHANGED
 from taskline.backends.redis import housekeeping, outbox, timers
+from taskline.backends.redis import samples as sampled
 from taskline.backends.redis.calls import Args, cancel_call, new_tasks, retry_call, submit_call, submit_outcomes
 from taskline.backends.redis.coalescer import SubmitCoalescer
 from taskline.backends.redis.codec import decode_task, from_ms, to_ms
@@ -36,6 +37,7 @@ from taskline.core.clock import Clock, SystemClock
 from taskline.core.config import EngineConfig
 from taskline.core.measures import TaskMetrics
 from taskline.core.outcomes import Completion, Failure, LeaseAsk, Outcome, Settlement
+from taskline.core.samples import Totals
 from taskline.core.spec import TaskSpec
 from taskline.core.states import TaskState
 from taskline.core.task import HeartbeatAck, Lease, QueueStats, Submitted, Task, TaskFilter, TaskPage
@@ -431,6 +433,12 @@ class RedisBackend:
         queues = await self._catalog.queues(fresh=True)
         hashes = await self._ctx.pipeline([("hgetall", (self._keys.queue(q).metrics,)) for q in queues])
         return metrics_from_hashes(dict(zip(queues, hashes, strict=True)))
+
+    async def record_sample(self, minute: int, totals: Totals) -> bool:
+        return await sampled.record(self._ctx, minute, totals)
+
+    async def samples(self, first: int, last: int) -> dict[int, Totals]:
+        return await sampled.between(self._ctx, first, last)
 
     # --- the webhook outbox -------------------------------------------------------------
 

@@ -152,6 +152,12 @@ class KeySpace:
         """STREAM of worker events (joined, left, paused, resumed), in the registry's slot."""
         return f"{self.namespace}:{{~workers}}:events"
 
+    @property
+    def samples(self) -> str:
+        """HASH minute (since the epoch) -> the task totals at its start (core.samples' JSON):
+        the per-minute samples, written first-writer-wins (HSETNX), in a slot of their own."""
+        return f"{self.namespace}:samples"
+
     def worker(self, worker_id: str) -> str:
         """HASH one worker's record (`started_ms`, `last_seen_ms`, `state`, reported details).
         The id follows the tag, so whatever it holds cannot move the slot."""

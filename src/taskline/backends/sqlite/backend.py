@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from taskline.backends import base
 from taskline.backends.sqlite import inspection, outbox, registry
+from taskline.backends.sqlite import samples as sampled
 from taskline.backends.sqlite.buckets import TokenBuckets
 from taskline.backends.sqlite.connection import Synchronous, connect, ensure_schema
 from taskline.backends.sqlite.reader import Reader
@@ -28,6 +29,7 @@ from taskline.core.clock import Clock, SystemClock
 from taskline.core.config import EngineConfig
 from taskline.core.measures import TaskMetrics
 from taskline.core.outcomes import LeaseAsk, Outcome, Settlement
+from taskline.core.samples import Totals
 from taskline.core.spec import TaskSpec
 from taskline.core.states import TaskState
 from taskline.core.task import HeartbeatAck, Lease, QueueStats, Submitted, Task, TaskFilter, TaskPage
@@ -223,6 +225,12 @@ class SqliteBackend:
 
     async def task_metrics(self) -> TaskMetrics:
         return copy.deepcopy(self._announcer.metrics)
+
+    async def record_sample(self, minute: int, totals: Totals) -> bool:
+        return await self._writer.run(partial(sampled.record, minute=minute, totals=totals))
+
+    async def samples(self, first: int, last: int) -> dict[int, Totals]:
+        return await self._reader.run(partial(sampled.between, first=first, last=last))
 
     # -- the webhook outbox ---------------------------------------------------------------
 

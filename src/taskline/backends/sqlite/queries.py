@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, fields
 from importlib.resources import files
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _NAME_LINE = re.compile(r"^-- name: (\w+)[ \t]*$", re.MULTILINE)
 
 
@@ -58,6 +58,9 @@ class Queries:
     drop_delivery: str
     postpone_delivery: str
     set_webhook_status: str
+    add_sample: str
+    trim_samples: str
+    samples_between: str
 
 
 def _read(name: str) -> str:
@@ -84,5 +87,5 @@ def _load() -> Queries:
 
 QUERIES = _load()
 SCHEMA = _read("schema.sql")
-MIGRATIONS = {2: _read("migration_2.sql"), 3: _read("migration_3.sql")}
+MIGRATIONS = {n: _read(f"migration_{n}.sql") for n in (2, 3, 4)}
 """The script that takes a file from version n - 1 to n, by n; schema.sql makes version 1."""

@@ -215,3 +215,13 @@ UPDATE webhook_outbox SET attempts = attempts + 1, due_ms = :due_ms WHERE id = :
 -- Only while the task still ends as the delivery saw it: a manual retry clears completed_ms,
 -- and a new end sets another, whose own delivery then owns the status.
 UPDATE tasks SET webhook_status = :status WHERE id = :task_id AND completed_ms IS :completed_ms;
+
+-- name: add_sample
+-- The first sample of a minute wins: a second writer changes nothing (rowcount 0).
+INSERT OR IGNORE INTO samples (minute, totals) VALUES (?, ?);
+
+-- name: trim_samples
+DELETE FROM samples WHERE minute < ?;
+
+-- name: samples_between
+SELECT minute, totals FROM samples WHERE minute BETWEEN ? AND ?;
