@@ -89,7 +89,10 @@ export function mount(root, { query: params }) {
       if (!rows.length) rows.push(h("tr", {}, h("td", { colspan: 7, class: "muted" }, "No tasks match.")));
       replace(list, table(["Id", "Type", "Queue", "State", ["Priority", { class: "num" }], ["Attempts", { class: "num" }], "Created"], rows, { testid: "task-table" }));
       const buttons = [];
-      if (cursors.length) buttons.push(h("button", { type: "button", class: "secondary", testid: "first-page", onclick: () => load(null, []) }, "First page"));
+      if (cursors.length) {
+        buttons.push(h("button", { type: "button", class: "secondary", testid: "first-page", onclick: () => load(null, []) }, "First page"));
+        buttons.push(h("button", { type: "button", class: "secondary", testid: "previous-page", onclick: () => load(cursors.at(-1), cursors.slice(0, -1)) }, "Previous page"));
+      }
       if (page.next_cursor) {
         buttons.push(h("button", { type: "button", class: "secondary", testid: "next-page", onclick: () => load(page.next_cursor, [...cursors, cursor]) }, "Next page"));
       }
