@@ -1,9 +1,10 @@
-"""The live feed survives a real network drop: the page reaches the server through a proxy that the
-test cuts (open connections closed, new ones refused) and restores; the events that happened while
-it was cut then show, each once."""
+"""The page stays live through the network's faults: it reaches the server through a proxy that the
+test cuts (open connections closed, new ones refused) and restores, after which the events that
+happened while it was cut show, each once; and where the proxy refuses WebSockets it polls."""
 
 import asyncio
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from playwright.async_api import Page, expect
@@ -51,3 +52,23 @@ async def test_events_missed_while_the_socket_was_down_show_after_it_comes_back(
     ids = await page.get_by_test_id("event").evaluate_all("rows => rows.map(r => r.dataset.eventId)")
     assert len(ids) == len(set(ids)), f"an event shows twice: {ids}"
     assert proxy.open_connections >= 1  # the page came back through the proxy, not around it
+
+
+def stats(server: LiveServer) -> dict[str, Any]:
+    with server.client() as http:
+        body: dict[str, Any] = http.get("/api/v1/stats").json()
+    return body
+
+
+async def test_where_websockets_are_blocked_the_page_polls_and_still_moves(
+    server: LiveServer, proxy: CuttableProxy, page: Page, trouble: PageTrouble
+) -> None:
+    trouble.allow("WebSocket connection to")  # Chromium's own line for each refused upgrade
+    proxy.refuse_websockets = True
+    await visit(page, proxy.url, "/")
+    await expect(page.get_by_test_id("conn")).to_have_attribute("data-state", "polling")
+    before = (await asyncio.to_thread(stats, server))["states"]["pending"]
+    await expect(page.get_by_test_id("count-pending")).to_have_text(str(before))
+    await asyncio.to_thread(submitted, server, 2)
+    await expect(page.get_by_test_id("count-pending")).to_have_text(str(before + 2))
+    await expect(page.get_by_test_id("conn")).to_have_attribute("data-state", "polling")

@@ -18,6 +18,10 @@ class CuttableProxy:
     While cut, the listening socket is closed, so a new connection is refused (not left hanging in
     the backlog), and every forwarded connection has been closed at both ends. `restore()` listens
     on the same port again, so the page keeps the address it was loaded from.
+
+    With `refuse_websockets` set, a connection (accepted from then on) whose first request asks for
+    a WebSocket upgrade is closed unanswered while plain HTTP still passes: a network whose proxy
+    blocks WebSockets.
     """
 
     def __init__(self, target_port: int, *, target_host: str = "127.0.0.1") -> None:
@@ -28,6 +32,7 @@ class CuttableProxy:
         self._open: set[socket.socket] = set()
         self._listener: socket.socket | None = None
         self._threads: list[threading.Thread] = []
+        self.refuse_websockets = False
 
     @property
     def is_cut(self) -> bool:
@@ -91,8 +96,30 @@ class CuttableProxy:
                     _shut(upstream)
                     return
                 self._open.update((client, upstream))
-            self._spawn(self._pump, client, upstream)
+            # Only a proxy refusing WebSockets reads HTTP: otherwise bytes pass as they come.
+            self._spawn(self._pump_http if self.refuse_websockets else self._pump, client, upstream)
             self._spawn(self._pump, upstream, client)
+
+    def _pump_http(self, client: socket.socket, upstream: socket.socket) -> None:
+        """Pass the first request's head on whole, unless it is a refused WebSocket upgrade; then pump."""
+        head = b""
+        try:
+            while b"\r\n\r\n" not in head and len(head) < _CHUNK:
+                if not (data := client.recv(_CHUNK)):
+                    break
+                head += data
+        except OSError:
+            pass
+        # A browser never reuses a kept-alive HTTP connection for a WebSocket: the first request tells.
+        if not head or b"\r\nupgrade: websocket" in head.lower():
+            self._forget(client, upstream)
+            return
+        try:
+            upstream.sendall(head)
+        except OSError:
+            self._forget(client, upstream)
+            return
+        self._pump(client, upstream)
 
     def _pump(self, source: socket.socket, sink: socket.socket) -> None:
         try:
