@@ -6,7 +6,7 @@ from typing import Any
 
 from playwright.async_api import Page, expect
 
-from tests.browser.views import NAV, VIEWS, visit
+from tests.browser.views import NAV, VIEWS, row, visit
 from tests.helpers import http_seed
 from tests.helpers.live import LiveServer
 
@@ -35,14 +35,19 @@ async def test_every_view_loads_without_console_errors(server: LiveServer, page:
     await visit(page, server.url, "/")
     for state in STATES:
         await expect(page.get_by_test_id(f"count-{state}")).to_have_text(str(seeded["stats"]["states"][state]))
+    # Each view is left only once its data has drawn, so an error while loading it shows here.
+    drawn = {
+        "/workers": row(page, "worker-row", worker_id="tour-worker"),
+        "/queues": row(page, "queue-row", queue="tour"),
+    }
     for route, anchor in VIEWS.items():
         await page.get_by_test_id(NAV[route]).click()  # through the nav, as a person would
         assert page.url.endswith(f"#{route}")
-        await expect(page.get_by_test_id(anchor or NAV[route])).to_be_attached()  # an empty list has no box
+        await expect(drawn.get(route) or page.get_by_test_id(anchor or NAV[route])).to_be_attached()
     await visit(page, server.url, f"/tasks/{seeded['dead']['id']}")
     await expect(page.get_by_test_id("task-view")).to_have_attribute("data-state", "failed")
     await expect(page.get_by_test_id("conn")).to_have_attribute("data-state", "live")
-    # The page's own checks fire on the way (the `trouble` fixture): any console error fails here.
+    # Any console error, uncaught exception or dialog on the way fails the test (the `trouble` fixture).
 
 
 def series_sums(server: LiveServer) -> dict[str, int]:
