@@ -92,11 +92,15 @@ class Settings(BaseSettings):
         )
 
     def key_roles(self) -> dict[str, Role]:
-        """`"k1:admin,k2:producer"` as a mapping; empty means the server runs open."""
+        """`"k1:admin,k2:producer"` as a mapping; empty means the server runs open.
+
+        An empty value is the same as none (`TASKLINE_API_KEYS=` in a compose or env file
+        means "not set"), and blank items (a trailing comma) are skipped.
+        """
         roles: dict[str, Role] = {}
         if self.api_keys is None:
             return roles
-        for item in self.api_keys.get_secret_value().split(","):
+        for item in filter(str.strip, self.api_keys.get_secret_value().split(",")):
             key, _, role = item.strip().rpartition(":")
             if not key or role not in ("admin", "producer", "worker"):
                 raise ValueError(f"TASKLINE_API_KEYS: {item.strip()!r} is not KEY:admin|producer|worker")

@@ -8,6 +8,10 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
+
 from tests.helpers.live import live_server, wait_until
 
 
@@ -79,3 +83,17 @@ def test_serve_prints_where_the_dashboard_is_whatever_the_log_level(tmp_path: Pa
     with live_server(tmp_path, log_level="warning") as server:
         # Printed once listening, before any request is answered: healthy means it is there.
         assert f"Dashboard: http://127.0.0.1:{server.port}/\n" in server.output()
+
+
+def test_a_key_in_the_websocket_query_stays_out_of_the_log(tmp_path: Path) -> None:
+    # Browsers can give /ws a key only in ?api_key=, and uvicorn logs each WebSocket's path.
+    with live_server(tmp_path, log_level="debug", api_keys="sekrit-key:admin") as server:
+        url = f"ws://127.0.0.1:{server.port}/ws?api_key=sekrit-key&events=task.created"
+        with connect(url):
+            pass
+        with pytest.raises(InvalidStatus):
+            connect(f"ws://127.0.0.1:{server.port}/ws?api_key=wrong-sekrit")
+        wait_until(lambda: server.output().count('"WebSocket /ws') >= 2, what="both WebSockets logged")
+
+        assert "api_key=***" in server.output()
+        assert "sekrit" not in server.output()

@@ -83,6 +83,16 @@ def test_api_keys_map_to_roles(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     assert load_settings().key_roles() == {"a": "admin", "p": "producer", "w": "worker"}
 
 
+@pytest.mark.parametrize(("keys", "roles"), [("", {}), (" ", {}), ("a:admin,", {"a": "admin"})])
+def test_an_empty_api_keys_value_means_none(
+    keys: str, roles: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TASKLINE_API_KEYS", keys)
+
+    assert load_settings().key_roles() == roles
+
+
 @pytest.mark.parametrize(
     ("env", "port"),
     [({}, 587), ({"TASKLINE_SMTP_STARTTLS": "false"}, 25), ({"TASKLINE_SMTP_PORT": "2525"}, 2525)],

@@ -32,7 +32,9 @@ def configure_logging(level: str) -> None:
 
 def settings_from(config: Path | None, **flags: object) -> Settings:
     try:
-        return load_settings(config, **flags)
+        settings = load_settings(config, **flags)
+        settings.key_roles()  # a malformed TASKLINE_API_KEYS is a usage error, not a traceback
+        return settings
     except (ValueError, OSError) as exc:
         raise typer.BadParameter(str(exc)) from exc
 
@@ -48,6 +50,7 @@ def serve(
 ) -> None:
     """Run the HTTP API and the scheduler in one process (SQLite unless a Redis URL is set)."""
     from taskline.api.app import create_app
+    from taskline.api.redact import redact_keys_in_uvicorn_logs
 
     settings = settings_from(
         config,
@@ -74,6 +77,7 @@ def serve(
         access_log=settings.log_level == "debug",  # at info, no line per request
         timeout_graceful_shutdown=int(settings.shutdown_timeout),
     )
+    redact_keys_in_uvicorn_logs()  # after uvicorn.Config, which sets up uvicorn's loggers
     ClosingServer(server_config, app.state.closing).run()
 
 
