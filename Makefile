@@ -24,6 +24,14 @@ services:
 browser-deps:
 	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium; }
 
+test-browser: $(STAMP) browser-deps
+	$(PY) -m pytest -q tests/browser
+
+# Refresh docs/dashboard-desktop.png and docs/dashboard-phone.png (the README shows them); a plain
+# test run takes the same screenshots into a temporary directory, so it leaves the tree clean.
+screenshots: $(STAMP) browser-deps
+	DASHBOARD_SCREENSHOTS_DIR=docs $(PY) -m pytest -q tests/browser/test_screenshots.py
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src tests bench
@@ -40,14 +48,6 @@ test: $(STAMP) services browser-deps lint typecheck
 
 unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit
-
-test-browser: $(STAMP) browser-deps
-	$(PY) -m pytest -q tests/browser
-
-# Refresh docs/dashboard-desktop.png and docs/dashboard-phone.png (the README shows them); a plain
-# test run takes the same screenshots into a temporary directory, so it leaves the tree clean.
-screenshots: $(STAMP) browser-deps
-	DASHBOARD_SCREENSHOTS_DIR=docs $(PY) -m pytest -q tests/browser/test_screenshots.py
 
 bench: $(STAMP) services
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
