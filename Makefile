@@ -30,21 +30,21 @@ fmt: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-# Tests are mostly CPU (a server process per fixture), so they run on every core: each xdist
-# worker has its own redis-server, free ports and tmp dirs; loadscope keeps a module's tests,
-# and the servers they share, on one worker. One group: `make test-integration` and so on.
-PYTEST := $(PY) -m pytest -q -n auto --dist loadscope
-
 test: $(STAMP) services lint typecheck
-	$(PYTEST)
+	$(PY) -m pytest -q
+
+unit: $(STAMP)
+	$(PY) -m pytest -q tests/unit
+
+# The suite is mostly CPU (a server process per fixture), so `make test` and the groups below
+# run on every core: each xdist worker has its own redis-server, free ports and tmp dirs, and
+# loadscope keeps a module's tests, and the servers they share, on one worker.
+test test-contract test-integration test-e2e: export PYTEST_ADDOPTS += -n auto --dist loadscope
 
 .PHONY: test-unit test-contract test-integration test-e2e
-test-unit: $(STAMP)
-	$(PY) -m pytest -q tests/unit
+test-unit: unit
 test-contract test-integration test-e2e: $(STAMP) services
-	$(PYTEST) tests/$(@:test-%=%)
-
-unit: test-unit
+	$(PY) -m pytest -q tests/$(@:test-%=%)
 
 bench: $(STAMP) services
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
