@@ -49,6 +49,16 @@ test: $(STAMP) services browser-deps lint typecheck
 unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit
 
+# The suite is mostly CPU (a server process per fixture), so `make test` and the groups below
+# run on every core: each xdist worker has its own redis-server, free ports and tmp dirs, and
+# loadscope keeps a module's tests, and the servers they share, on one worker.
+test test-contract test-integration test-e2e: export PYTEST_ADDOPTS += -n auto --dist loadscope
+
+.PHONY: test-unit test-contract test-integration test-e2e
+test-unit: unit
+test-contract test-integration test-e2e: $(STAMP) services
+	$(PY) -m pytest -q tests/$(@:test-%=%)
+
 bench: $(STAMP) services
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	$(PY) -m bench.engine
