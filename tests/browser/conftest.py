@@ -1,4 +1,5 @@
-"""Browser fixtures: a real `taskline serve` per module, one headless Chromium per session, and pages
+"""Browser fixtures: a real `taskline serve` (one per session, plus one for each module that needs
+its own), one headless Chromium per session, and pages
 whose console errors, uncaught exceptions and dialogs fail the test that caused them.
 
 Playwright's async API, not its sync one: the sync API keeps an event loop marked running in the
