@@ -3,7 +3,7 @@
 import pytest
 
 from taskline.core.measures import DURATION_BUCKETS_S, Histogram, TaskMetrics, bucket_of
-from taskline.core.samples import MINUTE_S, Totals, decode, encode, minute_of, oldest_kept, totals_of
+from taskline.core.samples import MINUTE_S, Totals, decode, decode_each, encode, minute_of, oldest_kept, totals_of
 from taskline.core.series import Durations, difference, durations, quantile, series
 
 NOW_MINUTE = 30_000_000
@@ -43,6 +43,15 @@ def test_a_sample_reads_back_as_written_and_a_foreign_one_is_refused() -> None:
         decode(encode(sample).replace('"counts":[', '"counts":[0,'))
     with pytest.raises(ValueError, match="not a sample"):
         decode(b'{"counters": {}}')
+
+
+def test_read_samples_leave_out_missing_and_foreign_minutes(caplog: pytest.LogCaptureFixture) -> None:
+    sample = totals(completed=2)
+
+    read = decode_each([(1, encode(sample)), (2, None), (3, b"not json"), (4, encode(sample).encode())])
+
+    assert read == {1: sample, 4: sample}
+    assert "skipping the sample of minute 3" in caplog.text
 
 
 def test_minutes_are_counted_from_the_epoch_and_a_day_is_kept() -> None:

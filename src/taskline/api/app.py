@@ -20,6 +20,7 @@ from taskline.api.auth import SECURITY_SCHEMES
 from taskline.api.closing import Closing
 from taskline.api.lean import LeanRoutes
 from taskline.api.limits import BodyLimit, RateLimit, TakeToken
+from taskline.api.redact import redact_keys_in_uvicorn_logs
 from taskline.api.routes import admin, health, identity, metrics, series, tasks, workers, ws
 from taskline.backends.base import Backend
 from taskline.config import Settings
@@ -34,6 +35,7 @@ log = logging.getLogger("taskline")
 def create_app(settings: Settings, *, backend: Backend | None = None, clock: Clock | None = None) -> FastAPI:
     """Build the app. Pass `backend` to share one already open (it is then not closed here)."""
     key_roles = settings.key_roles()  # fail at start, not on the first request, if malformed
+    redact_keys_in_uvicorn_logs()  # however the app is served: /ws takes a key in its query
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -27,7 +27,13 @@ class RedactKeys(logging.Filter):
 
 
 def redact_keys_in_uvicorn_logs() -> None:
-    """Install the filter on uvicorn's loggers (after uvicorn configured them: a logger's own
-    filters apply to the records logged on it, which is where uvicorn logs these lines)."""
+    """Install the filter on uvicorn's loggers, once per process however many apps are built.
+
+    On the loggers, not their handlers: a logger's own filters see the records logged on it,
+    which is where uvicorn logs these lines, and uvicorn's logging set-up (dictConfig) replaces
+    handlers but keeps a logger's filters, whichever of the two happens first.
+    """
     for name in UVICORN_LOGGERS:
-        logging.getLogger(name).addFilter(RedactKeys())
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactKeys) for f in logger.filters):
+            logger.addFilter(RedactKeys())

@@ -50,7 +50,6 @@ def serve(
 ) -> None:
     """Run the HTTP API and the scheduler in one process (SQLite unless a Redis URL is set)."""
     from taskline.api.app import create_app
-    from taskline.api.redact import redact_keys_in_uvicorn_logs
 
     settings = settings_from(
         config,
@@ -77,7 +76,6 @@ def serve(
         access_log=settings.log_level == "debug",  # at info, no line per request
         timeout_graceful_shutdown=int(settings.shutdown_timeout),
     )
-    redact_keys_in_uvicorn_logs()  # after uvicorn.Config, which sets up uvicorn's loggers
     ClosingServer(server_config, app.state.closing).run()
 
 

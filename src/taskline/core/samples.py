@@ -6,12 +6,16 @@ then a fixed ~300 bytes whatever the number of queues, where per-queue samples w
 every queue name a producer ever used (x 1,440 minutes kept).
 """
 
+import logging
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import orjson
 
 from taskline.core.measures import COUNTERS, DURATION_BUCKETS_S, TIMINGS, Counter, Histogram, TaskMetrics, Timing
+
+log = logging.getLogger(__name__)
 
 MINUTE_S = 60
 KEPT_MINUTES = 1440
@@ -77,3 +81,18 @@ def decode(stored: str | bytes) -> Totals:
     except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
         raise ValueError(f"not a sample: {exc!r}") from exc
     return totals
+
+
+def decode_each(stored: Iterable[tuple[int, str | bytes | None]]) -> dict[int, Totals]:
+    """The samples of (minute, stored form) pairs as read from a backend, by minute: a minute
+    without one (None) is left out, and so is one that does not decode, with a warning, since
+    a chart with a gap is better than no chart."""
+    samples = {}
+    for minute, value in stored:
+        if value is None:
+            continue
+        try:
+            samples[minute] = decode(value)
+        except ValueError as exc:
+            log.warning("skipping the sample of minute %d: %s", minute, exc)
+    return samples

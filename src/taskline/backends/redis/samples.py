@@ -1,13 +1,8 @@
 """The per-minute samples on Redis: one hash (keys.py `samples`), field = minute, value = the
 totals as core.samples' JSON. Writing is one script (HSETNX and the trim, atomically)."""
 
-import logging
-
-from taskline.backends.redis.codec import text
 from taskline.backends.redis.context import RedisContext
-from taskline.core.samples import Totals, decode, encode, oldest_kept, readable
-
-log = logging.getLogger(__name__)
+from taskline.core.samples import Totals, decode_each, encode, oldest_kept, readable
 
 
 async def record(ctx: RedisContext, minute: int, totals: Totals) -> bool:
@@ -21,12 +16,4 @@ async def between(ctx: RedisContext, first: int, last: int) -> dict[int, Totals]
     if not minutes:
         return {}
     (values,) = await ctx.pipeline([("hmget", (ctx.keys.samples, minutes))])
-    samples = {}
-    for minute, value in zip(minutes, values, strict=True):
-        if value is None:
-            continue
-        try:
-            samples[minute] = decode(text(value))
-        except ValueError as exc:
-            log.warning("skipping the sample of minute %d: %s", minute, exc)
-    return samples
+    return decode_each(zip(minutes, values, strict=True))

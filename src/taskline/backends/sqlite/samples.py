@@ -3,14 +3,11 @@
 `record` is a `Writer` operation (one savepoint); `between` runs on the `Reader`'s connection.
 """
 
-import logging
 import sqlite3
 
 from taskline.backends.sqlite.queries import QUERIES as Q
 from taskline.backends.sqlite.writer import Wakeups
-from taskline.core.samples import Totals, decode, encode, oldest_kept, readable
-
-log = logging.getLogger(__name__)
+from taskline.core.samples import Totals, decode_each, encode, oldest_kept, readable
 
 
 def record(conn: sqlite3.Connection, wakeups: Wakeups, *, minute: int, totals: Totals) -> bool:
@@ -26,10 +23,5 @@ def between(conn: sqlite3.Connection, *, first: int, last: int) -> dict[int, Tot
     minutes = readable(first, last)
     if not minutes:
         return {}
-    samples = {}
-    for row in conn.execute(Q.samples_between, (minutes.start, minutes.stop - 1)):
-        try:
-            samples[row["minute"]] = decode(row["totals"])
-        except ValueError as exc:
-            log.warning("skipping the sample of minute %d: %s", row["minute"], exc)
-    return samples
+    rows = conn.execute(Q.samples_between, (minutes.start, minutes.stop - 1))
+    return decode_each((row["minute"], row["totals"]) for row in rows)
