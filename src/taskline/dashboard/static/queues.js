@@ -17,6 +17,9 @@ export function mount(root) {
   let alive = true;
   const tableHolder = h("div");
   const problems = h("div");
+  // name → the queue as last read: patchTable keeps a row (and the handlers its buttons were
+  // drawn with) while only its numbers change, so a handler looks its figures up here.
+  const latest = new Map();
   replace(root, h("h1", {}, "Queues"),
     h("p", { class: "muted" }, "critical, high, normal and low are the pending tasks of each priority."), problems, tableHolder);
 
@@ -37,7 +40,7 @@ export function mount(root) {
     const purge = action({
       label: "Purge", testid: "queue-purge", roles: ADMINS, kind: "danger",
       run: async () => {
-        const count = pendingOf(queue);
+        const count = pendingOf(latest.get(queue.name) ?? queue);
         const ok = await confirmAction(`Delete the ${count} pending ${count === 1 ? "task" : "tasks"} of queue ${queue.name}? They cannot be brought back.`, `Delete ${count}`);
         if (!ok) return;
         try {
@@ -67,6 +70,8 @@ export function mount(root) {
       const { queues } = await api("GET", "/api/v1/queues");
       if (!alive) return;
       problems.replaceChildren();
+      latest.clear();
+      for (const queue of queues) latest.set(queue.name, queue);
       const rows = queues.map(queueRow);
       const num = { class: "num" };
       const columns = ["Queue", "State", ...[...PRIORITIES, ...STATES].map((c) => [c, num]), ""];
