@@ -57,8 +57,10 @@ export function mount(root) {
 
   function showMode() {
     const state = document.querySelector('[data-testid="conn"]').dataset.state;
+    // "Refused", not "blocked": the page sees the same failed upgrade whether a proxy blocks
+    // WebSockets or the server turns away one socket too many from this client (429).
     replace(notes, state === "polling"
-      ? h("p", { class: "notice" }, "WebSockets are blocked between this browser and the server: the other views refresh every 2 s, but events cannot be streamed here. They are kept by the server and replayed when the socket opens again.")
+      ? h("p", { class: "notice" }, "The live connection is refused (blocked on the way, or too many open from here); polling every 2 s: the other views refresh, but events cannot be streamed here. They are kept by the server and replayed when the connection opens again.")
       : null);
   }
 

@@ -1,8 +1,8 @@
 // The live event stream: `/ws`, resumed with `?since=<last id>` after a drop so the events
 // that happened meanwhile are replayed, de-duplicated by event id (a resume may send a few
-// twice). Where the WebSocket cannot be opened but the API answers (a proxy that blocks
-// upgrades), it falls back to asking the views to refresh every 2 s and keeps retrying the
-// socket now and then.
+// twice). Where the WebSocket is refused but the API answers (a proxy that blocks upgrades, or
+// the server's cap on sockets per client: a 429), it falls back to asking the views to refresh
+// every 2 s and keeps retrying the socket now and then.
 
 import { api, ApiError, getKey } from "./api.js";
 
@@ -132,7 +132,7 @@ export class Live {
     this.onEvent(event);
   }
 
-  /** The socket did not open: is the server gone, the key refused, or are sockets blocked? */
+  /** The socket did not open: is the server gone, the key refused, or is the socket refused? */
   async diagnose() {
     try {
       await api("GET", "/api/v1/stats");
