@@ -1,5 +1,6 @@
 """User input renders as text: a task whose payload, metadata, error and result (and a worker whose id
-and host) hold an `<img onerror>` shows those characters, creates no `img`, and opens no dialog.
+and host, on the workers view and in the live feed's worker events) hold an `<img onerror>` shows
+those characters, creates no `img`, and opens no dialog.
 
 A task's `type` and `queue` cannot hold `<` or `>` (SPEC §1 limits them to `[A-Za-z0-9_.:-]`), so the
 markup goes everywhere else a user can put it. The dialog check alone would prove little (the CSP
@@ -26,9 +27,15 @@ def hostile_tasks(server: LiveServer) -> dict[str, Any]:
             http, "xss.probe", {"html": XSS}, error=f"failed with {XSS}", metadata={"note": XSS}, queue="xss"
         )
         done = http_seed.completed(http, "xss.probe", {"html": XSS}, result={"html": XSS}, queue="xss")
-        beat = http.post(f"/api/v1/workers/{XSS}/heartbeat", json={"host": XSS, "queues": ["xss"]})
-        assert beat.status_code == 200, beat.text
+    heartbeat(server, XSS)
     return {"dead": dead, "done": done}
+
+
+def heartbeat(server: LiveServer, worker_id: str) -> None:
+    """A worker whose id is `worker_id` and whose host is markup (its first beat: it joins)."""
+    with server.client() as http:
+        beat = http.post(f"/api/v1/workers/{worker_id}/heartbeat", json={"host": f"host {XSS}", "queues": ["xss"]})
+        assert beat.status_code == 200, beat.text
 
 
 async def test_hostile_task_data_renders_as_text(server: LiveServer, page: Page, trouble: PageTrouble) -> None:
@@ -58,5 +65,16 @@ async def test_hostile_task_data_renders_as_text(server: LiveServer, page: Page,
 
     await visit(page, server.url, "/tasks")
     await expect(row(page, "task-row", task_id=dead)).to_be_visible()
+    assert await page.locator(INJECTED).count() == 0
+
+    # The live feed draws worker ids and hosts from the events themselves (not from /workers):
+    # a worker joining while it is open.
+    await visit(page, server.url, "/live")
+    await expect(page.get_by_test_id("conn")).to_have_attribute("data-state", "live")
+    joined = f"{XSS} joined"
+    await asyncio.to_thread(heartbeat, server, joined)
+    event = row(page, "event", event="worker.joined").filter(has_text=joined)
+    await expect(event).to_have_count(1)
+    await expect(event).to_contain_text(f"host {XSS}")
     assert await page.locator(INJECTED).count() == 0
     assert trouble.dialogs == []

@@ -55,7 +55,7 @@ async def test_retrying_the_selected_dlq_tasks_retries_those_only(server: LiveSe
     await expect(row(page, "dlq-row", task_id=left)).to_be_visible()
     await page.get_by_test_id("dlq-retry-selected").click()
     confirm = page.get_by_test_id("confirm")  # the page asks first, naming how many
-    await expect(confirm).to_contain_text("1")
+    await expect(confirm).to_contain_text("Retry the 1 selected task?")
     await confirm.get_by_test_id("confirm-ok").click()
 
     await asyncio.to_thread(wait_until, lambda: state_of(server, chosen) == "pending", what="the selected task retried")
@@ -74,7 +74,7 @@ async def test_clearing_the_dlq_asks_first_naming_the_count(server: LiveServer, 
 
     await page.get_by_test_id("dlq-clear").click()
     await expect(confirm).to_be_visible()
-    await expect(confirm).to_contain_text(str(count))
+    await expect(confirm).to_contain_text(f"all {count} failed tasks")
     await confirm.get_by_test_id("confirm-cancel").click()
     await expect(confirm).to_be_hidden()
     assert [await asyncio.to_thread(state_of, server, t) for t in doomed] == ["failed", "failed"]
@@ -86,3 +86,26 @@ async def test_clearing_the_dlq_asks_first_naming_the_count(server: LiveServer, 
     )
     await expect(page.get_by_test_id("dlq-row")).to_have_count(0)
     assert await confirm.evaluate("el => el.tagName") == "DIALOG"
+
+
+async def test_a_selected_task_retried_elsewhere_is_no_longer_counted(server: LiveServer, page: Page) -> None:
+    gone, kept = [await asyncio.to_thread(dead_task, server, f"elsewhere {n}") for n in range(2)]
+    await visit(page, server.url, "/failures")
+    for task_id in (gone, kept):
+        await row(page, "dlq-row", task_id=task_id).get_by_test_id("dlq-select").check()
+
+    def retry_elsewhere() -> None:
+        with server.client() as http:
+            response = http.post("/admin/dlq/retry", json={"ids": [gone]})
+        assert response.status_code == 200, response.text
+
+    # Another tab (here the API) retries one of the two: once the page has re-read the DLQ, only
+    # the one still shown is selected, and the confirmation counts that one.
+    await asyncio.to_thread(retry_elsewhere)
+    await expect(row(page, "dlq-row", task_id=gone)).to_have_count(0)
+    await expect(row(page, "dlq-row", task_id=kept).get_by_test_id("dlq-select")).to_be_checked()
+    await page.get_by_test_id("dlq-retry-selected").click()
+    confirm = page.get_by_test_id("confirm")
+    await expect(confirm).to_contain_text("Retry the 1 selected task?")
+    await confirm.get_by_test_id("confirm-ok").click()
+    await asyncio.to_thread(wait_until, lambda: state_of(server, kept) == "pending", what="the kept task retried")

@@ -50,6 +50,19 @@ async def test_every_view_loads_without_console_errors(server: LiveServer, page:
     # Any console error, uncaught exception or dialog on the way fails the test (the `trouble` fixture).
 
 
+async def test_a_malformed_hash_shows_not_found(server: LiveServer, page: Page) -> None:
+    # `%E0` is no UTF-8 sequence: decoding it throws, which must land on the not-found view both
+    # on a first load and on a hash change from a view already shown.
+    not_found = page.get_by_role("heading", name="Not found")
+    await visit(page, server.url, "/tasks/%E0")
+    await expect(not_found).to_be_visible()
+    await visit(page, server.url, "/")
+    await expect(page.get_by_test_id("count-total")).not_to_have_text("–")
+    await visit(page, server.url, "/tasks/%E0")
+    await expect(not_found).to_be_visible()
+    await expect(page.get_by_test_id("count-total")).to_have_count(0)
+
+
 def series_sums(server: LiveServer) -> dict[str, int]:
     with server.client() as http:
         response = http.get("/api/v1/stats/series", params={"minutes": 60})

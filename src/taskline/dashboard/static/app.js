@@ -51,11 +51,20 @@ const stream = new Live({
 function parse(hash) {
   const text = hash.replace(/^#\/?/, "");
   const [path, search = ""] = text.split("?", 2);
-  const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
   const query = new URLSearchParams(search);
+  const nowhere = { view: null, name: null, params: { query } };
+  let parts;
+  try {
+    parts = path.split("/").filter(Boolean).map(decodeURIComponent);
+  } catch (error) {
+    // A malformed escape (`#/tasks/%E0`, typed or pasted) names no view: say so, rather than
+    // leave the page blank with an uncaught URIError.
+    if (error instanceof URIError) return nowhere;
+    throw error;
+  }
   if (parts[0] === "tasks" && parts.length === 2) return { view: task, name: "tasks", params: { id: parts[1], query } };
   const name = parts.length <= 1 ? parts[0] || "" : null;
-  if (name === null || !(name in ROUTES)) return { view: null, name: null, params: { query } };
+  if (name === null || !(name in ROUTES)) return nowhere;
   return { view: ROUTES[name], name: NAV_OF[name] ?? name, params: { query } };
 }
 

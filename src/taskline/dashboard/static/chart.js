@@ -47,7 +47,7 @@ function frame(svg, minutes, top, format) {
     parts.push(s("text", { class: "axis", x, y: HEIGHT - 6, "text-anchor": anchor }, label));
   }
   svg.setAttribute("viewBox", `0 0 ${width} ${HEIGHT}`);
-  return { parts, y, slot, plotHeight, width: width };
+  return { parts, y, slot };
 }
 
 function minuteLabel(minute) {

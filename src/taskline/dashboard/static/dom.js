@@ -125,7 +125,9 @@ function sameShape(old, fresh) {
 /**
  * Show `fresh` (a `table()`) in `holder`, changing only the numbers when the rows are the
  * same rows in the same order with the same attributes: a refresh while tasks flow then
- * leaves the buttons alone, so keyboard focus and a half-done click survive it.
+ * leaves the buttons alone, so keyboard focus and a half-done click survive it. A kept row
+ * keeps the handlers it was drawn with, and so the data they closed over: a handler that needs
+ * figures that may have changed must look them up by the row's key at click time.
  */
 export function patchTable(holder, fresh) {
   const oldBody = holder.querySelector("tbody");

@@ -43,6 +43,9 @@ export function mount(root) {
   let paused = false;
   let missed = 0;
   const list = h("ol", { class: "events", testid: "event-list", "aria-live": "off" });
+  // Two holders: the mode notice is redrawn on every refresh, which must not wipe the notice
+  // that events were missed (a lagged stream is followed by a refresh at once).
+  const mode = h("div");
   const notes = h("div");
   const select = h("select", { id: "event-kind", testid: "event-filter" },
     Object.keys(KINDS).map((name) => h("option", { value: name }, name)));
@@ -57,8 +60,10 @@ export function mount(root) {
 
   function showMode() {
     const state = document.querySelector('[data-testid="conn"]').dataset.state;
-    replace(notes, state === "polling"
-      ? h("p", { class: "notice" }, "WebSockets are blocked between this browser and the server: the other views refresh every 2 s, but events cannot be streamed here. They are kept by the server and replayed when the socket opens again.")
+    // "Refused", not "blocked": the page sees the same failed upgrade whether a proxy blocks
+    // WebSockets or the server turns away one socket too many from this client (429).
+    replace(mode, state === "polling"
+      ? h("p", { class: "notice" }, "The live connection is refused (blocked on the way, or too many open from here); polling every 2 s: the other views refresh, but events cannot be streamed here. They are kept by the server and replayed when the connection opens again.")
       : null);
   }
 
@@ -75,13 +80,13 @@ export function mount(root) {
   replace(root, h("h1", {}, "Live events"),
     h("div", { class: "toolbar" },
       h("div", { class: "field" }, h("label", { for: "event-kind" }, "Show"), select), pause),
-    notes, list);
+    mode, notes, list);
   render();
   showMode();
   return {
     onEvent(event) {
       if (event.event === "lagged") {
-        notes.append(h("p", { class: "notice notice-error" }, "Some events were missed: the server no longer had them. Counts elsewhere were re-read."));
+        notes.append(h("p", { class: "notice notice-error" }, "Some events were missed: the server could not replay them. Counts elsewhere were re-read."));
         return;
       }
       if (!KINDS[kind](event)) return;

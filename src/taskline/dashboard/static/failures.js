@@ -129,6 +129,10 @@ export function mount(root) {
 
   async function loadDlq() {
     const page = await api("GET", `/admin/dlq${query({ limit: dlqLimit })}`);
+    // A task retried or cleared elsewhere has left the page: it must not stay selected, or
+    // "Retry selected" would count (and send) a task the reader can no longer see.
+    const onPage = new Set(page.tasks.map((task) => task.id));
+    for (const id of selected) if (!onPage.has(id)) selected.delete(id);
     const rows = page.tasks.map(dlqRow);
     if (!rows.length) rows.push(h("tr", {}, h("td", { colspan: 8, class: "muted" }, "The dead-letter queue is empty.")));
     const more = page.next_cursor && dlqLimit < 500

@@ -1,8 +1,8 @@
 // The live event stream: `/ws`, resumed with `?since=<last id>` after a drop so the events
 // that happened meanwhile are replayed, de-duplicated by event id (a resume may send a few
-// twice). Where the WebSocket cannot be opened but the API answers (a proxy that blocks
-// upgrades), it falls back to asking the views to refresh every 2 s and keeps retrying the
-// socket now and then.
+// twice). Where the WebSocket is refused but the API answers (a proxy that blocks upgrades, or
+// the server's cap on sockets per client: a 429), it falls back to asking the views to refresh
+// every 2 s and keeps retrying the socket now and then.
 
 import { api, ApiError, getKey } from "./api.js";
 
@@ -11,6 +11,8 @@ const BACKOFF_FIRST_MS = 250;
 const BACKOFF_CAP_MS = 4000; // a restored server is seen within a few seconds
 const POLLING_RETRY_MS = 15000; // while polling, how often to try the socket again
 const FAILURES_BEFORE_POLLING = 3;
+const PROVEN_AFTER_MS = 5000; // a socket open this long (or that delivered a message) works
+const CLOSE_POLICY = 1008; // the server refused what we asked for (the filter, or `since`)
 const SEEN_KEPT = 5000;
 
 export class Live {
@@ -32,6 +34,7 @@ export class Live {
     this.attempt = 0;
     this.blockedCount = 0; // socket failures while the API answered
     this.retryTimer = null;
+    this.provenTimer = null;
     this.pollTimer = null;
     this.state = null;
     window.addEventListener("online", () => this.retryNow());
@@ -50,6 +53,7 @@ export class Live {
   stop() {
     this.stopped = true;
     clearTimeout(this.retryTimer);
+    clearTimeout(this.provenTimer);
     this.stopPolling();
     if (this.socket) {
       const socket = this.socket;
@@ -90,26 +94,50 @@ export class Live {
     let opened = false;
     const socket = new WebSocket(this.url());
     this.socket = socket;
+    // Opening is not enough to reset the backoff: a server that accepts and then closes at
+    // once (a store error, a refused `since`) would otherwise be asked again every 250 ms,
+    // each time making the views re-read. A message, or staying open a while, proves it works.
+    const proven = () => {
+      clearTimeout(this.provenTimer);
+      if (this.socket === socket) this.attempt = 0;
+    };
     socket.addEventListener("open", () => {
       opened = true;
-      this.attempt = 0;
-      this.blockedCount = 0;
+      this.blockedCount = 0; // upgrades do get through
       this.stopPolling();
       this.setState("live");
       this.onRefresh(); // counts may have moved while we were away
+      clearTimeout(this.provenTimer);
+      this.provenTimer = setTimeout(proven, PROVEN_AFTER_MS);
     });
-    socket.addEventListener("message", (message) => this.receive(message.data));
-    socket.addEventListener("close", () => {
+    socket.addEventListener("message", (message) => {
+      proven();
+      this.receive(message.data);
+    });
+    socket.addEventListener("close", (close) => {
       if (this.socket !== socket) return; // stopped or replaced
+      clearTimeout(this.provenTimer);
       this.socket = null;
       if (this.stopped) return;
-      if (opened) {
-        this.setState("connecting");
-        this.schedule(BACKOFF_FIRST_MS);
-      } else {
+      if (!opened) {
         this.diagnose();
+        return;
       }
+      if (close.code === CLOSE_POLICY && this.lastId !== null) {
+        // The server will not resume from our `since`: asking again with it would be refused
+        // again. Start from now, and have the views re-read what the missed events changed.
+        this.lastId = null;
+        this.missed();
+      }
+      this.setState("connecting");
+      this.schedule(this.backoff());
     });
+  }
+
+  /** Events were lost (the server said `lagged`, or refused to resume): the views re-read. */
+  missed(event = { event: "lagged" }) {
+    this.onEvent(event);
+    this.onRefresh();
   }
 
   receive(text) {
@@ -120,8 +148,7 @@ export class Live {
       return;
     }
     if (event.event === "lagged") {
-      this.onEvent(event);
-      this.onRefresh();
+      this.missed(event);
       return;
     }
     if (typeof event.id !== "string" || this.seen.has(event.id)) return;
@@ -132,7 +159,7 @@ export class Live {
     this.onEvent(event);
   }
 
-  /** The socket did not open: is the server gone, the key refused, or are sockets blocked? */
+  /** The socket did not open: is the server gone, the key refused, or is the socket refused? */
   async diagnose() {
     try {
       await api("GET", "/api/v1/stats");

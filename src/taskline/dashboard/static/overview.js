@@ -3,11 +3,11 @@
 
 import { api, query } from "./api.js";
 import { drawBars, drawLines } from "./chart.js";
+import { depthCells, depthColumns, queueLink, STATES } from "./depths.js";
 import { h, patchTable, replace, row, s, table, throttle } from "./dom.js";
 import { errorNote } from "./ui.js";
 
-export const STATES = ["pending", "scheduled", "running", "retrying", "completed", "failed", "cancelled"];
-const PRIORITIES = ["critical", "high", "normal", "low"];
+const DEPTH_FIELDS = ["scheduled", "running", "retrying", "failed"]; // the work not yet settled
 const MINUTES = 60;
 const SERIES_EVERY_MS = 20000; // the window slides with the clock even when nothing happens
 
@@ -113,12 +113,11 @@ export function mount(root) {
 }
 
 function depthTable(queues) {
-  const columns = ["Queue", ...[...PRIORITIES, "scheduled", "running", "retrying", "failed"].map((c) => [c, { class: "num" }])];
+  const columns = ["Queue", ...depthColumns(DEPTH_FIELDS)];
   const rows = queues.map((queue) =>
     row({ "data-queue": queue.name }, [
-      ["Queue", [h("a", { href: `#/tasks?queue=${encodeURIComponent(queue.name)}` }, queue.name), queue.paused ? h("span", { class: "badge paused" }, "paused") : null]],
-      ...PRIORITIES.map((p) => [p, String(queue.pending[p]), { class: "num" }]),
-      ...["scheduled", "running", "retrying", "failed"].map((field) => [field, String(queue[field]), { class: "num" }]),
+      ["Queue", [queueLink(queue), queue.paused ? h("span", { class: "badge paused" }, "paused") : null]],
+      ...depthCells(queue, DEPTH_FIELDS),
     ]),
   );
   if (!rows.length) {

@@ -3,11 +3,11 @@
 // the actions are admin routes.
 
 import { api, seg } from "./api.js";
+import { depthCells, depthColumns, PRIORITIES, queueLink } from "./depths.js";
 import { h, patchTable, replace, row, table, throttle } from "./dom.js";
 import { ADMINS, action, confirmAction, errorNote, toast, toastError } from "./ui.js";
 
-const PRIORITIES = ["critical", "high", "normal", "low"];
-const STATES = ["scheduled", "running", "retrying", "failed", "completed", "cancelled"];
+const COUNTS = ["scheduled", "running", "retrying", "failed", "completed", "cancelled"]; // a queue's tasks per state besides pending
 
 function pendingOf(queue) {
   return PRIORITIES.reduce((total, p) => total + queue.pending[p], 0);
@@ -17,6 +17,9 @@ export function mount(root) {
   let alive = true;
   const tableHolder = h("div");
   const problems = h("div");
+  // name → the queue as last read: patchTable keeps a row (and the handlers its buttons were
+  // drawn with) while only its numbers change, so a handler looks its figures up here.
+  const latest = new Map();
   replace(root, h("h1", {}, "Queues"),
     h("p", { class: "muted" }, "critical, high, normal and low are the pending tasks of each priority."), problems, tableHolder);
 
@@ -37,7 +40,7 @@ export function mount(root) {
     const purge = action({
       label: "Purge", testid: "queue-purge", roles: ADMINS, kind: "danger",
       run: async () => {
-        const count = pendingOf(queue);
+        const count = pendingOf(latest.get(queue.name) ?? queue);
         const ok = await confirmAction(`Delete the ${count} pending ${count === 1 ? "task" : "tasks"} of queue ${queue.name}? They cannot be brought back.`, `Delete ${count}`);
         if (!ok) return;
         try {
@@ -54,10 +57,9 @@ export function mount(root) {
 
   function queueRow(queue) {
     return row({ testid: "queue-row", "data-queue": queue.name, "data-paused": String(queue.paused) }, [
-      ["Queue", h("a", { href: `#/tasks?queue=${encodeURIComponent(queue.name)}` }, queue.name)],
+      ["Queue", queueLink(queue)],
       ["State", h("span", { class: `state ${queue.paused ? "state-paused" : "state-completed"}` }, queue.paused ? "paused" : "active")],
-      ...PRIORITIES.map((p) => [p, String(queue.pending[p]), { class: "num" }]),
-      ...STATES.map((state) => [state, String(queue[state]), { class: "num" }]),
+      ...depthCells(queue, COUNTS),
       ["", queueActions(queue)],
     ]);
   }
@@ -67,9 +69,10 @@ export function mount(root) {
       const { queues } = await api("GET", "/api/v1/queues");
       if (!alive) return;
       problems.replaceChildren();
+      latest.clear();
+      for (const queue of queues) latest.set(queue.name, queue);
       const rows = queues.map(queueRow);
-      const num = { class: "num" };
-      const columns = ["Queue", "State", ...[...PRIORITIES, ...STATES].map((c) => [c, num]), ""];
+      const columns = ["Queue", "State", ...depthColumns(COUNTS), ""];
       if (!rows.length) rows.push(h("tr", {}, h("td", { colspan: columns.length, class: "muted" }, "No queues yet: a queue appears with its first task.")));
       patchTable(tableHolder, table(columns, rows, { testid: "queue-table", class: "pairs" }));
     } catch (error) {

@@ -4,8 +4,8 @@
 // the list does not move under the reader.
 
 import { api, query } from "./api.js";
+import { STATES } from "./depths.js";
 import { h, replace, row, table, when } from "./dom.js";
-import { STATES } from "./overview.js";
 import { errorNote } from "./ui.js";
 
 const PAGE = 50;
