@@ -52,11 +52,11 @@ unit: $(STAMP)
 # The suite is mostly CPU (a server process per fixture), so `make test` and the groups below
 # run on every core: each xdist worker has its own redis-server, free ports and tmp dirs, and
 # loadscope keeps a module's tests, and the servers they share, on one worker.
-test test-contract test-integration test-e2e: export PYTEST_ADDOPTS += -n auto --dist loadscope
+test test-contract test-integration test-e2e test-scale: export PYTEST_ADDOPTS += -n auto --dist loadscope
 
-.PHONY: test-unit test-contract test-integration test-e2e
+.PHONY: test-unit test-contract test-integration test-e2e test-scale
 test-unit: unit
-test-contract test-integration test-e2e: $(STAMP) services
+test-contract test-integration test-e2e test-scale: $(STAMP) services
 	$(PY) -m pytest -q tests/$(@:test-%=%)
 
 bench: $(STAMP) services

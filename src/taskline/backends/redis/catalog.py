@@ -4,9 +4,16 @@ Nothing here is authoritative; each cache is refreshed from Redis when it might 
 (a lease that finds nothing, a task id not found in the queues known so far). Queue and type
 of a task never change, so remembering a task's queue can't go wrong: at worst the task is
 gone and the script says so.
+
+The queue set and each queue's types are also read again once they are `REFRESH_S` old: a
+lease reads its candidates from here, and a queue or type another process added (a second API
+instance, a worker on Redis) must take its place in lease order within that, not only once the
+queues known so far run dry.
 """
 
+import time
 from collections import OrderedDict
+from collections.abc import Callable
 
 from redis.asyncio import Redis
 
@@ -15,6 +22,8 @@ from taskline.backends.redis.failures import redis_unavailable
 from taskline.backends.redis.keys import KeySpace
 
 _REMEMBERED_TASKS = 100_000
+REFRESH_S = 1.0
+"""How old the cached queue set and queue types may be before a read asks Redis again."""
 
 
 class Places:
@@ -38,12 +47,15 @@ class Places:
 class Catalog:
     """Cached queue names, per-queue task types, and task id -> (queue, type)."""
 
-    def __init__(self, client: "Redis", keys: KeySpace) -> None:
+    def __init__(self, client: "Redis", keys: KeySpace, *, now: Callable[[], float] = time.monotonic) -> None:
         self._client = client
         self._keys = keys
+        self._now = now
         self._queues: set[str] = set()
+        self._queues_read = float("-inf")
         self._registered: set[str] = set()
         self._types: dict[str, frozenset[str]] = {}
+        self._types_read: dict[str, float] = {}
         self._places = Places()
         self.remember = self._places.remember
         self.place_of = self._places.place_of
@@ -58,16 +70,21 @@ class Catalog:
             self._queues |= new
 
     async def queues(self, *, fresh: bool = False) -> list[str]:
-        """Every known queue, by name; `fresh` reads the global set again."""
-        if fresh or not self._queues:
+        """Every known queue, by name; `fresh` reads the global set again, as does a cache
+        `REFRESH_S` old."""
+        if fresh or not self._queues or self._now() - self._queues_read >= REFRESH_S:
+            read_at = self._now()
             with redis_unavailable():
                 members = await self._client.smembers(self._keys.queues)
             self._queues = {text(m) for m in members}
+            self._queues_read = read_at
         return sorted(self._queues)
 
     async def types(self, queues: list[str], *, fresh: bool = False) -> dict[str, frozenset[str]]:
-        """The task types each queue has seen; `fresh` reads them again."""
-        missing = [q for q in queues if fresh or q not in self._types]
+        """The task types each queue has seen; `fresh` reads them again, as does a cache
+        `REFRESH_S` old."""
+        now = self._now()
+        missing = [q for q in queues if fresh or now - self._types_read.get(q, float("-inf")) >= REFRESH_S]
         if missing:
             with redis_unavailable():
                 async with self._client.pipeline(transaction=False) as pipe:
@@ -76,6 +93,7 @@ class Catalog:
                     replies = await pipe.execute()
             for queue, members in zip(missing, replies, strict=True):
                 self._types[queue] = frozenset(text(m) for m in members)
+                self._types_read[queue] = now
         return {q: self._types[q] for q in queues}
 
     async def find(self, task_id: str) -> tuple[str, bytes] | None:
