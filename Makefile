@@ -54,9 +54,10 @@ unit: $(STAMP)
 # loadscope keeps a module's tests, and the servers they share, on one worker.
 test test-contract test-integration test-e2e test-scale: export PYTEST_ADDOPTS += -n auto --dist loadscope
 
-.PHONY: test-unit test-contract test-integration test-e2e test-scale
+# test-cluster is one module around one cluster: xdist workers would only add their start-up.
+.PHONY: test-unit test-contract test-integration test-e2e test-scale test-cluster
 test-unit: unit
-test-contract test-integration test-e2e test-scale: $(STAMP) services
+test-contract test-integration test-e2e test-scale test-cluster: $(STAMP) services
 	$(PY) -m pytest -q tests/$(@:test-%=%)
 
 bench: $(STAMP) services
