@@ -4,13 +4,14 @@ Both directions live here so that the server, the clients and the HTTP worker ag
 construction; times are RFC 3339 UTC with milliseconds.
 """
 
+import dataclasses
 import functools
 from datetime import UTC, datetime
 from typing import Any
 
 from taskline.core.measures import COUNTERS
 from taskline.core.outcomes import Settled
-from taskline.core.series import Durations, MinuteFigures
+from taskline.core.series import MinuteFigures
 from taskline.core.states import TaskState
 from taskline.core.task import AttemptError, Lease, QueueStats, Task
 from taskline.core.workers import WorkerRecord, WorkerState
@@ -228,10 +229,6 @@ def minute_json(figures: MinuteFigures) -> dict[str, Any]:
     return {
         "start": rfc3339(figures.start),
         **{counter: None if counts is None else counts[counter] for counter in COUNTERS},
-        "wait_s": None if durations is None else _durations_json(durations["wait"]),
-        "run_s": None if durations is None else _durations_json(durations["run"]),
+        "wait_s": None if durations is None else dataclasses.asdict(durations["wait"]),
+        "run_s": None if durations is None else dataclasses.asdict(durations["run"]),
     }
-
-
-def _durations_json(durations: Durations) -> dict[str, Any]:
-    return {"count": durations.count, "avg": durations.avg, "p50": durations.p50, "p95": durations.p95}

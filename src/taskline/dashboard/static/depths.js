@@ -1,4 +1,4 @@
-// What more than one view shows the same way: the task states and priorities (SPEC §1), and a
+// What more than one view shows the same way: the task states (and their badge) and priorities (SPEC §1), and a
 // queue's depths as numeric table cells (the overview's summary and the queues view).
 
 import { h } from "./dom.js";
@@ -6,6 +6,11 @@ import { h } from "./dom.js";
 /** The task states, in the order the views list them. */
 export const STATES = ["pending", "scheduled", "running", "retrying", "completed", "failed", "cancelled"];
 export const PRIORITIES = ["critical", "high", "normal", "low"];
+
+/** A task state as a coloured badge. */
+export function stateBadge(state) {
+  return h("span", { class: `state state-${state}` }, state);
+}
 
 const NUM = { class: "num" };
 

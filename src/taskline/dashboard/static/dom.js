@@ -106,6 +106,26 @@ export function throttle(fn, ms) {
   return throttled;
 }
 
+/**
+ * A view's life around its `load`: loaded now, again (throttled) when `onEvent` calls the
+ * reload it is given or the shell asks for a refresh, every `everyMs` if given, and never
+ * after `unmount` (which also runs the view's own `stop`).
+ */
+export function reloading(load, { throttleMs = 1000, everyMs = 0, onEvent, stop }) {
+  const reload = throttle(load, throttleMs);
+  load();
+  const ticker = everyMs ? setInterval(reload, everyMs) : null;
+  return {
+    onEvent: (event) => onEvent(event, reload),
+    refresh: reload,
+    unmount() {
+      stop();
+      if (ticker !== null) clearInterval(ticker);
+      reload.cancel();
+    },
+  };
+}
+
 // Cells whose content may change without the row being another row: numbers, and times ("3 s ago").
 function changeable(cell) {
   return cell.classList.contains("num") || cell.classList.contains("soft");

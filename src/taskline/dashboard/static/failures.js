@@ -3,8 +3,8 @@
 // clear; the bulk actions ask first, naming how many tasks they touch.
 
 import { api, query, seg } from "./api.js";
-import { h, replace, row, table, throttle, when } from "./dom.js";
-import { stateBadge } from "./tasks.js";
+import { stateBadge } from "./depths.js";
+import { h, reloading, replace, row, table, when } from "./dom.js";
 import { ADMINS, action, allowed, confirmAction, errorNote, roleNote, toast, toastError } from "./ui.js";
 
 const RECENT = 25;
@@ -160,20 +160,14 @@ export function mount(root) {
     }
   }
 
-  const reload = throttle(load, 1000);
-  load();
   // The events that change what this view lists; a busy queue's started/completed stream does
   // not re-render the lists (and lose the reader's place) unless it concerns a task shown.
   const MOVES = new Set(["task.failed", "task.retrying", "task.pending", "task.deleted", "task.cancelled"]);
-  return {
-    onEvent(event) {
+  return reloading(load, {
+    onEvent(event, reload) {
       const shown = event.task && root.querySelector(`tr[data-task-id="${CSS.escape(event.task.id)}"]`);
       if (MOVES.has(event.event) || shown) reload();
     },
-    refresh: reload,
-    unmount() {
-      alive = false;
-      reload.cancel();
-    },
-  };
+    stop: () => (alive = false),
+  });
 }

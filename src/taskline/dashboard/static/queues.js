@@ -4,7 +4,7 @@
 
 import { api, seg } from "./api.js";
 import { depthCells, depthColumns, PRIORITIES, queueLink } from "./depths.js";
-import { h, patchTable, replace, row, table, throttle } from "./dom.js";
+import { h, patchTable, reloading, replace, row, table } from "./dom.js";
 import { ADMINS, action, confirmAction, errorNote, toast, toastError } from "./ui.js";
 
 const COUNTS = ["scheduled", "running", "retrying", "failed", "completed", "cancelled"]; // a queue's tasks per state besides pending
@@ -80,16 +80,8 @@ export function mount(root) {
     }
   }
 
-  const reload = throttle(load, 1000);
-  load();
-  return {
-    onEvent(event) {
-      if (event.task) reload();
-    },
-    refresh: reload,
-    unmount() {
-      alive = false;
-      reload.cancel();
-    },
-  };
+  return reloading(load, {
+    onEvent: (event, reload) => event.task && reload(),
+    stop: () => (alive = false),
+  });
 }

@@ -4,8 +4,8 @@
 
 import { api, ApiError, seg } from "./api.js";
 import { eventsOf } from "./bus.js";
-import { h, pretty, replace, throttle, when } from "./dom.js";
-import { stateBadge } from "./tasks.js";
+import { stateBadge } from "./depths.js";
+import { h, pretty, reloading, replace, when } from "./dom.js";
 import { PRODUCERS, action, errorNote, toast, toastError } from "./ui.js";
 
 const CANCELLABLE = new Set(["pending", "scheduled", "retrying", "running"]);
@@ -208,19 +208,14 @@ export function mount(root, { id }) {
     );
   }
 
-  const reload = throttle(load, 500);
-  load();
-  return {
-    onEvent(event) {
+  return reloading(load, {
+    throttleMs: 500,
+    onEvent(event, reload) {
       if (event.task && event.task.id === id) {
         if (task) replace(steps, timeline(task)); // the event is in the bus already
         reload();
       }
     },
-    refresh: reload,
-    unmount() {
-      alive = false;
-      reload.cancel();
-    },
-  };
+    stop: () => (alive = false),
+  });
 }

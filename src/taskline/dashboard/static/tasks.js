@@ -4,15 +4,11 @@
 // the list does not move under the reader.
 
 import { api, query } from "./api.js";
-import { STATES } from "./depths.js";
+import { STATES, stateBadge } from "./depths.js";
 import { h, replace, row, table, when } from "./dom.js";
 import { errorNote } from "./ui.js";
 
 const PAGE = 50;
-
-export function stateBadge(state) {
-  return h("span", { class: `state state-${state}` }, state);
-}
 
 function taskRow(task) {
   return row({ testid: "task-row", "data-task-id": task.id, "data-state": task.state }, [

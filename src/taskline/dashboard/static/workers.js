@@ -3,7 +3,7 @@
 // (last seen, active counts) are not events.
 
 import { api, seg } from "./api.js";
-import { h, patchTable, replace, row, table, throttle, when } from "./dom.js";
+import { h, patchTable, reloading, replace, row, table, when } from "./dom.js";
 import { ADMINS, action, allowed, errorNote, roleNote, toast, toastError } from "./ui.js";
 
 const EVERY_MS = 5000;
@@ -63,18 +63,9 @@ export function mount(root) {
     }
   }
 
-  const reload = throttle(load, 1000);
-  load();
-  const ticker = setInterval(reload, EVERY_MS);
-  return {
-    onEvent(event) {
-      if (event.worker) reload();
-    },
-    refresh: reload,
-    unmount() {
-      alive = false;
-      clearInterval(ticker);
-      reload.cancel();
-    },
-  };
+  return reloading(load, {
+    everyMs: EVERY_MS,
+    onEvent: (event, reload) => event.worker && reload(),
+    stop: () => (alive = false),
+  });
 }
