@@ -240,7 +240,7 @@ async def bench(name: str, count: int, rate: float, baseline_s: float) -> None:
         async with backend_for(name, Path(tmp), count, config) as backend:
             loaded_s = time.perf_counter() - started
             timer = TrimTimer(backend.trim_retention, count)
-            backend.trim_retention = timer  # type: ignore[method-assign]
+            backend.trim_retention = timer  # type: ignore[method-assign, assignment]
             probe = Probe(backend, rate)
             running = [asyncio.create_task(probe.produce()), asyncio.create_task(probe.work())]
             async with scheduling_loop(backend):  # forwarding the probe's due tasks; retention off

@@ -46,7 +46,7 @@ async def test_a_backlog_is_trimmed_in_small_batches_over_ticks_that_still_forwa
     await completed_tasks(backend, clock, EXPIRED)
     clock.advance(604801)  # past the default 7 days' retention
     trim = CountingTrim(backend.trim_retention)
-    backend.trim_retention = trim  # type: ignore[method-assign]
+    backend.trim_retention = trim  # type: ignore[method-assign, assignment]
     scheduler = Scheduler(backend, clock)
 
     reports = []
