@@ -10,6 +10,7 @@ during the trim, and the longest a single trim batch took (one Lua script on Red
 writer transaction on SQLite).
 
     python -m bench.retention [--backends redis,sqlite] [--tasks 1000000] [--rate 200] [--baseline 5]
+    python -m bench.retention --batch-cost      # one trim call's cost by batch size, nothing else running
 """
 
 import argparse
@@ -271,15 +272,50 @@ async def bench(name: str, count: int, rate: float, baseline_s: float) -> None:
         )
 
 
+async def batch_cost(name: str, count: int, limits: list[int], calls: int) -> None:
+    """What one trim call costs the store by batch size, with nothing else running: Redis's own
+    time for the script (INFO commandstats, EVALSHA usec per call), SQLite's writer time (the call
+    timed in process: the writer does nothing else meanwhile)."""
+    config = EngineConfig(max_queue_size=10 * count)
+    with tempfile.TemporaryDirectory() as tmp:
+        async with backend_for(name, Path(tmp), count, config) as backend:
+            figures = []
+            for limit in limits:
+                spent = []
+                for _ in range(calls):
+                    if name == "redis":
+                        spent.append(await redis_script_ms(backend, limit))
+                    else:
+                        started = time.perf_counter()
+                        await backend.trim_retention(limit=limit)
+                        spent.append((time.perf_counter() - started) * 1e3)
+                figures.append(f"{limit}: median {statistics.median(spent):.2f} ms, max {max(spent):.2f} ms")
+    where = "Redis time (EVALSHA)" if name == "redis" else "writer time"
+    print(f"{name}: one trim call's {where} by batch size, {calls} calls each: " + "; ".join(figures), flush=True)
+
+
+async def redis_script_ms(backend: Backend, limit: int) -> float:
+    """Redis's own time for one trim_retention call of `limit` (there is one queue: one script)."""
+    client = backend._client  # type: ignore[attr-defined]  # the backend's connection: a bench may look inside
+    await client.config_resetstat()
+    await backend.trim_retention(limit=limit)
+    stats = await client.info("commandstats")
+    return float(stats["cmdstat_evalsha"]["usec"]) / 1e3
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backends", default="redis,sqlite")
     parser.add_argument("--tasks", type=int, default=1_000_000)
     parser.add_argument("--rate", type=float, default=200, help="submits a second during the run")
     parser.add_argument("--baseline", type=float, default=5, help="seconds of work measured before the trim")
+    parser.add_argument("--batch-cost", action="store_true", help="only time single trim calls of 1,000 and 100")
     args = parser.parse_args()
     for name in args.backends.split(","):
-        await bench(name, args.tasks, args.rate, args.baseline)
+        if args.batch_cost:
+            await batch_cost(name, min(args.tasks, 100_000), [1000, 100], 20)
+        else:
+            await bench(name, args.tasks, args.rate, args.baseline)
 
 
 if __name__ == "__main__":
