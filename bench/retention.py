@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import contextlib
 import itertools
+import os
 import random
 import sqlite3
 import statistics
@@ -311,6 +312,7 @@ async def main() -> None:
     parser.add_argument("--baseline", type=float, default=5, help="seconds of work measured before the trim")
     parser.add_argument("--batch-cost", action="store_true", help="only time single trim calls of 1,000 and 100")
     args = parser.parse_args()
+    print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the start", flush=True)
     for name in args.backends.split(","):
         if args.batch_cost:
             await batch_cost(name, min(args.tasks, 100_000), [1000, 100], 20)

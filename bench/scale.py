@@ -441,7 +441,7 @@ def main() -> None:
         queues = store.queue_names(args.queues)
         print(
             f"{kind}; queues {','.join(queues)}; {args.producers} producers, {args.tasks:,} tasks a run,"
-            f" {os.cpu_count()} cores",
+            f" {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the start",
             flush=True,
         )
         try:
@@ -478,6 +478,7 @@ def run_rounds(
                           f" {run.tasks_per_s:,.0f} tasks/s", flush=True)  # fmt: skip
     for variant, by_mix in results.items():
         report(variant, by_mix, args.archive)
+    print(f"load average {os.getloadavg()[0]:.2f} at the end (1 min)")
 
 
 if __name__ == "__main__":
