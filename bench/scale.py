@@ -13,8 +13,9 @@ and networking too), the commands Redis ran per task and the EVALSHA time per ta
 commandstats`; a script's own commands count as commands, and their time is inside EVALSHA's),
 and the CPU per 1,000 tasks of the API and worker processes (from /proc).
 
-`--commands` instead counts, with MONITOR, what one API and one worker send per task: each
-command sent by a client is a round trip (or part of a pipeline), the rest run inside scripts.
+`--commands` instead counts, with MONITOR, what the processes of each mix send per task (each
+command a client sends is a round trip, or part of a pipeline; an EVALSHA is named by its
+script) and how many commands the scripts run.
 
 `--redis-url` runs against that Redis, or any node of a Redis Cluster (its primaries are found
 and summed) — everything in it is deleted; `--cluster` starts a 3-primary, 3-replica cluster
@@ -50,6 +51,7 @@ from tests.helpers.servers import running_redis
 
 import taskline
 from bench.postgres import count_rows, running_postgres
+from taskline.backends.redis.scripts import load_scripts
 from taskline.core.states import TaskState
 
 app = taskline.App()
@@ -349,10 +351,12 @@ def wait_for_archive(postgres: str, rows: int) -> float:
 
 
 class Monitor:
-    """Counts the commands one Redis sees, by name, sent by a client or run inside a script."""
+    """Counts the commands one Redis sees, by name, sent by a client or run inside a script; an
+    EVALSHA counts under its script's name (`evalsha:settle`)."""
 
     def __init__(self, host: str, port: int) -> None:
         self.client = redis.Redis(host=host, port=port)
+        self.script_names = {script.sha: name for name, script in load_scripts().items()}
         self.sent: Counter[str] = Counter()
         self.scripted: Counter[str] = Counter()
         self.running = True
@@ -366,29 +370,39 @@ class Monitor:
             self.ready.set()
             while self.running:
                 command = monitor.next_command()
-                name = command["command"].split(" ", 1)[0].lower()
+                words = command["command"].split(" ", 2)
+                name = words[0].lower()
+                if name == "evalsha" and len(words) > 1:
+                    name += ":" + self.script_names.get(words[1], "?")
                 (self.scripted if command["client_type"] == "lua" else self.sent)[name] += 1
 
     def stop(self) -> None:
         self.running = False
         self.client.ping()  # a last command, so the reading thread sees the flag
         self.thread.join(10)
+        self.sent.pop("ping", None)
 
 
 def count_commands(args: argparse.Namespace, store: Store, workdir: Path, settings: dict[str, str]) -> None:
-    print(f"commands per task, 1 API + 1 worker, {args.tasks:,} tasks, counted with MONITOR on one Redis")
-    for variant in args.variants.split(","):
-        with deployed(store, workdir, 1, 1, store.queue_names(args.queues), settings) as deployment:
-            monitor = Monitor(*store.primaries[0])
-            try:
-                measure(deployment, args.tasks, args.producers, BULK if variant == "bulk" else 0, None)
-            finally:
-                monitor.stop()
-        sent, scripted = monitor.sent, monitor.scripted
-        monitor.sent.pop("ping", None)
-        per_task = ", ".join(f"{name} {n / args.tasks:.2f}" for name, n in sent.most_common(8))
-        print(f"{variant}: sent {sum(sent.values()) / args.tasks:.2f} a task ({per_task});"
-              f" in scripts {sum(scripted.values()) / args.tasks:.1f} a task", flush=True)  # fmt: skip
+    print(f"commands per task, counted with MONITOR on one Redis, {args.tasks:,} tasks a run")
+    queues = store.queue_names(args.queues)
+    for servers, workers in mixes_of(args):
+        for variant in args.variants.split(","):
+            with deployed(store, workdir, servers, workers, queues, settings) as deployment:
+                monitor = Monitor(*store.primaries[0])
+                try:
+                    measure(deployment, args.tasks, args.producers, BULK if variant == "bulk" else 0, None)
+                finally:
+                    monitor.stop()
+            sent, scripted = monitor.sent, monitor.scripted
+            per_task = ", ".join(f"{name} {n / args.tasks:.2f}" for name, n in sent.most_common(7))
+            mix = f"{servers} APIs {workers} workers {variant}"
+            print(f"{mix}: sent {sum(sent.values()) / args.tasks:.2f} a task ({per_task});"
+                  f" in scripts {sum(scripted.values()) / args.tasks:.1f} a task", flush=True)  # fmt: skip
+
+
+def mixes_of(args: argparse.Namespace) -> list[tuple[int, int]]:
+    return [(int(s), int(w)) for s in args.servers.split(",") for w in args.workers.split(",")]
 
 
 # --- the table -------------------------------------------------------------------------------------
@@ -463,7 +477,7 @@ def run_rounds(
     settings: dict[str, str],
     postgres: str | None,
 ) -> None:
-    mixes = [(int(s), int(w)) for s in args.servers.split(",") for w in args.workers.split(",")]
+    mixes = mixes_of(args)
     results: dict[str, dict[tuple[int, int], list[Run]]] = {
         v: {mix: [] for mix in mixes} for v in args.variants.split(",")
     }
