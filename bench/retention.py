@@ -26,6 +26,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
@@ -87,17 +88,22 @@ async def load_redis(url: str, count: int, config: EngineConfig) -> None:
     try:
         pipe = client.pipeline(transaction=False)
         raw_of: dict[int, bytes] = {}
+        records: dict[str, bytes] = {}
+        finished: dict[str, int] = {}
         for n, (task_id, ms) in enumerate(past_ids(count, finished_before_ms(config)), 1):
             raw = raw_of.get(ms)
             if raw is None:
                 raw_of.clear()
                 raw = raw_of[ms] = codec.encode_task(finished_task(task_id, ms))
+            records[task_id] = raw
+            finished[task_id] = ms + 10
             stream_id, value = codec.log_entry(task_id)
-            pipe.hset(keys.tasks, task_id, raw)
-            pipe.zadd(keys.completed, {task_id: ms + 10})
             pipe.xadd(keys.log, {"id": value}, id=stream_id)
             if n % LOAD_CHUNK == 0 or n == count:
+                pipe.hset(keys.tasks, mapping=records)  # type: ignore[arg-type]
+                pipe.zadd(keys.completed, finished)
                 await pipe.execute()
+                records, finished = {}, {}
         pipe.hincrby(keys.counts, "completed", count)
         pipe.sadd(keys.types, TYPE)
         pipe.sadd(KeySpace().queues, QUEUE)
@@ -149,7 +155,7 @@ class Probe:
                 return
             due_at = time.time() + 0.1 if n % 10 == 0 else None
             spec = TaskSpec(type=TYPE, queue=QUEUE, payload={"n": n}, due_at=due_at)
-            await self.timed("submit", lambda spec=spec: self.backend.submit([spec]))
+            await self.timed("submit", partial(self.backend.submit, [spec]))
             next_at += 1 / self.rate
             await asyncio.sleep(max(0.0, next_at - time.perf_counter()))  # the pace, not a wait for state
 
@@ -161,7 +167,7 @@ class Probe:
             for lease in leases:
                 if lease.task.due_at > lease.task.created_at:
                     self.samples["forwarded late"].append((leased_at, now - lease.task.due_at))
-                await self.timed("complete", lambda lease=lease: backend.complete(lease.task.id, lease.token))
+                await self.timed("complete", partial(backend.complete, lease.task.id, lease.token))
             if not leases:
                 await asyncio.sleep(0.002)  # nothing queued: look again at the producer's pace
 
