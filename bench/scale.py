@@ -20,7 +20,9 @@ script) and how many commands the scripts run.
 `--redis-url` runs against that Redis, or any node of a Redis Cluster (its primaries are found
 and summed) — everything in it is deleted; `--cluster` starts a 3-primary, 3-replica cluster
 (tests/helpers/cluster.py) for the run. `--archive` starts PostgreSQL, sets
-TASKLINE_POSTGRES_URL on the APIs, and also reports how fast the tasks reach its `tasks` table.
+TASKLINE_POSTGRES_URL on the APIs, reports how long after the last completion every task is in
+its `tasks` table, and then the archiver's own rate: a backlog that ended while PostgreSQL was
+stopped, drained once it is back, with 1 and 2 APIs archiving.
 
     python -m bench.scale [--servers 1,2] [--workers 1,2,4] [--tasks 4000] [--repeat 3]
                           [--producers 2] [--variants single,bulk] [--redis-url URL | --cluster]
@@ -50,7 +52,7 @@ from tests.helpers.live import LiveServer, WorkerProcess, live_server, worker_pr
 from tests.helpers.servers import running_redis
 
 import taskline
-from bench.postgres import count_rows, running_postgres
+from bench.postgres import PostgresServer, count_rows, running_postgres
 from taskline.backends.redis.scripts import load_scripts
 from taskline.core.states import TaskState
 
@@ -347,6 +349,36 @@ def wait_for_archive(postgres: str, rows: int) -> float:
     return time.perf_counter() - started
 
 
+def archive_backlog(
+    args: argparse.Namespace,
+    store: Store,
+    workdir: Path,
+    queues: list[str],
+    settings: dict[str, str],
+    pg: PostgresServer,
+) -> None:
+    """The archiver's own rate, not the workload's: `--archive-backlog` tasks end while
+    PostgreSQL is stopped, then it starts and the outbox drains; timed from the first row
+    (the archiver's retry pause after the outage is not its rate)."""
+    count = args.archive_backlog
+    print(f"\narchive backlog: {count:,} tasks ended while PostgreSQL was down, then drained", flush=True)
+    for servers in sorted({int(s) for s in args.servers.split(",")}):
+        earlier = count_rows(pg.url, "tasks")
+        with deployed(store, workdir, servers, 1, queues, settings) as deployment:
+            before = earlier + deployment.completed()  # the store was flushed: these are the warm-up's
+            wait_for_archive(pg.url, before)
+            pg.stop()
+            try:
+                measure(deployment, count, args.producers, BULK, None)
+            finally:
+                pg.start()
+            wait_for(lambda: count_rows(pg.url, "tasks") > before, "the first archived row", every_s=0.05)  # noqa: B023 (called at once)
+            first, started = count_rows(pg.url, "tasks"), time.perf_counter()
+            wait_for_archive(pg.url, before + count)
+            rate = (before + count - first) / (time.perf_counter() - started)
+        print(f"{servers} APIs archiving: {rate:,.0f} rows/s", flush=True)
+
+
 # --- MONITOR: what is sent per task ------------------------------------------------------------
 
 
@@ -442,13 +474,15 @@ def main() -> None:
     where.add_argument("--redis-url", help="a scratch Redis or Cluster node: everything in it is deleted")
     where.add_argument("--cluster", action="store_true", help="start a 3-primary, 3-replica cluster for the run")
     parser.add_argument("--archive", action="store_true", help="PostgreSQL history on; report the archive rate")
+    parser.add_argument("--archive-backlog", type=int, default=20_000, help="tasks in the --archive backlog run")
     parser.add_argument("--commands", action="store_true", help="count the commands sent per task (MONITOR)")
     args = parser.parse_args()
     settings = {"log_level": "warning", "max_queue_size": "100000000"}
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         workdir = Path(tmp)
         store = stack.enter_context(store_for(args, workdir))
-        postgres = stack.enter_context(running_postgres()) if args.archive else None
+        pg = stack.enter_context(running_postgres()) if args.archive else None
+        postgres = pg.url if pg else None
         if postgres:
             settings["postgres_url"] = postgres
         kind = f"cluster of {len(store.primaries)} primaries" if store.cluster else "one Redis"
@@ -463,6 +497,8 @@ def main() -> None:
                 count_commands(args, store, workdir, settings)
             else:
                 run_rounds(args, store, workdir, queues, settings, postgres)
+                if pg:
+                    archive_backlog(args, store, workdir, queues, settings, pg)
         except RuntimeError as failed:  # a process that would not start: say why, briefly
             lines = [line for line in str(failed).splitlines() if line.strip()]
             cause = next((line for line in reversed(lines) if "Error" in line), lines[-1] if lines else "")
