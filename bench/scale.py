@@ -61,6 +61,7 @@ app = taskline.App()
 BULK = 100
 CONCURRENCY = "10"
 WARM_UP = 50  # tasks a worker process, run before the first measured round of a mix
+IDLE_S = 2.0
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -206,6 +207,16 @@ class Deployment:
     # Counts read straight from the store: asking an API would spend that API's CPU on it.
     reader: taskline.Client
     queues: list[str]
+    idle: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    """CPU seconds a second of Redis's primaries, the APIs and the workers with nothing to do:
+    schedulers, long polls, keep-alives. Subtracted over a run, what remains is the tasks' own."""
+
+    def measure_idle(self, seconds: float = IDLE_S) -> None:
+        before = (self.store.cpu_s(self.store.primaries), *self.cpu_s())
+        time.sleep(seconds)  # a measuring window with nothing submitted, not a wait for anything
+        after = (self.store.cpu_s(self.store.primaries), *self.cpu_s())
+        redis_idle, api_idle, worker_idle = ((a - b) / seconds for a, b in zip(after, before, strict=True))
+        self.idle = (redis_idle, api_idle, worker_idle)
 
     def cpu_s(self) -> tuple[float, float]:
         """CPU seconds of the API processes and of the worker processes."""
@@ -250,6 +261,7 @@ def deployed(
             with taskline.Client(api.url) as client:
                 client.submit_many([{"type": "noop", "queue": q, "payload": {}} for q in queues for _ in range(each)])
         wait_for(lambda: deployment.completed() >= each * len(queues) * servers, "the warm-up")
+        deployment.measure_idle()
         yield deployment
 
 
@@ -269,10 +281,12 @@ class Run:
     tasks_per_s: float
     submit_per_s: float
     redis_ms: float  # Redis CPU per 1,000 tasks, every primary
+    redis_net_ms: float  # the same less what Redis spends idle over as long
+    redis_idle: float  # Redis CPU with nothing to do, share of one core
     replica_ms: float
     commands: float  # commands Redis ran per task (in scripts too)
     evalsha_us: float  # EVALSHA time per task (a script's commands included)
-    api_ms: float
+    api_ms: float  # less what they spend idle over as long, as redis_net_ms
     worker_ms: float
     archived_per_s: float | None = None
     archive_lag_s: float | None = None
@@ -313,15 +327,18 @@ def measure(deployment: Deployment, count: int, producers: int, bulk: int, postg
     stats = store.commandstats()
     redis_cpu, replica_cpu = store.cpu_s(store.primaries) - redis_cpu, store.cpu_s(store.replicas) - replica_cpu
     api_cpu, worker_cpu = (after - b for after, b in zip(deployment.cpu_s(), (api_cpu, worker_cpu), strict=True))
+    redis_idle, api_idle, worker_idle = deployment.idle
     run = Run(
         tasks_per_s=count / elapsed,
         submit_per_s=count / submit_s,
         redis_ms=redis_cpu * 1e6 / count,
+        redis_net_ms=(redis_cpu - redis_idle * elapsed) * 1e6 / count,
+        redis_idle=redis_idle,
         replica_ms=replica_cpu * 1e6 / count,
         commands=sum(calls for calls, _ in stats.values()) / count,
         evalsha_us=stats.get("evalsha", (0, 0))[1] / count,
-        api_ms=api_cpu * 1e6 / count,
-        worker_ms=worker_cpu * 1e6 / count,
+        api_ms=(api_cpu - api_idle * elapsed) * 1e6 / count,
+        worker_ms=(worker_cpu - worker_idle * elapsed) * 1e6 / count,
     )
     if postgres:
         run.archive_lag_s = wait_for_archive(postgres, archived_before + count)
@@ -445,20 +462,30 @@ def median_of(runs: list[Run], name: str) -> float:
     return statistics.median(values) if values else float("nan")
 
 
-def report(variant: str, results: dict[tuple[int, int], list[Run]], archive: bool) -> None:
-    head = (f"{'APIs':>4} {'workers':>7} {'tasks/s':>8} {'submit/s':>9} {'Redis ms':>9} {'replica':>8}"
-            f" {'cmds':>6} {'EVALSHA µs':>10} {'API ms':>7} {'worker ms':>9}")  # fmt: skip
-    print(f"\n{variant}: medians; ms = CPU ms per 1,000 tasks, cmds and µs per task")
-    print(head + (f" {'archived/s':>10} {'lag s':>6}" if archive else ""))
+def report(variant: str, results: dict[tuple[int, int], list[Run]], *, archive: bool, cluster: bool) -> None:
+    columns = [
+        ("APIs", 4, None), ("workers", 7, None), ("tasks/s", 8, "tasks_per_s:,.0f"),
+        ("submit/s", 9, "submit_per_s:,.0f"), ("Redis ms", 9, "redis_ms:,.0f"), ("net", 5, "redis_net_ms:,.0f"),
+        ("idle %", 6, "redis_idle_pct:.1f"), ("cmds", 5, "commands:.1f"), ("EVALSHA µs", 10, "evalsha_us:,.0f"),
+        ("API ms", 7, "api_ms:,.0f"), ("worker ms", 9, "worker_ms:,.0f"),
+    ]  # fmt: skip
+    if cluster:
+        columns.append(("replicas ms", 11, "replica_ms:,.0f"))
+    if archive:
+        columns += [("archived/s", 10, "archived_per_s:,.0f"), ("lag s", 6, "archive_lag_s:.1f")]
+    print(f"\n{variant}: medians; ms = CPU ms per 1,000 tasks (net and API/worker: less their idle CPU),"
+          " idle % = Redis CPU with nothing to do (% of a core), cmds and µs per task")  # fmt: skip
+    print(" ".join(f"{title:>{width}}" for title, width, _ in columns))
     for (servers, workers), runs in results.items():
         m = {name: median_of(runs, name) for name in Run.__dataclass_fields__}
-        line = (f"{servers:>4} {workers:>7} {m['tasks_per_s']:>8,.0f} {m['submit_per_s']:>9,.0f} {m['redis_ms']:>9,.0f}"
-                f" {m['replica_ms']:>8,.0f} {m['commands']:>6.1f} {m['evalsha_us']:>10.0f} {m['api_ms']:>7,.0f}"
-                f" {m['worker_ms']:>9,.0f}")  # fmt: skip
-        if archive:
-            line += f" {m['archived_per_s']:>10,.0f} {m['archive_lag_s']:>6.1f}"
+        m["redis_idle_pct"] = 100 * m["redis_idle"]
+        cells = [f"{servers:>4}", f"{workers:>7}"]
+        for _, width, spec in columns[2:]:
+            assert spec is not None
+            name, form = spec.split(":")
+            cells.append(f"{m[name]:>{width}{form}}")
         rounds = " ".join(f"{run.tasks_per_s:,.0f}" for run in runs)
-        print(f"{line}   (rounds: {rounds})", flush=True)
+        print(" ".join(cells) + f"   (rounds: {rounds})", flush=True)
 
 
 def main() -> None:
@@ -527,7 +554,7 @@ def run_rounds(
                     print(f"round {round_ + 1} {variant} {servers} APIs {workers} workers:"
                           f" {run.tasks_per_s:,.0f} tasks/s", flush=True)  # fmt: skip
     for variant, by_mix in results.items():
-        report(variant, by_mix, args.archive)
+        report(variant, by_mix, archive=args.archive, cluster=store.cluster)
     print(f"load average {os.getloadavg()[0]:.2f} at the end (1 min)")
 
 
