@@ -262,9 +262,10 @@ async def bench(name: str, count: int, rate: float, baseline_s: float) -> None:
             await asyncio.gather(*running)
     trim_s = trim_end - trim_start
     batches = timer.batches
+    batch_size = getattr(scheduling, "TRIM_BATCH", scheduling.BATCH)  # a tree from before TRIM_BATCH, side by side
     print(
         f"{name}: loaded {count:,} in {loaded_s:.0f} s; trimmed {timer.trimmed:,} in {trim_s:.1f} s"
-        f" = {timer.trimmed / trim_s:,.0f} tasks/s in {len(batches)} batches of up to {scheduling.TRIM_BATCH}"
+        f" = {timer.trimmed / trim_s:,.0f} tasks/s in {len(batches)} batches of up to {batch_size}"
         f" (batch median {statistics.median(batches) * 1e3:.1f} ms, p99"
         f" {sorted(batches)[int(len(batches) * 0.99)] * 1e3:.1f} ms, max {max(batches) * 1e3:.1f} ms)",
         flush=True,
