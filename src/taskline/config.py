@@ -89,7 +89,13 @@ class Settings(BaseSettings):
             max_queue_size=self.max_queue_size,
             retention_s=self.retention,
             dlq_retention_s=self.dlq_retention,
+            archive=self.postgres_dsn() is not None,
         )
+
+    def postgres_dsn(self) -> str | None:
+        """TASKLINE_POSTGRES_URL, or None when unset or empty (history off)."""
+        dsn = self.postgres_url.get_secret_value().strip() if self.postgres_url else ""
+        return dsn or None
 
     def key_roles(self) -> dict[str, Role]:
         """`"k1:admin,k2:producer"` as a mapping; empty means the server runs open.

@@ -52,9 +52,9 @@ class BlockingRedisEngine:
         # A Redis that stops answering fails a call after timeout_s rather than hanging it.
         # redis-py packs commands with hiredis by itself when it is installed.
         self._redis = Redis.from_url(redis_url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s)
-        self._scripts = BlockingScriptRunner(self._redis)
         self._keys = KeySpace(DEFAULT_NAMESPACE)
         self._config = settings.engine_config()
+        self._scripts = BlockingScriptRunner(self._redis, archive=self._config.archive)
         self._offsets = priority_offsets(self._config)
         self._max_payload_bytes = settings.max_payload_bytes
         self._parse = partial(
