@@ -90,7 +90,7 @@ def create_app(settings: Settings, *, backend: Backend | None = None, clock: Clo
             allow_origins=settings.cors_origin_list(),
             allow_methods=["*"],
             allow_headers=["*"],
-            expose_headers=["Retry-After"],
+            expose_headers=["Retry-After", "X-Taskline-Source"],
         )
     # Outermost, so it also counts what the limits and CORS answer themselves.
     app.add_middleware(HttpMetrics, meter=app.state.http_meter)
