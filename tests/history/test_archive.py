@@ -146,3 +146,19 @@ async def test_retention_never_loses_an_unarchived_end(
     archived = await history.get(task.id)
     assert archived is not None
     assert archived.state is S.COMPLETED
+
+
+async def test_a_nul_in_user_data_or_an_error_does_not_stop_the_archiver(
+    archiving_backend: Backend, archiver: Archiver, history: HistoryReader, clock: FrozenClock
+) -> None:
+    task = await submit(archiving_backend, clock, payload={"s": "a\u0000b", "z": 1, "a": 2}, max_retries=0)
+    lease = await lease_one(archiving_backend, task)
+    await archiving_backend.fail(task.id, lease.token, error="bad\x00byte")
+
+    assert await archiver.archive_once() == 1
+    archived = await history.get(task.id)
+    assert archived is not None
+    assert archived.payload == {"s": "a\u0000b", "z": 1, "a": 2}
+    assert list(archived.payload) == ["s", "z", "a"]  # json keeps the key order; jsonb would not
+    assert archived.error == "bad\ufffdbyte"  # PostgreSQL text holds no NUL
+    assert archived.errors[0].error == "bad\x00byte"  # inside JSON it is kept as it was

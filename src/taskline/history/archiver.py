@@ -97,5 +97,5 @@ class Archiver:
                 log.warning("archiving to PostgreSQL history resumed")
                 self._failing = False
             pause_s = RETRY_FIRST_S
-            if copied < self._batch:
+            if copied == 0:  # a pass that found any goes again at once: a backlog drains at full speed
                 await asyncio.sleep(self._idle_s)

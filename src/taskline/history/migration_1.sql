@@ -1,5 +1,7 @@
 -- History schema version 1: the tasks table, one row per task, as it last ended.
--- Columns are the task's fields of SPEC §1 (the API's task JSON); times are timestamptz.
+-- Columns are the task's fields of SPEC §1 (the API's task JSON); times are timestamptz. User
+-- data is `json`, not `jsonb`: it keeps the text as Taskline stored it (key order, and
+-- "\u0000", which jsonb refuses and which would otherwise stop the archiver on that task).
 -- `id` sorts bytewise (COLLATE "C"): UUIDv7 text in that order is creation order, which the
 -- listing (newest first, cursor = last id) relies on, as the live backends do.
 CREATE TABLE IF NOT EXISTS tasks (
@@ -8,19 +10,19 @@ CREATE TABLE IF NOT EXISTS tasks (
     queue            text             NOT NULL,
     state            text             NOT NULL,
     priority         smallint         NOT NULL,
-    payload          jsonb,
-    result           jsonb,
+    payload          json,
+    result           json,
     error            text,
-    errors           jsonb            NOT NULL DEFAULT '[]',
+    errors           json             NOT NULL DEFAULT '[]',
     progress         double precision,
     max_retries      integer          NOT NULL,
     timeout          double precision NOT NULL,
     scheduled_at     timestamptz,
     unique_key       text,
     unique_ttl       integer          NOT NULL,
-    metadata         jsonb            NOT NULL DEFAULT '{}',
+    metadata         json             NOT NULL DEFAULT '{}',
     webhook          text,
-    webhook_status   jsonb,
+    webhook_status   json,
     attempts         integer          NOT NULL,
     cancel_requested boolean          NOT NULL DEFAULT false,
     created_at       timestamptz      NOT NULL,

@@ -1,7 +1,9 @@
 """A task as a row of the history's `tasks` table, and back: the one mapping of the two.
 
 JSON columns (payload, result, errors, metadata, webhook_status) go over the wire as text,
-encoded and decoded here with orjson; times as timestamptz (datetime in UTC).
+encoded and decoded here with orjson; times as timestamptz (datetime in UTC). PostgreSQL text
+cannot hold a NUL character, which a worker's error or a unique key may: it is stored as
+U+FFFD rather than stop the archiver on that task for good.
 """
 
 from datetime import UTC, datetime
@@ -18,7 +20,7 @@ COLUMNS = (
     "webhook_status", "attempts", "cancel_requested", "created_at", "updated_at", "started_at",
     "completed_at",
 )  # fmt: skip
-_JSONB = frozenset({"payload", "result", "errors", "metadata", "webhook_status"})
+_JSON = frozenset({"payload", "result", "errors", "metadata", "webhook_status"})
 _TIMES = frozenset({"scheduled_at", "created_at", "updated_at", "started_at", "completed_at"})
 
 
@@ -31,7 +33,11 @@ def _seconds(at: datetime | None) -> float | None:
 
 
 def _json(value: Any) -> str:
-    return orjson.dumps(value).decode()
+    return orjson.dumps(value).decode()  # a NUL inside a string is escaped (\u0000): json takes it
+
+
+def _text(value: str | None) -> str | None:
+    return None if value is None else value.replace("\x00", "\ufffd")
 
 
 def row_of(task: Task) -> tuple[Any, ...]:
@@ -45,16 +51,16 @@ def row_of(task: Task) -> tuple[Any, ...]:
         task.priority,
         _json(task.payload),
         None if task.result is None else _json(task.result),
-        task.error,
+        _text(task.error),
         _json(errors),
         task.progress,
         task.max_retries,
         task.timeout,
         _at(task.scheduled_at),
-        task.unique_key,
+        _text(task.unique_key),
         task.unique_ttl,
         _json(task.metadata),
-        task.webhook,
+        _text(task.webhook),
         None if task.webhook_status is None else _json(task.webhook_status),
         task.attempts,
         task.cancel_requested,
@@ -68,7 +74,7 @@ def row_of(task: Task) -> tuple[Any, ...]:
 def task_of(row: Any) -> Task:
     """The task a `SELECT <COLUMNS>` row holds (an asyncpg Record, or any mapping)."""
     value = {name: row[name] for name in COLUMNS}
-    for name in _JSONB:
+    for name in _JSON:
         if value[name] is not None:
             value[name] = orjson.loads(value[name])
     errors = [AttemptError(attempt=e["attempt"], error=e["error"], at=e["at"]) for e in value["errors"] or []]

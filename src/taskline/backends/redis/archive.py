@@ -21,14 +21,19 @@ def _fields(values: Any) -> dict[str, Any]:
 
 
 async def read(ctx: RedisContext, *, limit: int) -> list[ArchiveEntry]:
-    """Up to `limit` entries, oldest first within each queue, queues in name order."""
+    """Up to `limit` entries, oldest first within each queue, shared among the queues that have
+    any: one round trip asks which do, a second reads only those (so a pass over many queues
+    never reads `limit` entries from each to keep `limit`)."""
     queues = sorted(await ctx.catalog.queues(fresh=True))
-    pages = await ctx.pipeline([("xrange", (ctx.keys.queue(q).archive, "-", "+", limit)) for q in queues])
+    lengths = await ctx.pipeline([("xlen", (ctx.keys.queue(q).archive,)) for q in queues])
+    waiting = [q for q, n in zip(queues, lengths, strict=True) if int(n)]
+    if not waiting:
+        return []
+    share = max(1, limit // len(waiting))
+    pages = await ctx.pipeline([("xrange", (ctx.keys.queue(q).archive, "-", "+", share)) for q in waiting[:limit]])
     entries: list[ArchiveEntry] = []
-    for queue, page in zip(queues, pages, strict=True):
+    for queue, page in zip(waiting, pages, strict=False):
         for stream_id, values in page:
-            if len(entries) >= limit:
-                return entries
             fields = _fields(values)
             entries.append(ArchiveEntry(text(stream_id), decode_task(text(fields["i"]), queue, fields["r"])))
     return entries
