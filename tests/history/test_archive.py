@@ -9,6 +9,7 @@ from taskline.backends.base import Backend
 from taskline.core.clock import FrozenClock
 from taskline.core.config import EngineConfig
 from taskline.core.states import TaskState
+from taskline.core.webhooks import DeliveryOutcome
 from taskline.history.archiver import Archiver
 from taskline.history.reader import HistoryReader
 from taskline.wire import task_json
@@ -162,3 +163,26 @@ async def test_a_nul_in_user_data_or_an_error_does_not_stop_the_archiver(
     assert list(archived.payload) == ["s", "z", "a"]  # json keeps the key order; jsonb would not
     assert archived.error == "bad\ufffdbyte"  # PostgreSQL text holds no NUL
     assert archived.errors[0].error == "bad\x00byte"  # inside JSON it is kept as it was
+
+
+async def test_history_gets_the_webhooks_final_status_whichever_copy_is_read_last(
+    archiving_backend: Backend, archiver: Archiver, history: HistoryReader, clock: FrozenClock
+) -> None:
+    task = await submit(archiving_backend, clock, webhook="https://hooks.example.com/t")
+    lease = await lease_one(archiving_backend, task)
+    await archiving_backend.complete(task.id, lease.token)
+    (delivery,) = await archiving_backend.claim_deliveries(limit=10, claim_s=30)
+    retried = DeliveryOutcome("pending", 1, last_status=500, retry_in_s=1)
+    assert await archiving_backend.settle_delivery(delivery, retried)
+    clock.advance(2)
+    (delivery,) = await archiving_backend.claim_deliveries(limit=10, claim_s=30)
+    assert await archiving_backend.settle_delivery(delivery, DeliveryOutcome("delivered", 2, last_status=200))
+
+    entries = await archiving_backend.read_archive(limit=10)
+    # The end (delivery pending), then the same end with the final status; a retried attempt adds none.
+    assert [e.task.webhook_status["state"] for e in entries if e.task.webhook_status] == ["pending", "delivered"]
+    await archiver.upsert([entries[1].task])
+    await archiver.upsert([entries[0].task])  # the older copy read last, by another archiver
+    archived = await history.get(task.id)
+    assert archived is not None
+    assert archived.webhook_status == {"state": "delivered", "attempts": 2, "last_status": 200, "last_error": None}

@@ -32,7 +32,12 @@ RETRY_FIRST_S, RETRY_MAX_S = 0.5, 5.0
 _UPSERT = (
     f"INSERT INTO tasks ({', '.join(COLUMNS)}) VALUES ({', '.join(f'${i}' for i in range(1, len(COLUMNS) + 1))}) "
     f"ON CONFLICT (id) DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in COLUMNS[1:])}, archived_at = now() "
-    "WHERE tasks.updated_at <= EXCLUDED.updated_at"
+    # An older end never replaces a newer one; of two copies of one end (same updated_at), the
+    # one with the webhook's final status (sent again once delivered or failed) is not replaced
+    # by the one taken at the end with the delivery pending, whichever an archiver reads last.
+    "WHERE tasks.updated_at < EXCLUDED.updated_at OR (tasks.updated_at = EXCLUDED.updated_at "
+    "AND NOT (coalesce(tasks.webhook_status->>'state', 'pending') <> 'pending' "
+    "AND EXCLUDED.webhook_status->>'state' = 'pending'))"
 )
 
 

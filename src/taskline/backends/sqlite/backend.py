@@ -242,7 +242,8 @@ class SqliteBackend:
 
     async def settle_delivery(self, delivery: Delivery, outcome: DeliveryOutcome) -> bool:
         now_ms = to_ms(self._clock.now())
-        settled = await self._writer.run(partial(outbox.settle, delivery=delivery, outcome=outcome, now_ms=now_ms))
+        settle = partial(outbox.settle, delivery=delivery, outcome=outcome, now_ms=now_ms, archive=self._tx.archives)
+        settled = await self._writer.run(settle)
         if settled:  # counted once committed, as the transitions' own metrics are (Announcer)
             self._announcer.metrics.webhook(outcome.metric)
         return settled

@@ -227,7 +227,7 @@ SELECT count(*) AS depth, min(added_ms) AS oldest_ms FROM archive_outbox;
 -- name: set_webhook_status
 -- Only while the task still ends as the delivery saw it: a manual retry clears completed_ms,
 -- and a new end sets another, whose own delivery then owns the status.
-UPDATE tasks SET webhook_status = :status WHERE id = :task_id AND completed_ms IS :completed_ms;
+UPDATE tasks SET webhook_status = :status WHERE id = :task_id AND completed_ms IS :completed_ms RETURNING *;
 
 -- name: add_sample
 -- The first sample of a minute wins: a second writer changes nothing (rowcount 0).

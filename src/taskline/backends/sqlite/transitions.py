@@ -62,6 +62,11 @@ class Transitions:
         self._clock = clock
         self._rng = rng  # touched only on the writer thread
 
+    @property
+    def archives(self) -> bool:
+        """History is on: ends (and final webhook outcomes) go to the archive outbox too."""
+        return self._config.archive
+
     # -- shared steps ---------------------------------------------------------------------
 
     def _load(self, conn: sqlite3.Connection, task_id: str) -> Task:
