@@ -186,3 +186,27 @@ async def test_history_gets_the_webhooks_final_status_whichever_copy_is_read_las
     archived = await history.get(task.id)
     assert archived is not None
     assert archived.webhook_status == {"state": "delivered", "attempts": 2, "last_status": 200, "last_error": None}
+
+
+async def test_two_servers_on_one_redis_split_the_queues_rather_than_each_copy_all(
+    redis_url: str, clock: FrozenClock
+) -> None:
+    from taskline.backends.redis.backend import RedisBackend
+
+    config = EngineConfig(archive=True)
+    one = await RedisBackend.connect(redis_url, config=config, clock=clock)
+    two = await RedisBackend.connect(redis_url, config=config, clock=clock)
+    try:
+        for queue in ("a", "b", "c"):
+            await in_state(one, clock, S.COMPLETED, queue=queue)
+        first = await one.read_archive(limit=50)
+        second = await two.read_archive(limit=50)
+        assert {e.task.queue for e in first} == {"a", "b", "c"}
+        assert second == []  # every queue with entries is the first reader's for now
+        await one.drop_archived(first)
+        await in_state(one, clock, S.COMPLETED, queue="d")
+        assert [e.task.queue for e in await two.read_archive(limit=50)] == ["d"]  # a new one is free
+        assert await one.read_archive(limit=50) == []
+    finally:
+        await one.close()
+        await two.close()

@@ -288,8 +288,10 @@ class Backend(Protocol):
     # trimming the task itself loses nothing the archiver has not copied yet.
 
     async def read_archive(self, *, limit: int) -> list[ArchiveEntry]:
-        """Up to `limit` entries, oldest first (per queue on Redis); reading removes nothing,
-        so several archivers may read the same entries (their upserts are idempotent)."""
+        """Up to `limit` entries, oldest first (per queue on Redis). Reading removes nothing. On
+        Redis several servers split the queues (a queue's entries go to one reader at a time, a
+        claim of a few seconds); where two still read the same entries, at a hand-over, their
+        idempotent upserts and exact drops make that harmless."""
         ...
 
     async def drop_archived(self, entries: Sequence[ArchiveEntry]) -> int:

@@ -98,9 +98,10 @@ class Archiver:
                 await asyncio.sleep(pause_s)
                 pause_s = min(pause_s * 2, RETRY_MAX_S)
                 continue
-            if self._failing:
+            if copied and self._failing:  # only a pass that wrote shows PostgreSQL is back; one
+                # that found nothing to read (another server holds the queues) did not ask it
                 log.warning("archiving to PostgreSQL history resumed")
                 self._failing = False
-            pause_s = RETRY_FIRST_S
+                pause_s = RETRY_FIRST_S
             if copied == 0:  # a pass that found any goes again at once: a backlog drains at full speed
                 await asyncio.sleep(self._idle_s)

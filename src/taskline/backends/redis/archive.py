@@ -1,9 +1,14 @@
 """The archive outbox on Redis (PostgreSQL history): each queue's `archive` stream.
 
 Entries (`i` task id, `r` the record as it ended) are added by the script that ended the
-task (_lib.lua `announce`) while history is on. Reading asks every known queue in one
-pipelined round trip; dropping is XDEL of exactly the stream ids read, so an entry added
-meanwhile, or one another archiver already dropped, is left as it is.
+task (_lib.lua `announce`) while history is on. Dropping is XDEL of exactly the stream ids
+read, so an entry added meanwhile, or one another archiver already dropped, is left as it is.
+
+Several servers archive at once: a reader first claims each queue it would read for CLAIM_MS
+(`archiving`, SET NX PX), so each queue's entries are copied by one server at a time and the
+servers split the queues instead of all copying everything. A claim is never renewed, only
+taken afresh once it ran out, so a server that died holds nothing for long; at a hand-over two
+servers may copy the same entries, which the idempotent upsert and the exact drop make harmless.
 """
 
 from collections import defaultdict
@@ -20,13 +25,30 @@ def _fields(values: Any) -> dict[str, Any]:
     return {text(name): value for name, value in values.items()}
 
 
-async def read(ctx: RedisContext, *, limit: int) -> list[ArchiveEntry]:
-    """Up to `limit` entries, oldest first within each queue, shared among the queues that have
-    any: one round trip asks which do, a second reads only those (so a pass over many queues
-    never reads `limit` entries from each to keep `limit`)."""
+CLAIM_MS = 5000
+"""How long a claim on a queue's archive stream lasts: a pass takes far less."""
+
+
+async def read(ctx: RedisContext, *, limit: int, reader: str) -> list[ArchiveEntry]:
+    """Up to `limit` entries, oldest first within each queue, of the queues that have any and
+    that `reader` holds (or now takes) the claim on, the batch shared among them: one round trip
+    asks which queues have entries, one claims them, one reads."""
     queues = sorted(await ctx.catalog.queues(fresh=True))
     lengths = await ctx.pipeline([("xlen", (ctx.keys.queue(q).archive,)) for q in queues])
     waiting = [q for q, n in zip(queues, lengths, strict=True) if int(n)]
+    if waiting:
+        claims = await ctx.pipeline(
+            [
+                command
+                for q in waiting
+                for command in (
+                    ("set", (ctx.keys.queue(q).archiving, reader, None, CLAIM_MS, True)),
+                    ("get", (ctx.keys.queue(q).archiving,)),
+                )
+            ]
+        )
+        holders = claims[1::2]
+        waiting = [q for q, holder in zip(waiting, holders, strict=True) if holder and text(holder) == reader]
     if not waiting:
         return []
     share = max(1, limit // len(waiting))

@@ -8,6 +8,7 @@ them: for outcomes in settling.py, where complete and fail go as a settle of one
 """
 
 import random
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Literal, TypeVar
@@ -81,6 +82,7 @@ class RedisBackend:
         self._hub = WakeupHub()
         self._coalescer = SubmitCoalescer(self._submit_to_queue)
         self._listener = WakeListener(client, self._keys.wake_channel, self._hub)
+        self._archive_reader = uuid.uuid4().hex  # who holds a queue's archive claim (archive.py)
 
     @classmethod
     async def connect(
@@ -452,7 +454,7 @@ class RedisBackend:
     # --- the archive outbox (PostgreSQL history) ---------------------------------------
 
     async def read_archive(self, *, limit: int) -> list[ArchiveEntry]:
-        return await archive.read(self._ctx, limit=limit)
+        return await archive.read(self._ctx, limit=limit, reader=self._archive_reader)
 
     async def drop_archived(self, entries: Sequence[ArchiveEntry]) -> int:
         return await archive.drop(self._ctx, entries)

@@ -110,6 +110,12 @@ class QueueKeys:
         return self.prefix + "archive"
 
     @property
+    def archiving(self) -> str:
+        """STRING: the id of the archiver reading this queue's archive stream, for a few seconds
+        (SET NX PX), so several servers split the queues between them rather than each copy all."""
+        return self.prefix + "archiving"
+
+    @property
     def announcing(self) -> list[str]:
         """The keys of a script that changes tasks but never ends one: events, metrics."""
         return [self.events, self.metrics]
