@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from taskline.config import load_settings
+from taskline.config import Settings, load_settings
 
 
 @pytest.fixture
@@ -105,3 +105,16 @@ def test_the_smtp_port_follows_starttls_unless_set(
         monkeypatch.setenv(name, value)
 
     assert load_settings().smtp_port_or_default() == port
+
+
+def test_postgres_url_turns_history_on_and_must_be_postgresql() -> None:
+    assert Settings().postgres_dsn() is None
+    assert not Settings().engine_config().archive
+    assert Settings(postgres_url=" ").postgres_dsn() is None  # empty in an env file means unset
+    on = Settings(postgres_url="postgresql://u:pw@db/taskline")
+    assert on.postgres_dsn() == "postgresql://u:pw@db/taskline"
+    assert on.engine_config().archive
+
+    with pytest.raises(ValueError, match="postgresql://") as refused:
+        Settings(postgres_url="mysql://u:pw@db/taskline").postgres_dsn()
+    assert "pw" not in str(refused.value)
