@@ -15,9 +15,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
-from redis.asyncio import Redis
-
 from taskline.backends.redis.codec import text
+from taskline.backends.redis.connecting import AnyRedis
 from taskline.backends.redis.failures import redis_unavailable
 from taskline.backends.redis.keys import KeySpace
 
@@ -47,7 +46,7 @@ class Places:
 class Catalog:
     """Cached queue names, per-queue task types, and task id -> (queue, type)."""
 
-    def __init__(self, client: "Redis", keys: KeySpace, *, now: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, client: "AnyRedis", keys: KeySpace, *, now: Callable[[], float] = time.monotonic) -> None:
         self._client = client
         self._keys = keys
         self._now = now

@@ -4,10 +4,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from redis.asyncio import Redis
-
 from taskline.backends.redis.calls import priority_offsets
 from taskline.backends.redis.catalog import Catalog
+from taskline.backends.redis.connecting import AnyRedis
 from taskline.backends.redis.failures import redis_unavailable
 from taskline.backends.redis.keys import KeySpace
 from taskline.backends.redis.scripts import ScriptRunner
@@ -19,7 +18,7 @@ Command = tuple[str, tuple[Any, ...]]
 
 @dataclass(slots=True)
 class RedisContext:
-    client: "Redis"
+    client: "AnyRedis"
     keys: KeySpace
     config: EngineConfig
     scripts: ScriptRunner = field(init=False)

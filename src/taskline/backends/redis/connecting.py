@@ -1,0 +1,128 @@
+"""Open the right redis-py client for a URL: a plain one on a standalone Redis, the cluster
+client when the node the URL names runs in cluster mode (SPEC §8 "Redis Cluster").
+
+The URL form stays `redis://` / `rediss://`: the node is asked (`INFO cluster`), so the same
+TASKLINE_REDIS_URL works whichever Redis is behind it and nobody has to know a second scheme.
+"""
+
+import asyncio
+from typing import Any
+
+from redis import Redis as BlockingRedis
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.cluster import ClusterPipeline, RedisCluster
+from redis.cluster import RedisCluster as BlockingRedisCluster
+from redis.connection import parse_url
+
+from taskline.backends.redis.failures import redis_unavailable
+from taskline.backends.redis.packing import packing_with_hiredis
+from taskline.errors import BackendUnavailable
+
+AnyRedis = Redis | RedisCluster
+"""The asyncio client the backend runs on: commands, pipelines and EVALSHA look the same on both."""
+AnyBlockingRedis = BlockingRedis | BlockingRedisCluster
+
+
+class QueuingRedisCluster(RedisCluster):
+    """redis-py's cluster client, with calls beyond the pool waiting for a connection.
+
+    Its per-node pools raise MaxConnectionsError when every connection is busy, where the
+    standalone client's BlockingConnectionPool waits: a burst of concurrent calls (an API under
+    load, many consumers) would fail. One semaphore over every command and pipeline, a little
+    under the per-node limit (a node never has more connections busy than the whole client),
+    restores the waiting; the margin is for the wake-up subscription's own connection.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.in_flight = asyncio.Semaphore(max(1, int(kwargs.get("max_connections", 100)) - _MARGIN))
+
+    async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        async with self.in_flight:
+            return await super().execute_command(*args, **kwargs)
+
+    def pipeline(self, transaction: Any | None = None, shard_hint: Any | None = None) -> ClusterPipeline:
+        if shard_hint:
+            raise ValueError("shard_hint has no meaning on a cluster")
+        return _QueuingPipeline(self, transaction)  # type: ignore[abstract]  # as redis-py's own pipeline()
+
+
+class _QueuingPipeline(ClusterPipeline):
+    async def execute(self, raise_on_error: bool = True, allow_redirections: bool = True) -> list[Any]:
+        client = self.cluster_client
+        assert isinstance(client, QueuingRedisCluster)
+        async with client.in_flight:
+            return await super().execute(raise_on_error, allow_redirections)
+
+
+_MARGIN = 2
+
+
+def _cluster_enabled(info: dict[str, Any]) -> bool:
+    return str(info.get("cluster_enabled", 0)) == "1"
+
+
+def _database_zero(url: str) -> None:
+    """A cluster has database 0 only: a URL asking for another is a mistake to say, not to ignore."""
+    db = parse_url(url).get("db")  # type: ignore[no-untyped-call]
+    if db not in (None, 0):
+        raise BackendUnavailable(
+            f"the Redis at TASKLINE_REDIS_URL is a cluster node, and a Redis Cluster has database 0 only; "
+            f"the URL asks for database {db}: drop the '/{db}' from it"
+        )
+
+
+async def open_client(url: str, *, max_connections: int) -> AnyRedis:
+    """A connected client for `url`: `RedisCluster` if the node is a cluster node, else `Redis`.
+
+    Raises:
+        BackendUnavailable: the node does not answer, or it is a cluster node and `url` names a
+            database other than 0.
+    """
+    # A blocking pool makes a burst of concurrent calls queue for a connection instead of
+    # failing with "Too many connections".
+    pool = BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=20)
+    pool.connection_class = packing_with_hiredis(pool.connection_class)
+    client = Redis.from_pool(pool)
+    try:
+        with redis_unavailable():
+            clustered = _cluster_enabled(await client.info("cluster"))
+    except BaseException:
+        await client.aclose()
+        raise
+    if not clustered:
+        return client
+    await client.aclose()
+    _database_zero(url)
+    cluster = QueuingRedisCluster.from_url(url, max_connections=max_connections)
+    # The nodes it discovers are built from these kwargs: hiredis packs their commands too.
+    kwargs = cluster.nodes_manager.connection_kwargs
+    kwargs["connection_class"] = packing_with_hiredis(kwargs["connection_class"])
+    try:
+        with redis_unavailable():
+            await cluster.initialize()
+    except BaseException:
+        await cluster.aclose()
+        raise
+    return cluster
+
+
+def open_blocking_client(url: str, *, timeout_s: float) -> AnyBlockingRedis:
+    """`open_client` for redis-py's blocking client (the blocking `Client` straight on Redis)."""
+    client = BlockingRedis.from_url(url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s)
+    try:
+        with redis_unavailable(blocking=True):
+            clustered = _cluster_enabled(client.info("cluster"))
+    except BaseException:
+        client.close()
+        raise
+    if not clustered:
+        return client
+    client.close()
+    _database_zero(url)
+    with redis_unavailable(blocking=True):
+        return BlockingRedisCluster.from_url(url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s)
+
+
+def is_cluster(client: AnyRedis | AnyBlockingRedis) -> bool:
+    return isinstance(client, RedisCluster | BlockingRedisCluster)
