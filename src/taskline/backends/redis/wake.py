@@ -1,13 +1,25 @@
 """Feed the in-process WakeupHub from Redis pub/sub, so a long poll in one process wakes on a
-submit made by another."""
+submit made by another.
+
+On a Redis Cluster the scripts' classic PUBLISH (not SPUBLISH) is relayed by every node to
+every other over the cluster bus, so one subscription on any node hears the wake-ups of all
+queues on all shards: one connection per process, nothing to subscribe as queues appear,
+and scripts keep publishing to a channel outside their slot (a shard channel would have to
+be in it: one per queue, a subscription per queue per shard). The price is that every
+wake-up crosses the bus to every node; wake-ups are one short message per submit batch,
+lease or timer change, not per event. The subscription sits on one primary at a time, the
+next one in turn after its node fails, so a dead node costs one reconnect.
+"""
 
 import asyncio
 import contextlib
 import logging
 
 from redis import exceptions as redis_errors
-from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
+from redis.asyncio.cluster import RedisCluster
 
+from taskline.backends.redis.connecting import AnyRedis
 from taskline.backends.redis.keys import TIMER_MESSAGE
 from taskline.backends.wakeup import WakeupHub
 
@@ -19,12 +31,13 @@ _RECONNECT_DELAY_S = 0.5
 class WakeListener:
     """One background task per backend: subscribe to the wake channel and relay each message."""
 
-    def __init__(self, client: "Redis", channel: str, hub: WakeupHub) -> None:
+    def __init__(self, client: "AnyRedis", channel: str, hub: WakeupHub) -> None:
         self._client = client
         self._channel = channel
         self._hub = hub
         self._task: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
+        self._attempts = 0  # on a cluster: which node to subscribe on next
 
     async def start(self) -> None:
         """Start listening; returns once subscribed, so no message published after it is missed."""
@@ -54,8 +67,16 @@ class WakeListener:
                 log.warning("redis wake-up listener lost its connection (%s); reconnecting", exc)
                 await asyncio.sleep(_RECONNECT_DELAY_S)  # back off before reconnecting, not a sync wait
 
+    def _pubsub(self) -> PubSub:
+        if not isinstance(self._client, RedisCluster):
+            return self._client.pubsub(ignore_subscribe_messages=True)
+        nodes = sorted(self._client.get_nodes(), key=lambda node: node.name)
+        self._attempts += 1
+        node = nodes[self._attempts % len(nodes)]
+        return self._client.pubsub(node=node, ignore_subscribe_messages=True)
+
     async def _listen(self) -> None:
-        pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+        pubsub = self._pubsub()
         try:
             await pubsub.subscribe(self._channel)
             if self._subscribed.is_set():
