@@ -12,14 +12,15 @@ from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Literal, TypeVar
 
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.cluster import RedisCluster
 
 from taskline.backends.base import UNCHANGED
-from taskline.backends.redis import housekeeping, outbox, timers
+from taskline.backends.redis import housekeeping, nodes, outbox, timers
 from taskline.backends.redis import samples as sampled
 from taskline.backends.redis.calls import Args, cancel_call, new_tasks, retry_call, submit_call, submit_outcomes
 from taskline.backends.redis.coalescer import SubmitCoalescer
 from taskline.backends.redis.codec import decode_task, from_ms, to_ms
+from taskline.backends.redis.connecting import AnyRedis, open_client
 from taskline.backends.redis.context import RedisContext
 from taskline.backends.redis.events import RedisEventLog
 from taskline.backends.redis.failures import redis_unavailable
@@ -28,7 +29,6 @@ from taskline.backends.redis.inspect import Inspector
 from taskline.backends.redis.keys import DEFAULT_NAMESPACE, KeySpace, QueueKeys
 from taskline.backends.redis.leasing import Leaser
 from taskline.backends.redis.measures import metrics_from_hashes
-from taskline.backends.redis.packing import packing_with_hiredis
 from taskline.backends.redis.registry import WorkerRegistry
 from taskline.backends.redis.settling import Settler
 from taskline.backends.redis.wake import WakeListener
@@ -56,7 +56,7 @@ class RedisBackend:
 
     def __init__(
         self,
-        client: "Redis",
+        client: "AnyRedis",
         *,
         config: EngineConfig,
         clock: Clock,
@@ -93,10 +93,12 @@ class RedisBackend:
         max_connections: int = 64,
         wake_ups: bool = True,
     ) -> "RedisBackend":
-        """Connect to `url` (redis:// or rediss://) and start the wake-up listener.
+        """Connect to `url` (redis:// or rediss://) and start the wake-up listener. A cluster
+        node's URL gets redis-py's cluster client (connecting.py).
 
         Raises:
-            BackendUnavailable: Redis does not answer, or holds Taskline data in another record format.
+            BackendUnavailable: Redis does not answer, holds Taskline data in another record
+                format, or is a cluster node and the URL names a database other than 0.
 
         Args:
             url: the server.
@@ -104,16 +106,13 @@ class RedisBackend:
             clock: where `now` comes from (tests pass a FrozenClock).
             namespace: the prefix of every key.
             rng: the source of backoff jitter draws.
-            max_connections: connections in the pool; further concurrent calls wait for one.
+            max_connections: connections in the pool (per node on a cluster); further concurrent
+                calls wait for one.
             wake_ups: subscribe to the wake channel, so polls and the scheduler here hear of work
                 other processes add. A client that neither polls nor schedules passes False and
                 is not sent every submit's wake-up.
         """
-        # A blocking pool makes a burst of concurrent calls queue for a connection instead of
-        # failing with "Too many connections".
-        pool = BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=20)
-        pool.connection_class = packing_with_hiredis(pool.connection_class)
-        client = Redis.from_pool(pool)
+        client = await open_client(url, max_connections=max_connections)
         backend = cls(
             client, config=config or EngineConfig(), clock=clock or SystemClock(), namespace=namespace, rng=rng
         )
@@ -169,7 +168,8 @@ class RedisBackend:
         call = submit_call(
             keys, batch, now_ms=self._now_ms(), config=self._config, wake_channel=self._keys.wake_channel
         )
-        reply = await self._scripts.run(call.name, call.keys, call.args)
+        replicas = self._config.redis_wait_replicas
+        reply = await self._scripts.run(call.name, call.keys, call.args, replicas=replicas)
         outcomes = submit_outcomes(queue, batch, reply)
         for outcome in outcomes:
             if outcome.created:
@@ -451,11 +451,20 @@ class RedisBackend:
     # --- connection ---------------------------------------------------------------------
 
     async def ping(self) -> bool:
+        if isinstance(self._client, RedisCluster):  # up while any node answers (SPEC §8)
+            answers, _ = await nodes.unreachable(self._client)
+            return answers
         try:
             with redis_unavailable():
                 return bool(await self._client.ping())
         except BackendUnavailable:
             return False
+
+    async def unreachable_nodes(self) -> list[str] | None:
+        if not isinstance(self._client, RedisCluster):
+            return None
+        _, down = await nodes.unreachable(self._client)
+        return down
 
     async def durability_warning(self) -> str | None:
         try:
