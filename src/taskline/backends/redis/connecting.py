@@ -6,9 +6,12 @@ TASKLINE_REDIS_URL works whichever Redis is behind it and nobody has to know a s
 """
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from redis import Redis as BlockingRedis
+from redis import exceptions as redis_errors
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import ClusterPipeline, RedisCluster
 from redis.cluster import RedisCluster as BlockingRedisCluster
@@ -72,6 +75,18 @@ def _database_zero(url: str) -> None:
         )
 
 
+@contextmanager
+def _selecting(url: str) -> Iterator[None]:
+    """A URL with a database other than 0 has its connection SELECT it, which a cluster node
+    refuses: that refusal is the clear error `_database_zero` gives."""
+    try:
+        yield
+    except redis_errors.ResponseError as exc:
+        if "SELECT is not allowed in cluster mode" in str(exc):
+            _database_zero(url)
+        raise
+
+
 async def open_client(url: str, *, max_connections: int) -> AnyRedis:
     """A connected client for `url`: `RedisCluster` if the node is a cluster node, else `Redis`.
 
@@ -85,7 +100,7 @@ async def open_client(url: str, *, max_connections: int) -> AnyRedis:
     pool.connection_class = packing_with_hiredis(pool.connection_class)
     client = Redis.from_pool(pool)
     try:
-        with redis_unavailable():
+        with redis_unavailable(), _selecting(url):
             clustered = _cluster_enabled(await client.info("cluster"))
     except BaseException:
         await client.aclose()
@@ -111,7 +126,7 @@ def open_blocking_client(url: str, *, timeout_s: float) -> AnyBlockingRedis:
     """`open_client` for redis-py's blocking client (the blocking `Client` straight on Redis)."""
     client = BlockingRedis.from_url(url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s)
     try:
-        with redis_unavailable(blocking=True):
+        with redis_unavailable(blocking=True), _selecting(url):
             clustered = _cluster_enabled(client.info("cluster"))
     except BaseException:
         client.close()
