@@ -93,6 +93,12 @@ class RedisClusterNodes:
         self.kill(port)
         return port
 
+    def restart(self, port: int) -> None:
+        """Start a killed node again on its port and directory: its nodes.conf keeps its identity,
+        so it rejoins, as a replica of whichever node took over its slots meanwhile."""
+        self._start_node(port)
+        self._wait_for(lambda: self._ping(port), f"redis-server on port {port} did not answer")
+
     def kill(self, port: int) -> None:
         process = self.processes.pop(port, None)
         if process is not None:

@@ -20,7 +20,7 @@ async def _answers(client: RedisCluster, node: ClusterNode) -> bool:
     try:
         async with asyncio.timeout(NODE_PING_TIMEOUT_S):
             return bool(await client.ping(target_nodes=node))
-    except (redis_errors.RedisError, OSError, TimeoutError):
+    except (redis_errors.RedisError, redis_errors.RedisClusterException, OSError, TimeoutError):
         return False
 
 
@@ -45,6 +45,6 @@ async def unreachable(client: RedisCluster) -> tuple[bool, list[str]]:
             async with asyncio.timeout(NODE_PING_TIMEOUT_S):
                 view = await client.execute_command("CLUSTER NODES", target_nodes=alive[0])
             down |= _down_in_view(view)
-        except (redis_errors.RedisError, OSError, TimeoutError):
+        except (redis_errors.RedisError, redis_errors.RedisClusterException, OSError, TimeoutError):
             pass  # the PINGs above already say what this client can tell
     return bool(alive), sorted(down)

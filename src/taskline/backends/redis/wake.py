@@ -26,6 +26,9 @@ from taskline.backends.wakeup import WakeupHub
 log = logging.getLogger(__name__)
 
 _RECONNECT_DELAY_S = 0.5
+# What ends a subscription for want of a node: the cluster client's own "cannot be connected"
+# is no RedisError.
+_LOST = (redis_errors.ConnectionError, redis_errors.TimeoutError, redis_errors.RedisClusterException, OSError)
 
 
 class WakeListener:
@@ -63,7 +66,12 @@ class WakeListener:
         while True:
             try:
                 await self._listen()
-            except (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError) as exc:
+            except (
+                redis_errors.ConnectionError,
+                redis_errors.TimeoutError,
+                redis_errors.RedisClusterException,
+                OSError,
+            ) as exc:
                 log.warning("redis wake-up listener lost its connection (%s); reconnecting", exc)
                 await asyncio.sleep(_RECONNECT_DELAY_S)  # back off before reconnecting, not a sync wait
 
@@ -71,6 +79,8 @@ class WakeListener:
         if not isinstance(self._client, RedisCluster):
             return self._client.pubsub(ignore_subscribe_messages=True)
         nodes = sorted(self._client.get_nodes(), key=lambda node: node.name)
+        if not nodes:
+            raise redis_errors.RedisClusterException("the cluster client knows no node")
         self._attempts += 1
         node = nodes[self._attempts % len(nodes)]
         return self._client.pubsub(node=node, ignore_subscribe_messages=True)
