@@ -16,6 +16,7 @@ from redis.cluster import RedisCluster
 
 from taskline.backends.factory import open_backend
 from taskline.backends.redis.backend import RedisBackend
+from taskline.client import Client
 from taskline.config import load_settings
 from taskline.core.clock import FrozenClock
 from taskline.core.config import EngineConfig
@@ -118,6 +119,18 @@ async def test_a_submit_through_one_node_wakes_a_watcher_subscribed_on_another(r
     finally:
         await watcher.close()
         await producer.close()
+
+
+def test_the_blocking_client_on_a_cluster_node_url(redis_cluster_url: str) -> None:
+    """`Client("redis://<node>")`: its own calls on redis-py's blocking cluster client, the rest
+    (a bulk across queues, stats) through the async backend, both on the cluster."""
+    with Client(redis_cluster_url) as client:
+        singles = [client.submit("echo", {"queue": queue}, queue=queue) for queue in QUEUES]
+        assert [client.get(t.id).queue for t in singles] == list(QUEUES)
+        bulk = client.submit_many([{"type": "echo", "queue": queue} for queue in QUEUES])
+        assert {t.queue for t in bulk} == set(QUEUES)
+        assert client.stats().states["pending"] == 4
+        assert client.cancel(singles[1].id).state == "cancelled"
 
 
 def test_serve_and_worker_processes_on_a_cluster_node_run_tasks(redis_cluster_url: str, tmp_path: Path) -> None:
