@@ -469,16 +469,28 @@ class RedisBackend:
     async def durability_warning(self) -> str | None:
         try:
             with redis_unavailable():
-                appendonly = (await self._client.config_get("appendonly")).get("appendonly")
-                save = (await self._client.config_get("save")).get("save")
+                settings = await self._persistence()
         except TasklineError as exc:  # CONFIG is often renamed or denied on managed Redis
             return f"could not tell whether Redis persists tasks across a restart ({exc.message})"
-        if appendonly == "no" and save == "":
+        off = sorted(node for node, (appendonly, save) in settings.items() if appendonly == "no" and save == "")
+        if off:
+            where = "" if not isinstance(self._client, RedisCluster) else f" on cluster nodes {', '.join(off)}"
             return (
-                "Redis persistence is off (appendonly no, save ''): a Redis restart loses every task; "
+                f"Redis persistence is off (appendonly no, save ''){where}: a Redis restart loses every task; "
                 "turn on appendonly for at-least-once delivery across restarts"
             )
         return None
+
+    async def _persistence(self) -> dict[str, tuple[Any, Any]]:
+        """(appendonly, save) of the server, or of every primary of a cluster, by address."""
+        if not isinstance(self._client, RedisCluster):
+            appendonly = (await self._client.config_get("appendonly")).get("appendonly")
+            save = (await self._client.config_get("save")).get("save")
+            return {"redis": (appendonly, save)}
+        primaries = self._client.get_primaries()
+        # A node's own CONFIG GET: the cluster client would ask one node for the whole cluster.
+        replies = [await self._client.config_get("appendonly", "save", target_nodes=node) for node in primaries]
+        return {n.name: (r.get("appendonly"), r.get("save")) for n, r in zip(primaries, replies, strict=True)}
 
     async def close(self) -> None:
         await self._listener.stop()
