@@ -12,8 +12,11 @@ from typing import Any
 
 from redis import Redis as BlockingRedis
 from redis import exceptions as redis_errors
+from redis._parsers.commands import AsyncCommandsParser
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import ClusterPipeline, RedisCluster
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.cluster import RedisCluster as BlockingRedisCluster
 from redis.connection import parse_url
 
@@ -33,16 +36,29 @@ class QueuingRedisCluster(RedisCluster):
     standalone client's BlockingConnectionPool waits: a burst of concurrent calls (an API under
     load, many consumers) would fail. One semaphore over every command and pipeline, a little
     under the per-node limit (a node never has more connections busy than the whole client),
-    restores the waiting; the margin is for the wake-up subscription's own connection.
+    restores the waiting.
+
+    It is opened without retries (`open_client`): redis-py's cluster pipeline answers a
+    connection error by closing every connection of every node before it retries, so one
+    request touching a dead node broke the requests in flight on the live ones, which retried
+    and closed everything again. Without retries a call that meets a dead node is a 503 at once
+    (callers retry: workers poll again, clients back off), and the slot map is read again before
+    the next call (`refresh_later`), which is how a promoted replica is found.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.in_flight = asyncio.Semaphore(max(1, int(kwargs.get("max_connections", 100)) - _MARGIN))
+        self.commands_parser = _CommandTable()
 
     async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
         async with self.in_flight:
             return await super().execute_command(*args, **kwargs)
+
+    def refresh_later(self) -> None:
+        """Read the slot map again before the next command (redis-py's own flag for it, which its
+        commands set on a connection error and its pipelines only by closing every connection)."""
+        self._initialize = True
 
     def pipeline(self, transaction: Any | None = None, shard_hint: Any | None = None) -> ClusterPipeline:
         if shard_hint:
@@ -55,10 +71,28 @@ class _QueuingPipeline(ClusterPipeline):
         client = self.cluster_client
         assert isinstance(client, QueuingRedisCluster)
         async with client.in_flight:
-            return await super().execute(raise_on_error, allow_redirections)
+            try:
+                return await super().execute(raise_on_error, allow_redirections)
+            except (redis_errors.ConnectionError, redis_errors.TimeoutError, redis_errors.ClusterDownError):
+                client.refresh_later()  # a node died or the cluster is electing: learn the new map
+                raise
 
 
 _MARGIN = 2
+
+
+class _CommandTable(AsyncCommandsParser):
+    """redis-py's table of where each command's keys are, read (COMMAND) once.
+
+    redis-py reads it again at every re-initialisation, which follows any connection error,
+    from the "default node": the first primary of the slot map. A primary that died with its
+    whole shard stays in the map, so when it is first every re-initialisation failed and the
+    client refused all commands, the live shards' too. The table does not change while the
+    servers run the same version: one read is enough."""
+
+    async def initialize(self, node: Any = None) -> None:
+        if not self.commands:
+            await super().initialize(node)
 
 
 def _cluster_enabled(info: dict[str, Any]) -> bool:
@@ -109,7 +143,7 @@ async def open_client(url: str, *, max_connections: int) -> AnyRedis:
         return client
     await client.aclose()
     _database_zero(url)
-    cluster = QueuingRedisCluster.from_url(url, max_connections=max_connections)
+    cluster = QueuingRedisCluster.from_url(url, max_connections=max_connections, retry=Retry(NoBackoff(), 0))
     # The nodes it discovers are built from these kwargs: hiredis packs their commands too.
     kwargs = cluster.nodes_manager.connection_kwargs
     kwargs["connection_class"] = packing_with_hiredis(kwargs["connection_class"])

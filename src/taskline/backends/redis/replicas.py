@@ -8,7 +8,6 @@ that owns the script's keys: a plain pipeline on a standalone Redis, the owning 
 connection on a cluster.
 """
 
-import contextlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -97,8 +96,8 @@ async def _on_owner(client: RedisCluster, key: str, call: tuple[Any, ...], repli
                 replies.append(exc)
     except (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError):
         # The node is gone (a crash, a failover): read the slot map again for the next call.
-        with contextlib.suppress(redis_errors.RedisError, OSError):
-            await client.nodes_manager.initialize()
+        if isinstance(client, QueuingRedisCluster):
+            client.refresh_later()
         raise
     finally:
         node.release(connection)

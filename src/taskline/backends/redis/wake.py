@@ -7,8 +7,9 @@ queues on all shards: one connection per process, nothing to subscribe as queues
 and scripts keep publishing to a channel outside their slot (a shard channel would have to
 be in it: one per queue, a subscription per queue per shard). The price is that every
 wake-up crosses the bus to every node; wake-ups are one short message per submit batch,
-lease or timer change, not per event. The subscription sits on one primary at a time, the
-next one in turn after its node fails, so a dead node costs one reconnect.
+lease or timer change, not per event. The subscription sits on one primary at a time, on a
+connection of its own, the next primary in turn after its node fails, so a dead node costs
+one reconnect.
 """
 
 import asyncio
@@ -16,7 +17,7 @@ import contextlib
 import logging
 
 from redis import exceptions as redis_errors
-from redis.asyncio.client import PubSub
+from redis.asyncio import ConnectionPool, Redis
 from redis.asyncio.cluster import RedisCluster
 
 from taskline.backends.redis.connecting import AnyRedis
@@ -75,18 +76,24 @@ class WakeListener:
                 log.warning("redis wake-up listener lost its connection (%s); reconnecting", exc)
                 await asyncio.sleep(_RECONNECT_DELAY_S)  # back off before reconnecting, not a sync wait
 
-    def _pubsub(self) -> PubSub:
+    def _subscriber(self) -> Redis:
+        """The client to subscribe with: the backend's own on one Redis; on a cluster a client
+        of one connection to one primary, in turn. Not the cluster client's pubsub: that
+        borrows the node's pool, which the cluster client closes whenever it reads the slot
+        map again (after any connection error, on any node), dropping the subscription too."""
         if not isinstance(self._client, RedisCluster):
-            return self._client.pubsub(ignore_subscribe_messages=True)
+            return self._client
         nodes = sorted(self._client.get_nodes(), key=lambda node: node.name)
         if not nodes:
             raise redis_errors.RedisClusterException("the cluster client knows no node")
         self._attempts += 1
         node = nodes[self._attempts % len(nodes)]
-        return self._client.pubsub(node=node, ignore_subscribe_messages=True)
+        pool = ConnectionPool(connection_class=node.connection_class, max_connections=1, **node.connection_kwargs)
+        return Redis(connection_pool=pool)
 
     async def _listen(self) -> None:
-        pubsub = self._pubsub()
+        subscriber = self._subscriber()
+        pubsub = subscriber.pubsub(ignore_subscribe_messages=True)
         try:
             await pubsub.subscribe(self._channel)
             if self._subscribed.is_set():
@@ -101,3 +108,6 @@ class WakeListener:
         finally:
             with contextlib.suppress(Exception):
                 await pubsub.aclose()  # type: ignore[no-untyped-call]
+            if subscriber is not self._client:
+                with contextlib.suppress(Exception):
+                    await subscriber.aclose(close_connection_pool=True)
