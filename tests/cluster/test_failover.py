@@ -153,6 +153,18 @@ def test_a_shard_down_leaves_the_other_queues_working_and_health_lists_its_nodes
         assert health.status_code == 200, health.text
         assert {f"127.0.0.1:{port}" for port in dead} <= set(health.json()["unreachable_nodes"])
         assert http_seed.completed(http, "echo", queue=alive)["state"] == "completed"
+        # A worker of both queues leases the live one's task; the scheduler still forwards the
+        # live shard's due task (the lease heads and timers skip the lost shard).
+        ready = http_seed.submit(http, "echo", queue=alive)
+        later = http_seed.submit(http, "echo", queue=alive, delay=0.5)
+        params = {"worker_id": "both", "queues": f"{alive},{lost}", "max": "1"}
+        response = http.get("/api/v1/poll", params=params)
+        assert response.status_code == 200, response.text
+        assert [t["id"] for t in response.json()["tasks"]] == [ready["id"]]
+        wait_until(lambda: http_seed.task(http, later["id"])["state"] == "pending", what="the delayed task forwarded")
+        response = http.get("/api/v1/poll", params=params)
+        assert response.status_code == 200, response.text
+        assert [t["id"] for t in response.json()["tasks"]] == [later["id"]]
 
 
 def test_no_node_answering_is_a_503_health(cluster: RedisClusterNodes, tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from taskline.backends.redis.codec import text
 from taskline.backends.redis.connecting import AnyRedis
 from taskline.backends.redis.failures import redis_unavailable
+from taskline.backends.redis.fanout import failed, partial_pipeline
 from taskline.backends.redis.keys import KeySpace
 
 _REMEMBERED_TASKS = 100_000
@@ -85,12 +86,12 @@ class Catalog:
         now = self._now()
         missing = [q for q in queues if fresh or now - self._types_read.get(q, float("-inf")) >= REFRESH_S]
         if missing:
-            with redis_unavailable():
-                async with self._client.pipeline(transaction=False) as pipe:
-                    for queue in missing:
-                        pipe.smembers(self._keys.queue(queue).types)
-                    replies = await pipe.execute()
+            commands = [("smembers", (self._keys.queue(queue).types,)) for queue in missing]
+            replies = await partial_pipeline(self._client, commands)
             for queue, members in zip(missing, replies, strict=True):
+                if failed(members):  # its shard is down: what was known stands, asked again next time
+                    self._types.setdefault(queue, frozenset())
+                    continue
                 self._types[queue] = frozenset(text(m) for m in members)
                 self._types_read[queue] = now
         return {q: self._types[q] for q in queues}
