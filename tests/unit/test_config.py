@@ -105,3 +105,15 @@ def test_the_smtp_port_follows_starttls_unless_set(
         monkeypatch.setenv(name, value)
 
     assert load_settings().smtp_port_or_default() == port
+
+
+def test_redis_wait_replicas_reaches_the_engine_and_refuses_a_negative(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert load_settings().engine_config().redis_wait_replicas == 0
+    monkeypatch.setenv("TASKLINE_REDIS_WAIT_REPLICAS", "2")
+    assert load_settings().engine_config().redis_wait_replicas == 2
+    monkeypatch.setenv("TASKLINE_REDIS_WAIT_REPLICAS", "-1")
+    with pytest.raises(ValueError, match="redis_wait_replicas"):
+        load_settings()
