@@ -169,8 +169,7 @@ def test_a_shard_down_leaves_the_other_queues_working_and_health_lists_its_nodes
 ) -> None:
     alive, lost = _queues_on_other_shards(partial_cluster, 2)
     with live_server(tmp_path, redis_url=partial_cluster.url()) as server, server.client() as http:
-        for queue in (alive, lost):
-            http_seed.completed(http, "echo", queue=queue)
+        kept, gone = (http_seed.completed(http, "echo", queue=queue) for queue in (alive, lost))
         dead = partial_cluster.shard_of(f"taskline:{{{lost}}}:tasks")
         for port in dead:
             partial_cluster.kill(port)
@@ -187,6 +186,12 @@ def test_a_shard_down_leaves_the_other_queues_working_and_health_lists_its_nodes
         assert health.status_code == 200, health.text
         assert {f"127.0.0.1:{port}" for port in dead} <= set(health.json()["unreachable_nodes"])
         assert http_seed.completed(http, "echo", queue=alive)["state"] == "completed"
+        # A task of the live shard read by id on a server that never saw it (no remembered
+        # place): found; one on the lost shard: a 503, not a 404.
+        live_node = next(port for port in partial_cluster.processes if port not in dead)
+        with live_server(tmp_path, redis_url=partial_cluster.url(live_node)) as other, other.client() as fresh:
+            assert fresh.get(f"/api/v1/tasks/{kept['id']}").json()["state"] == "completed"
+            assert fresh.get(f"/api/v1/tasks/{gone['id']}").status_code == 503
         # A worker of both queues leases the live one's task; the scheduler still forwards the
         # live shard's due task (the lease heads and timers skip the lost shard).
         ready = http_seed.submit(http, "echo", queue=alive)

@@ -118,7 +118,10 @@ class RedisBackend:
         )
         try:
             with redis_unavailable():
-                await client.ping()
+                # A cluster's nodes answered for its slot map already; its PING goes to the first
+                # primary of the map, which may be down while the rest serve.
+                if not isinstance(client, RedisCluster):
+                    await client.ping()
                 await check_format(client, backend._keys)
                 if wake_ups:
                     await backend._listener.start()

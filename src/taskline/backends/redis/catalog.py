@@ -100,7 +100,8 @@ class Catalog:
         """The queue and stored record of a task, or None if no queue holds it.
 
         Asks the remembered queue first, then every known queue in one pipeline, then the
-        queues other processes added since this one last looked.
+        queues other processes added since this one last looked. On a cluster with a shard
+        down a task on the live shards is still found; one on none of them is a 503, not None.
         """
         place = self._places.place_of(task_id)
         remembered = None if place is None else place[0]
@@ -111,17 +112,20 @@ class Catalog:
             if raw is not None:
                 return remembered, raw
         searched: set[str] = set()
+        unanswered = None  # a shard that is down may hold it: then "no such task" is not known
         for fresh in (False, True):
             queues = [q for q in await self.queues(fresh=fresh) if q not in searched]
             if not queues:
                 continue
-            with redis_unavailable():
-                async with self._client.pipeline(transaction=False) as pipe:
-                    for queue in queues:
-                        pipe.hget(self._keys.queue(queue).tasks, task_id)
-                    replies = await pipe.execute()
+            replies = await partial_pipeline(
+                self._client, [("hget", (self._keys.queue(q).tasks, task_id)) for q in queues]
+            )
             for queue, reply in zip(queues, replies, strict=True):
-                if reply is not None:
+                if failed(reply):
+                    unanswered = reply
+                elif reply is not None:
                     return queue, reply
             searched |= set(queues)
+        if unanswered is not None:
+            raise unanswered
         return None

@@ -6,7 +6,7 @@ TASKLINE_REDIS_URL works whichever Redis is behind it and nobody has to know a s
 """
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -14,7 +14,7 @@ from redis import Redis as BlockingRedis
 from redis import exceptions as redis_errors
 from redis._parsers.commands import AsyncCommandsParser
 from redis.asyncio import BlockingConnectionPool, Redis
-from redis.asyncio.cluster import ClusterPipeline, RedisCluster
+from redis.asyncio.cluster import ClusterNode, ClusterPipeline, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.cluster import RedisCluster as BlockingRedisCluster
@@ -49,7 +49,7 @@ class QueuingRedisCluster(RedisCluster):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.in_flight = asyncio.Semaphore(max(1, int(kwargs.get("max_connections", 100)) - _MARGIN))
-        self.commands_parser = _CommandTable()
+        self.commands_parser = _CommandTable(self.get_nodes)
 
     async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
         async with self.in_flight:
@@ -82,17 +82,30 @@ _MARGIN = 2
 
 
 class _CommandTable(AsyncCommandsParser):
-    """redis-py's table of where each command's keys are, read (COMMAND) once.
+    """redis-py's table of where each command's keys are, read (COMMAND) once, from any node
+    that answers.
 
     redis-py reads it again at every re-initialisation, which follows any connection error,
     from the "default node": the first primary of the slot map. A primary that died with its
     whole shard stays in the map, so when it is first every re-initialisation failed and the
-    client refused all commands, the live shards' too. The table does not change while the
-    servers run the same version: one read is enough."""
+    client refused all commands, the live shards' too (and a client could not start at all).
+    The table does not change while the servers run the same version: one read is enough."""
+
+    def __init__(self, nodes: Callable[[], list[ClusterNode]]) -> None:
+        super().__init__()
+        self._nodes = nodes
 
     async def initialize(self, node: Any = None) -> None:
-        if not self.commands:
-            await super().initialize(node)
+        if self.commands:
+            return
+        candidates = [node, *(n for n in self._nodes() if n is not node)] if node is not None else self._nodes()
+        for candidate in candidates:
+            try:
+                await super().initialize(candidate)
+                return
+            except (redis_errors.ConnectionError, redis_errors.TimeoutError):
+                if candidate is candidates[-1]:
+                    raise
 
 
 def _cluster_enabled(info: dict[str, Any]) -> bool:
