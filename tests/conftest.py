@@ -28,12 +28,18 @@ def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClu
         yield cluster
 
 
-@pytest.fixture
-def redis_cluster_url(redis_cluster: RedisClusterNodes) -> str:
-    """The cluster's first node, every primary flushed: a test starts on an empty cluster."""
+@pytest.fixture(scope="session")
+def _cluster_flusher(redis_cluster: RedisClusterNodes) -> Iterator[redis.RedisCluster]:
+    """One client for the flushing (a cluster client's start reads the slot map and COMMAND)."""
     client = redis.RedisCluster.from_url(redis_cluster.url())
-    client.flushall(target_nodes=redis.RedisCluster.PRIMARIES)
+    yield client
     client.close()
+
+
+@pytest.fixture
+def redis_cluster_url(redis_cluster: RedisClusterNodes, _cluster_flusher: redis.RedisCluster) -> str:
+    """The cluster's first node, every primary flushed: a test starts on an empty cluster."""
+    _cluster_flusher.flushall(target_nodes=redis.RedisCluster.PRIMARIES)
     return redis_cluster.url()
 
 
