@@ -18,6 +18,8 @@ run: $(STAMP)
 # makes sure the Debian packages that provide them are on the machine.
 services:
 	@command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server; }
+	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+		{ apt-get update -qq && apt-get install -y -qq postgresql; }
 
 # The dashboard's browser tests drive Debian's Chromium through Playwright (a `dev` extra); Playwright's
 # own browser download is never used, so nothing here runs `playwright install`.
@@ -52,14 +54,17 @@ unit: $(STAMP)
 # The suite is mostly CPU (a server process per fixture), so `make test` and the groups below
 # run on every core: each xdist worker has its own redis-server, free ports and tmp dirs, and
 # loadscope keeps a module's tests, and the servers they share, on one worker.
-test test-contract test-integration test-e2e test-scale: export PYTEST_ADDOPTS += -n auto --dist loadscope
+test test-contract test-integration test-e2e test-scale test-history: export PYTEST_ADDOPTS += -n auto --dist loadscope
 
 # test-cluster runs without xdist: test_cluster.py shares one cluster, and test_failover.py's tests
 # start (and kill nodes of) clusters of their own, six redis-servers each: on 2 cores, one at a time.
-.PHONY: test-unit test-contract test-integration test-e2e test-scale test-cluster
+.PHONY: test-unit test-contract test-integration test-e2e test-scale test-cluster test-history test-postgres
 test-unit: unit
-test-contract test-integration test-e2e test-scale test-cluster: $(STAMP) services
+test-contract test-integration test-e2e test-scale test-cluster test-history: $(STAMP) services
 	$(PY) -m pytest -q tests/$(@:test-%=%)
+
+# PostgreSQL history (tests/history: a real PostgreSQL from initdb + pg_ctl, one per xdist worker).
+test-postgres: test-history
 
 bench: $(STAMP) services
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }

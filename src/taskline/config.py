@@ -91,7 +91,20 @@ class Settings(BaseSettings):
             retention_s=self.retention,
             dlq_retention_s=self.dlq_retention,
             redis_wait_replicas=self.redis_wait_replicas,
+            archive=self.postgres_dsn() is not None,
         )
+
+    def postgres_dsn(self) -> str | None:
+        """TASKLINE_POSTGRES_URL, or None when unset or empty (history off).
+
+        Raises:
+            ValueError: it is not a postgresql:// URL (a method, not a validator, so that the
+                error does not quote the URL and its password, as pydantic's would).
+        """
+        dsn = self.postgres_url.get_secret_value().strip() if self.postgres_url else ""
+        if dsn and urlsplit(dsn).scheme not in ("postgres", "postgresql"):
+            raise ValueError("TASKLINE_POSTGRES_URL must be a postgresql:// URL")
+        return dsn or None
 
     def key_roles(self) -> dict[str, Role]:
         """`"k1:admin,k2:producer"` as a mapping; empty means the server runs open.

@@ -2,7 +2,7 @@
 
 `Server` opens the backend and the `TaskService` over it, then starts the long-lived parts
 that run beside the API (the scheduler loop, the event hub behind `/ws`, the webhook
-dispatcher, the built-in worker of `serve --workers N`), and stops them in reverse order
+dispatcher, the built-in worker of `serve --workers N`, the history archiver), and stops them in reverse order
 before closing the backend. The API only assembles routes
 around the service this hands it; `taskline serve` and `taskline worker` on Redis run one.
 """
@@ -19,6 +19,9 @@ from taskline.backends.factory import open_backend
 from taskline.config import Settings
 from taskline.core.clock import Clock, SystemClock
 from taskline.events.hub import EventHub
+from taskline.history.archiver import Archiver
+from taskline.history.reader import HistoryReader
+from taskline.history.store import HistoryStore
 from taskline.maintenance.scheduler import Scheduler
 from taskline.service import TaskService
 from taskline.webhooks.dispatcher import Dispatcher, WebhookSettings
@@ -82,6 +85,8 @@ class Server:
         self._service: TaskService | None = None
         self._running: list[tuple[Part, asyncio.Task[None]]] = []
         self._hub: EventHub | None = None
+        self._history: HistoryStore | None = None
+        self.archiver: Archiver | None = None
 
     @property
     def service(self) -> TaskService:
@@ -104,6 +109,11 @@ class Server:
             self._hub = EventHub(service)
             parts.append(Part("event hub", self._hub.run, self._hub.stop))
         parts.append(Part("webhooks", Dispatcher(service, webhook_settings(self.settings)).run))
+        if self._history is not None and self.api:
+            # In API servers only (`taskline serve`): a `taskline worker` on Redis would only
+            # repeat the work of the servers' archivers.
+            self.archiver = Archiver(backend, self._history)
+            parts.append(Part("archiver", self.archiver.run))
         if (worker := built_in_worker(self.settings, service)) is not None:
             parts.append(Part("worker", worker.run, worker.stop))
         return parts
@@ -123,6 +133,9 @@ class Server:
                 clock=self.clock,
             )
         self._service = TaskService.over(self._backend, self.settings, clock=self.clock)
+        if (dsn := self.settings.postgres_dsn()) is not None:
+            self._history = HistoryStore(dsn)
+            self._service.history = HistoryReader(self._history)
         try:
             if (warning := await self._service.durability_warning()) is not None:
                 log.warning("%s", warning)
@@ -148,6 +161,10 @@ class Server:
             (ended,) = await asyncio.gather(task, return_exceptions=True)
             if isinstance(ended, Exception):  # shut down the rest all the same
                 log.error("the %s had stopped: %r", part.name, ended)
+        if self._history is not None:
+            await self._history.close()
+            self._history = None
+            self.archiver = None
         if self._service is not None and self._owns_backend:
             await self._service.close()
         self._service = None

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from taskline.backends.base import Backend
 from taskline.backends.factory import open_backend
+from taskline.core.archive import ArchiveBacklog
 from taskline.core.clock import Clock, SystemClock
 from taskline.core.measures import TaskMetrics
 from taskline.core.outcomes import LeaseAsk, Outcome, Settlement
@@ -21,7 +22,17 @@ from taskline.core.sentinel import UNCHANGED
 from taskline.core.series import MinuteFigures, series
 from taskline.core.spec import NAME_RE, TaskSpec, check_payload_size, parse_spec
 from taskline.core.states import TaskState
-from taskline.core.task import HeartbeatAck, Lease, QueueStats, Stats, Submitted, Task, TaskFilter, TaskPage
+from taskline.core.task import (
+    HeartbeatAck,
+    Lease,
+    QueueStats,
+    Source,
+    Stats,
+    Submitted,
+    Task,
+    TaskFilter,
+    TaskPage,
+)
 from taskline.core.webhooks import Delivery, DeliveryOutcome
 from taskline.core.workers import SEEN_WITHIN_S, WorkerDetails, WorkerRecord
 from taskline.errors import IdempotencyConflict, NotFound, PayloadTooLarge, TasklineError, ValidationFailed
@@ -30,6 +41,7 @@ from taskline.roster import REFRESH_S, Roster
 
 if TYPE_CHECKING:
     from taskline.config import Settings
+    from taskline.history.reader import HistoryReader
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -130,6 +142,8 @@ class TaskService:
         self.allow_private_webhooks = allow_private_webhooks  # TASKLINE_WEBHOOK_ALLOW_PRIVATE
         self.clock = clock or SystemClock()
         self.roster = Roster(backend)
+        # PostgreSQL history's reads (TASKLINE_POSTGRES_URL); None while history is off.
+        self.history: HistoryReader | None = None
 
     @classmethod
     async def open(
@@ -222,13 +236,44 @@ class TaskService:
         return await self.backend.submit(parse_specs(items, self._spec))
 
     async def get(self, task_id: str) -> Task:
-        task = await self.backend.get(task_id)
-        if task is None:
-            raise NotFound(f"no task {task_id}")
+        """The task, live or else from history.
+
+        Raises:
+            NotFound: in neither.  BackendUnavailable: a store that had to be asked is unreachable.
+        """
+        task, _ = await self.find(task_id)
         return task
 
-    async def list_tasks(self, filter: TaskFilter, *, limit: int, cursor: str | None) -> TaskPage:
-        return await self.backend.list_tasks(filter, limit=limit, cursor=cursor)
+    async def find(self, task_id: str) -> tuple[Task, Source]:
+        """The task and where it was found: the live backend first, then (with history on)
+        PostgreSQL, where a task retention removed still is.
+
+        Raises:
+            NotFound: in neither.  BackendUnavailable: a store that had to be asked is unreachable.
+        """
+        task = await self.backend.get(task_id)
+        if task is not None:
+            return task, "live"
+        if self.history is not None and (task := await self.history.get(task_id)) is not None:
+            return task, "history"
+        raise NotFound(f"no task {task_id}")
+
+    async def list_tasks(
+        self, filter: TaskFilter, *, limit: int, cursor: str | None, source: Source = "live"
+    ) -> TaskPage:
+        """Tasks newest first from the live backend, or from PostgreSQL history (`source`).
+
+        Raises:
+            ValidationFailed: `source="history"` with history off, or a cursor neither gave.
+        """
+        if source == "live":
+            return await self.backend.list_tasks(filter, limit=limit, cursor=cursor)
+        if self.history is None:
+            raise ValidationFailed(
+                "history is off on this server: TASKLINE_POSTGRES_URL is not set",
+                [{"field": "source", "message": "history needs TASKLINE_POSTGRES_URL on the server"}],
+            )
+        return await self.history.list_tasks(filter, limit=limit, cursor=cursor)
 
     async def cancel(self, task_id: str) -> Task:
         return await self.backend.cancel(task_id)
@@ -411,6 +456,10 @@ class TaskService:
         return await self.backend.dlq_delete()
 
     # The webhook outbox (SPEC §6): what the dispatcher works through.
+
+    async def archive_backlog(self) -> ArchiveBacklog:
+        """What waits in the archive outbox for PostgreSQL history (all zero while history is off)."""
+        return await self.backend.archive_backlog()
 
     async def claim_deliveries(self, *, limit: int, claim_s: float) -> list[Delivery]:
         """Take due webhook deliveries, kept from other dispatchers for `claim_s`."""

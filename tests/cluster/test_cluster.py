@@ -171,3 +171,22 @@ async def test_a_cluster_reader_waits_for_events_on_every_shard(redis_cluster_ur
             assert [(e.name, e.task.id if e.task else None) for e in events] == [("task.created", task.id)]
     finally:
         await backend.close()
+
+
+async def test_the_archive_outbox_of_queues_on_every_shard_is_read_and_dropped(redis_cluster_url: str) -> None:
+    """PostgreSQL history's outbox (one stream per queue) on a cluster: read across shards, dropped exactly."""
+    clock = FrozenClock()
+    backend = await RedisBackend.connect(redis_cluster_url, config=EngineConfig(archive=True), clock=clock)
+    try:
+        ended = []
+        for queue in QUEUES:
+            task = await submit(backend, clock, queue=queue)
+            lease = await lease_one(backend, task)
+            ended.append((await backend.complete(task.id, lease.token)).id)
+        entries = await backend.read_archive(limit=10)
+        assert sorted(e.task.id for e in entries) == sorted(ended)
+        assert (await backend.archive_backlog()).depth == 2
+        assert await backend.drop_archived(entries) == 2
+        assert (await backend.archive_backlog()).depth == 0
+    finally:
+        await backend.close()

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from taskline.config import load_settings
+from taskline.config import Settings, load_settings
 
 
 @pytest.fixture
@@ -117,3 +117,16 @@ def test_redis_wait_replicas_reaches_the_engine_and_refuses_a_negative(
     monkeypatch.setenv("TASKLINE_REDIS_WAIT_REPLICAS", "-1")
     with pytest.raises(ValueError, match="redis_wait_replicas"):
         load_settings()
+
+
+def test_postgres_url_turns_history_on_and_must_be_postgresql() -> None:
+    assert Settings().postgres_dsn() is None
+    assert not Settings().engine_config().archive
+    assert Settings(postgres_url=" ").postgres_dsn() is None  # empty in an env file means unset
+    on = Settings(postgres_url="postgresql://u:pw@db/taskline")
+    assert on.postgres_dsn() == "postgresql://u:pw@db/taskline"
+    assert on.engine_config().archive
+
+    with pytest.raises(ValueError, match="postgresql://") as refused:
+        Settings(postgres_url="mysql://u:pw@db/taskline").postgres_dsn()
+    assert "pw" not in str(refused.value)

@@ -35,6 +35,7 @@ log = logging.getLogger("taskline")
 def create_app(settings: Settings, *, backend: Backend | None = None, clock: Clock | None = None) -> FastAPI:
     """Build the app. Pass `backend` to share one already open (it is then not closed here)."""
     key_roles = settings.key_roles()  # fail at start, not on the first request, if malformed
+    settings.postgres_dsn()  # the same for TASKLINE_POSTGRES_URL
     redact_keys_in_uvicorn_logs()  # however the app is served: /ws takes a key in its query
 
     @contextlib.asynccontextmanager
@@ -90,7 +91,7 @@ def create_app(settings: Settings, *, backend: Backend | None = None, clock: Clo
             allow_origins=settings.cors_origin_list(),
             allow_methods=["*"],
             allow_headers=["*"],
-            expose_headers=["Retry-After"],
+            expose_headers=["Retry-After", "X-Taskline-Source"],
         )
     # Outermost, so it also counts what the limits and CORS answer themselves.
     app.add_middleware(HttpMetrics, meter=app.state.http_meter)

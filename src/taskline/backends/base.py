@@ -10,6 +10,7 @@ from contextlib import AbstractContextManager
 from typing import Any, Literal, Protocol
 
 from taskline.backends.wakeup import WorkSignal
+from taskline.core.archive import ArchiveBacklog, ArchiveEntry
 from taskline.core.measures import TaskMetrics
 from taskline.core.outcomes import LeaseAsk, Outcome, Settlement
 from taskline.core.samples import Totals
@@ -279,6 +280,26 @@ class Backend(Protocol):
         overwrites the status of a later one. Returns False, changing nothing, when the attempt
         was already settled (another dispatcher took it after the claim ran out).
         """
+        ...
+
+    # The archive outbox (PostgreSQL history, core.archive): while EngineConfig.archive is on,
+    # each end of a task (completed, failed, cancelled) adds the task as it ended, in the same
+    # atomic step as the end. Retention never touches it: an entry holds the whole record, so
+    # trimming the task itself loses nothing the archiver has not copied yet.
+
+    async def read_archive(self, *, limit: int) -> list[ArchiveEntry]:
+        """Up to `limit` entries, oldest first (per queue on Redis). Reading removes nothing. On
+        Redis several servers split the queues (a queue's entries go to one reader at a time, a
+        claim of a few seconds); where two still read the same entries, at a hand-over, their
+        idempotent upserts and exact drops make that harmless."""
+        ...
+
+    async def drop_archived(self, entries: Sequence[ArchiveEntry]) -> int:
+        """Remove exactly these entries (those already gone are skipped); returns how many went."""
+        ...
+
+    async def archive_backlog(self) -> ArchiveBacklog:
+        """How many entries wait, and when the oldest was written."""
         ...
 
     def watch(self, queues: Sequence[str] | None) -> AbstractContextManager[WorkSignal]:

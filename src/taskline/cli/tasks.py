@@ -13,6 +13,7 @@ from taskline.cli.output import console, print_json, print_queues, print_task, p
 from taskline.client import Client
 from taskline.core.sentinel import UNCHANGED
 from taskline.core.states import TaskState
+from taskline.core.task import Source
 from taskline.wire import queue_json
 
 IdArgument = Annotated[str, typer.Argument(help="The task's id")]
@@ -71,13 +72,18 @@ def list_tasks(
     type: Annotated[str | None, typer.Option(help="Only tasks of this type")] = None,
     queue: Annotated[str | None, typer.Option(help="Only tasks of this queue")] = None,
     limit: Annotated[int, typer.Option(min=1, help="How many, newest first")] = 20,
+    history: Annotated[
+        bool, typer.Option("--history", help="From PostgreSQL history (the server needs TASKLINE_POSTGRES_URL)")
+    ] = False,
     server: ServerOption = None,
     api_key: ApiKeyOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """List tasks, newest first."""
+    """List tasks, newest first (`taskline get` finds an archived task by itself)."""
+    source: Source = "history" if history else "live"
     with connected(server, api_key) as client:
-        print_tasks(list(client.list(state=state, type=type, queue=queue, limit=limit)), as_json=as_json)
+        tasks = client.list(state=state, type=type, queue=queue, limit=limit, source=source)
+        print_tasks(list(tasks), as_json=as_json)
 
 
 def cancel(

@@ -16,7 +16,7 @@ from taskline.client.policy import Paging, Waiting, retry_pause
 from taskline.config import Settings
 from taskline.core.sentinel import UNCHANGED
 from taskline.core.states import TaskState
-from taskline.core.task import QueueStats, Stats, Task, TaskFilter, TaskPage
+from taskline.core.task import QueueStats, Source, Stats, Task, TaskFilter, TaskPage
 from taskline.errors import RetryLater, ValidationFailed
 from taskline.events.filter import EventFilter
 from taskline.events.types import Event, Lagged
@@ -121,11 +121,13 @@ class AsyncClient:
         queue: str | None = None,
         limit: int | None = None,
         page_size: int = 100,
+        source: Source = "live",
     ) -> AsyncIterator[Task]:
-        """Tasks newest first, following `next_cursor` page by page; `limit` caps how many in all."""
+        """Tasks newest first, following `next_cursor` page by page; `limit` caps how many in all.
+        `source="history"` lists PostgreSQL history instead (the server needs TASKLINE_POSTGRES_URL)."""
         filter = task_filter(state, type, queue)
         async for task in self._pages(
-            lambda size, cursor: self._engine.list_tasks(filter, size, cursor), limit, page_size
+            lambda size, cursor: self._engine.list_tasks(filter, size, cursor, source), limit, page_size
         ):
             yield task
 

@@ -37,7 +37,7 @@ from taskline.client.local import LocalEngine
 from taskline.config import Settings
 from taskline.core.sentinel import UNCHANGED
 from taskline.core.spec import TaskSpec, check_payload_size, parse_spec
-from taskline.core.task import QueueStats, Stats, Submitted, Task, TaskFilter, TaskPage
+from taskline.core.task import QueueStats, Source, Stats, Submitted, Task, TaskFilter, TaskPage
 from taskline.errors import NotFound
 from taskline.service import checked_replay, keyed_spec, parse_specs
 
@@ -53,9 +53,9 @@ class BlockingRedisEngine:
         # URL gets the cluster client (connecting.py), as the server's backend does.
         self._redis_url, self._timeout_s = redis_url, timeout_s
         self._opened: AnyBlockingRedis | None = None
-        self._scripts = BlockingScriptRunner(lambda: self._redis)
         self._keys = KeySpace(DEFAULT_NAMESPACE)
         self._config = settings.engine_config()
+        self._scripts = BlockingScriptRunner(lambda: self._redis, archive=self._config.archive)
         self._offsets = priority_offsets(self._config)
         self._max_payload_bytes = settings.max_payload_bytes
         self._parse = partial(
@@ -174,8 +174,8 @@ class BlockingRedisEngine:
         script = call(keys, place[1])
         return decode_task(task_id, keys.name, self._scripts.run(script.name, script.keys, script.args))
 
-    def list_tasks(self, filter: TaskFilter, limit: int, cursor: str | None) -> TaskPage:
-        return self._loop.run(self._local.list_tasks(filter, limit, cursor))
+    def list_tasks(self, filter: TaskFilter, limit: int, cursor: str | None, source: Source = "live") -> TaskPage:
+        return self._loop.run(self._local.list_tasks(filter, limit, cursor, source))
 
     def stats(self) -> Stats:
         return self._loop.run(self._local.stats())

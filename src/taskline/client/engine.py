@@ -3,7 +3,7 @@
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from taskline.core.task import QueueStats, Stats, Task, TaskFilter, TaskPage
+from taskline.core.task import QueueStats, Source, Stats, Task, TaskFilter, TaskPage
 from taskline.events.filter import EventFilter
 from taskline.events.types import Event, Lagged
 
@@ -37,7 +37,9 @@ class Engine(Protocol):
 
     async def get(self, task_id: str) -> Task: ...
 
-    async def list_tasks(self, filter: TaskFilter, limit: int, cursor: str | None) -> TaskPage: ...
+    async def list_tasks(
+        self, filter: TaskFilter, limit: int, cursor: str | None, source: Source = "live"
+    ) -> TaskPage: ...
 
     async def cancel(self, task_id: str) -> Task: ...
 
@@ -77,7 +79,7 @@ class BlockingEngine(Protocol):
 
     def get(self, task_id: str) -> Task: ...
 
-    def list_tasks(self, filter: TaskFilter, limit: int, cursor: str | None) -> TaskPage: ...
+    def list_tasks(self, filter: TaskFilter, limit: int, cursor: str | None, source: Source = "live") -> TaskPage: ...
 
     def cancel(self, task_id: str) -> Task: ...
 

@@ -8,7 +8,7 @@ from taskline.client import protocol
 from taskline.client.api import ApiConnection
 from taskline.client.blocking_api import BlockingApiConnection
 from taskline.client.events import socket_events
-from taskline.core.task import QueueStats, Stats, Task, TaskFilter, TaskPage
+from taskline.core.task import QueueStats, Source, Stats, Task, TaskFilter, TaskPage
 from taskline.events.filter import EventFilter
 from taskline.events.types import Event, Lagged
 
@@ -28,8 +28,8 @@ class HttpEngine:
     async def get(self, task_id: str) -> Task:
         return await self._send(protocol.get(task_id))
 
-    async def list_tasks(self, filter: TaskFilter, limit: int, cursor: str | None) -> TaskPage:
-        return await self._send(protocol.list_tasks(filter, limit, cursor))
+    async def list_tasks(self, filter: TaskFilter, limit: int, cursor: str | None, source: Source = "live") -> TaskPage:
+        return await self._send(protocol.list_tasks(filter, limit, cursor, source))
 
     async def cancel(self, task_id: str) -> Task:
         return await self._send(protocol.cancel(task_id))
@@ -82,8 +82,8 @@ class BlockingHttpEngine:
     def get(self, task_id: str) -> Task:
         return self._send(protocol.get(task_id))
 
-    def list_tasks(self, filter: TaskFilter, limit: int, cursor: str | None) -> TaskPage:
-        return self._send(protocol.list_tasks(filter, limit, cursor))
+    def list_tasks(self, filter: TaskFilter, limit: int, cursor: str | None, source: Source = "live") -> TaskPage:
+        return self._send(protocol.list_tasks(filter, limit, cursor, source))
 
     def cancel(self, task_id: str) -> Task:
         return self._send(protocol.cancel(task_id))

@@ -7,7 +7,7 @@ from typing import Any
 
 from taskline.client.events import store_events
 from taskline.config import Settings
-from taskline.core.task import QueueStats, Stats, Task, TaskFilter, TaskPage
+from taskline.core.task import QueueStats, Source, Stats, Task, TaskFilter, TaskPage
 from taskline.events.filter import EventFilter
 from taskline.events.types import Event, Lagged
 from taskline.service import TaskService
@@ -40,8 +40,8 @@ class LocalEngine:
     async def get(self, task_id: str) -> Task:
         return await (await self._open()).get(task_id)
 
-    async def list_tasks(self, filter: TaskFilter, limit: int, cursor: str | None) -> TaskPage:
-        return await (await self._open()).list_tasks(filter, limit=limit, cursor=cursor)
+    async def list_tasks(self, filter: TaskFilter, limit: int, cursor: str | None, source: Source = "live") -> TaskPage:
+        return await (await self._open()).list_tasks(filter, limit=limit, cursor=cursor, source=source)
 
     async def cancel(self, task_id: str) -> Task:
         return await (await self._open()).cancel(task_id)

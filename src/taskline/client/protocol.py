@@ -16,7 +16,7 @@ from taskline import __version__
 from taskline.client.errors import error_from_response
 from taskline.core.sentinel import UNCHANGED
 from taskline.core.states import TaskState
-from taskline.core.task import QueueStats, Stats, Task, TaskFilter, TaskPage
+from taskline.core.task import QueueStats, Source, Stats, Task, TaskFilter, TaskPage
 from taskline.wire import queue_from_json, task_from_json
 
 T = TypeVar("T")
@@ -105,8 +105,10 @@ def get(task_id: str) -> Call[Task]:
     return Call("GET", f"/api/v1/tasks/{task_id}", task_from_json)
 
 
-def list_tasks(filter: TaskFilter, limit: int, cursor: str | None) -> Call[TaskPage]:
+def list_tasks(filter: TaskFilter, limit: int, cursor: str | None, source: Source = "live") -> Call[TaskPage]:
     params = {"state": filter.state, "type": filter.type, "queue": filter.queue, "limit": limit, "cursor": cursor}
+    if source != "live":  # the default is left out, as a server before history expects
+        params["source"] = source
     return Call("GET", target("/api/v1/tasks", params), _page)
 
 

@@ -22,7 +22,7 @@ from taskline.client.policy import Paging, Waiting, retry_pause
 from taskline.config import Settings
 from taskline.core.sentinel import UNCHANGED
 from taskline.core.states import TaskState
-from taskline.core.task import QueueStats, Stats, Task, TaskPage
+from taskline.core.task import QueueStats, Source, Stats, Task, TaskPage
 from taskline.errors import RetryLater
 
 T = TypeVar("T")
@@ -111,9 +111,10 @@ class Client:
         queue: str | None = None,
         limit: int | None = None,
         page_size: int = 100,
+        source: Source = "live",
     ) -> Iterator[Task]:
         filter = task_filter(state, type, queue)
-        return self._pages(lambda size, cursor: self._engine.list_tasks(filter, size, cursor), limit, page_size)
+        return self._pages(lambda size, cursor: self._engine.list_tasks(filter, size, cursor, source), limit, page_size)
 
     @_documented_as(AsyncClient.dlq)
     def dlq(self, *, limit: int | None = None, page_size: int = 100) -> Iterator[Task]:

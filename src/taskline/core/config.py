@@ -15,3 +15,6 @@ class EngineConfig:
     dlq_retention_s: float = 2592000.0
     redis_wait_replicas: int = 0
     """Replicas a Redis write of a submit, complete or fail must reach (WAIT) before it is acknowledged."""
+    # PostgreSQL history is on (TASKLINE_POSTGRES_URL): every end of a task also writes the task
+    # to the archive outbox, in the same atomic step, for the archiver to copy.
+    archive: bool = False

@@ -4,7 +4,7 @@ Times in the domain are float seconds since the Unix epoch; backends store integ
 """
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from taskline.core.states import TaskState
 
@@ -97,6 +97,10 @@ class TaskFilter:
     state: TaskState | None = None
     type: str | None = None
     queue: str | None = None
+
+
+Source = Literal["live", "history"]
+"""Where tasks are read from: the live backend, or PostgreSQL history (TASKLINE_POSTGRES_URL)."""
 
 
 @dataclass(slots=True, frozen=True)

@@ -32,6 +32,15 @@ _QUEUE_STATES = ("pending", "scheduled", "running", "retrying", "failed", "compl
 
 
 @dataclass(frozen=True, slots=True)
+class HistoryFigures:
+    """PostgreSQL history's figures: this process's archived count, and the outbox (cluster-wide)."""
+
+    archived: int
+    outbox_depth: int
+    outbox_lag_s: float
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """What one scrape reports: the backend's figures (cluster-wide) and this process's HTTP and
     event-stream ones."""
@@ -43,6 +52,7 @@ class Snapshot:
     events: HubStats
     version: str
     backend: str
+    history: HistoryFigures | None = None  # None: history is off, its metrics are not shown
 
 
 class SnapshotCollector(Collector):
@@ -58,6 +68,7 @@ class SnapshotCollector(Collector):
         yield from self._webhooks()
         yield from self._http()
         yield from self._event_streams()
+        yield from self._history()
 
     def _info(self) -> Iterator[Metric]:
         info = GaugeMetricFamily(m.INFO.name, m.INFO.help, labels=m.INFO.labels)
@@ -127,6 +138,15 @@ class SnapshotCollector(Collector):
         yield CounterMetricFamily(m.EVENTS_DROPPED.name, m.EVENTS_DROPPED.help, value=events.dropped)
         buffer = m.EVENT_BUFFER_HIGH_WATER
         yield GaugeMetricFamily(buffer.name, buffer.help, value=events.largest_buffer)
+
+    def _history(self) -> Iterator[Metric]:
+        history = self.snapshot.history
+        if history is None:
+            return
+        yield CounterMetricFamily(m.HISTORY_ARCHIVED.name, m.HISTORY_ARCHIVED.help, value=history.archived)
+        depth, lag = m.HISTORY_OUTBOX_DEPTH, m.HISTORY_OUTBOX_LAG
+        yield GaugeMetricFamily(depth.name, depth.help, value=history.outbox_depth)
+        yield GaugeMetricFamily(lag.name, lag.help, value=history.outbox_lag_s)
 
 
 def cumulative(counts: Sequence[int], bounds: Sequence[float]) -> list[tuple[str, float]]:

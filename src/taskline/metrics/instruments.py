@@ -69,6 +69,18 @@ EVENT_BUFFER_HIGH_WATER = Instrument(
     "The most events one stream of this process ever held unsent; bounded by the per-stream buffer.",
 )
 
+HISTORY_ARCHIVED = Instrument(
+    "taskline_history_archived_total",
+    "Task ends this process copied to PostgreSQL history (with TASKLINE_POSTGRES_URL).",
+)
+HISTORY_OUTBOX_DEPTH = Instrument(
+    "taskline_history_outbox_depth", "Task ends waiting in the backend's archive outbox to reach PostgreSQL history."
+)
+HISTORY_OUTBOX_LAG = Instrument(
+    "taskline_history_outbox_lag_seconds",
+    "How long the oldest task end in the archive outbox has waited (0 when it is empty).",
+)
+
 INFO = Instrument("taskline_info", "Always 1; the server's version and backend as labels.", ("version", "backend"))
 
 HTTP_REQUESTS = Instrument(

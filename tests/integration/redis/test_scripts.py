@@ -58,10 +58,10 @@ def test_no_script_builds_a_key_name(name: str) -> None:
 def test_a_call_with_the_wrong_number_of_keys_is_refused() -> None:
     script: LuaScript = SCRIPTS["release"]
 
-    with pytest.raises(AssertionError, match="declares 9 KEYS"):
-        script.check_keys(8)
-    with pytest.raises(AssertionError, match="declares 9 KEYS"):
-        script.check_keys(10)
+    with pytest.raises(AssertionError, match="declares 10 KEYS"):
+        script.check_keys(9)
+    with pytest.raises(AssertionError, match="declares 10 KEYS"):
+        script.check_keys(11)
     SCRIPTS["lease"].check_keys(9)  # variadic tail
 
 

@@ -6,7 +6,7 @@ from starlette.responses import Response
 from taskline import __version__
 from taskline.api.auth import ADMINS, OPEN, authorize
 from taskline.api.deps import service_of
-from taskline.metrics.collector import CONTENT_TYPE, Snapshot, render
+from taskline.metrics.collector import CONTENT_TYPE, HistoryFigures, Snapshot, render
 
 router = APIRouter(tags=["metrics"])
 
@@ -20,13 +20,21 @@ router = APIRouter(tags=["metrics"])
 )
 async def metrics(request: Request) -> Response:
     """Task counters, run and wait histograms, queue depths and workers, read from the backend
-    (the same on every instance sharing it), and this process's HTTP request and event-stream metrics.
+    (the same on every instance sharing it), and this process's HTTP request and event-stream metrics;
+    with PostgreSQL history, the archive outbox's depth and lag and this process's archived count.
 
     Open by default; with `TASKLINE_OPEN_METRICS=false` it takes an admin key (401 without a
     valid key, 403 for other roles)."""
     if not request.app.state.open_metrics:
         authorize(request, ADMINS)
     service = service_of(request)
+    server = request.app.state.server
+    history = None
+    if service.history is not None:
+        backlog = await service.archive_backlog()
+        lag_s = 0.0 if backlog.oldest_at is None else max(0.0, service.clock.now() - backlog.oldest_at)
+        archived = server.archiver.archived if server.archiver is not None else 0
+        history = HistoryFigures(archived, backlog.depth, lag_s)
     snapshot = Snapshot(
         tasks=await service.task_metrics(),
         queues=await service.queues(),
@@ -35,5 +43,6 @@ async def metrics(request: Request) -> Response:
         events=request.app.state.server.hub.stats(),
         version=__version__,
         backend=service.backend_name,
+        history=history,
     )
     return Response(render(snapshot), media_type=CONTENT_TYPE)

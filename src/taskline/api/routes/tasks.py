@@ -13,7 +13,7 @@ from taskline.api.render import JSONResponse
 from taskline.api.schemas import ERRORS, IDEMPOTENCY_KEY, TASK_SPEC_SCHEMA
 from taskline.core.sentinel import UNCHANGED
 from taskline.core.states import TaskState
-from taskline.core.task import TaskFilter
+from taskline.core.task import Source, TaskFilter
 from taskline.errors import ValidationFailed
 from taskline.wire import queue_json, task_json
 
@@ -59,10 +59,21 @@ async def submit_bulk(request: Request) -> Response:
     return JSONResponse({"tasks": [task_json(r.task) for r in results]}, status_code=201)
 
 
-@router.get("/tasks/{task_id}", summary="Read a task")
+SOURCE_HEADER = "X-Taskline-Source"
+"""On a task read: `live`, or `history` when the task came from PostgreSQL history."""
+
+
+@router.get(
+    "/tasks/{task_id}",
+    summary="Read a task",
+    responses={200: {"headers": {SOURCE_HEADER: {"description": "live, or history", "schema": {"type": "string"}}}}},
+)
 async def get_task(request: Request, task_id: TaskId) -> Response:
+    """The task from the live backend, or, once retention removed it and history is on
+    (TASKLINE_POSTGRES_URL), from PostgreSQL history; `X-Taskline-Source` says which."""
     authorize(request, READERS)
-    return JSONResponse(task_json(await service_of(request).get(task_id)))
+    task, source = await service_of(request).find(task_id)
+    return JSONResponse(task_json(task), headers={SOURCE_HEADER: source})
 
 
 @router.get("/tasks", summary="List tasks, newest first")
@@ -73,10 +84,16 @@ async def list_tasks(
     queue: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
+    source: Annotated[
+        Source,
+        Query(description="`live` (default): the live backend; `history`: PostgreSQL history (TASKLINE_POSTGRES_URL)"),
+    ] = "live",
 ) -> Response:
+    """Newest first, filtered by `state`, `type`, `queue`; `next_cursor` pages on. With
+    `source=history` the same from PostgreSQL history (422 when the server has none)."""
     authorize(request, READERS)
     page = await service_of(request).list_tasks(
-        TaskFilter(state=state, type=type, queue=queue), limit=limit, cursor=cursor
+        TaskFilter(state=state, type=type, queue=queue), limit=limit, cursor=cursor, source=source
     )
     return JSONResponse({"tasks": [task_json(t) for t in page.tasks], "next_cursor": page.next_cursor})
 

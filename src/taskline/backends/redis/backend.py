@@ -8,6 +8,7 @@ them: for outcomes in settling.py, where complete and fail go as a settle of one
 """
 
 import random
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Literal, TypeVar
@@ -15,7 +16,7 @@ from typing import Any, Literal, TypeVar
 from redis.asyncio.cluster import RedisCluster
 
 from taskline.backends.base import UNCHANGED
-from taskline.backends.redis import housekeeping, nodes, outbox, timers
+from taskline.backends.redis import archive, housekeeping, nodes, outbox, timers
 from taskline.backends.redis import samples as sampled
 from taskline.backends.redis.calls import Args, cancel_call, new_tasks, retry_call, submit_call, submit_outcomes
 from taskline.backends.redis.coalescer import SubmitCoalescer
@@ -33,6 +34,7 @@ from taskline.backends.redis.registry import WorkerRegistry
 from taskline.backends.redis.settling import Settler
 from taskline.backends.redis.wake import WakeListener
 from taskline.backends.wakeup import MAX_TIMER_WAIT_S, WakeupHub, WorkSignal
+from taskline.core.archive import ArchiveBacklog, ArchiveEntry
 from taskline.core.clock import Clock, SystemClock
 from taskline.core.config import EngineConfig
 from taskline.core.measures import TaskMetrics
@@ -80,6 +82,7 @@ class RedisBackend:
         self._hub = WakeupHub()
         self._coalescer = SubmitCoalescer(self._submit_to_queue)
         self._listener = WakeListener(client, self._keys.wake_channel, self._hub)
+        self._archive_reader = uuid.uuid4().hex  # who holds a queue's archive claim (archive.py)
 
     @classmethod
     async def connect(
@@ -450,6 +453,17 @@ class RedisBackend:
 
     async def settle_delivery(self, delivery: Delivery, outcome: DeliveryOutcome) -> bool:
         return await outbox.settle(self._ctx, delivery, outcome, self._now_ms())
+
+    # --- the archive outbox (PostgreSQL history) ---------------------------------------
+
+    async def read_archive(self, *, limit: int) -> list[ArchiveEntry]:
+        return await archive.read(self._ctx, limit=limit, reader=self._archive_reader)
+
+    async def drop_archived(self, entries: Sequence[ArchiveEntry]) -> int:
+        return await archive.drop(self._ctx, entries)
+
+    async def archive_backlog(self) -> ArchiveBacklog:
+        return await archive.backlog(self._ctx)
 
     # --- connection ---------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ class RedisContext:
     offsets: list[int] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.scripts = ScriptRunner(self.client)
+        self.scripts = ScriptRunner(self.client, archive=self.config.archive)
         self.catalog = Catalog(self.client, self.keys)
         self.offsets = priority_offsets(self.config)
 

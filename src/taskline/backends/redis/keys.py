@@ -104,14 +104,26 @@ class QueueKeys:
         return self.prefix + "deliveries"
 
     @property
+    def archive(self) -> str:
+        """STREAM of (i: task id, r: record as it ended): the PostgreSQL history's outbox, written
+        by every end while history is on, emptied by the archiver (XDEL of what it copied)."""
+        return self.prefix + "archive"
+
+    @property
+    def archiving(self) -> str:
+        """STRING: the id of the archiver reading this queue's archive stream, for a few seconds
+        (SET NX PX), so several servers split the queues between them rather than each copy all."""
+        return self.prefix + "archiving"
+
+    @property
     def announcing(self) -> list[str]:
         """The keys of a script that changes tasks but never ends one: events, metrics."""
         return [self.events, self.metrics]
 
     @property
     def ending(self) -> list[str]:
-        """The keys of a script that may end a task: events, metrics, outbox, deliveries."""
-        return [self.events, self.metrics, self.outbox, self.deliveries]
+        """The keys of a script that may end a task: events, metrics, outbox, deliveries, archive."""
+        return [self.events, self.metrics, self.outbox, self.deliveries, self.archive]
 
     def pending(self, task_type: str) -> str:
         """ZSET id -> order key, for the pending tasks of one type."""

@@ -54,5 +54,5 @@ async def settle(ctx: RedisContext, delivery: Delivery, outcome: DeliveryOutcome
         "" if ended_ms is None else to_ms(ended_ms),
         outcome.metric,
     ]
-    script_keys = [keys.outbox, keys.deliveries, keys.tasks, keys.metrics]
+    script_keys = [keys.outbox, keys.deliveries, keys.tasks, keys.metrics, keys.archive]
     return bool(await ctx.scripts.run("settle_delivery", script_keys, args))

@@ -78,10 +78,12 @@ def read_body(name: str) -> str:
     return (resources.files("taskline.backends.redis") / "lua" / f"{name}.lua").read_text(encoding="utf-8")
 
 
-def constants() -> str:
+def constants(*, archive: bool = False) -> str:
     """Lua definitions of the Python constants the scripts share, so each is written once:
     `_lib.lua` counts and delivers by the same tables `events.tally` and SQLite use, and
-    reads and writes records by codec.py's layout."""
+    reads and writes records by codec.py's layout. `archive` (EngineConfig.archive) is baked
+    in as ARCHIVE rather than passed per call: a process archives all its ends or none, and
+    the scripts with and without it are two SHAs that live side by side in Redis."""
     buckets_ms = ", ".join(str(round(bound * 1000)) for bound in DURATION_BUCKETS_S)
     unshown = ", ".join(f"{name} = true" for name in UNSHOWN)
     counted = ", ".join(f"['{name}'] = '{counter}'" for name, counter in COUNTED.items())
@@ -98,6 +100,7 @@ def constants() -> str:
             f"local COUNTED = {{{counted}}}",
             f"local DELIVERED_ON = {{{delivered_on}}}",
             f"local PENDING_WEBHOOK_STATUS = [[{pending_status}]]",
+            f"local ARCHIVE = {'true' if archive else 'false'}",
             f"local STATES = {{{states}}}",
             f"local STATE_INDEX = {{{state_index}}}",
             f"local RECORD_LENGTH = {len(RECORD_FIELDS)}",
@@ -131,9 +134,9 @@ def record_layout() -> list[str]:
     ]
 
 
-def load_scripts() -> dict[str, LuaScript]:
-    """Every script in `lua/`, checked for a well-formed KEYS header."""
-    prelude = constants() + read_body(_PRELUDE)
+def load_scripts(*, archive: bool = False) -> dict[str, LuaScript]:
+    """Every script in `lua/`, checked for a well-formed KEYS header; `archive` as `constants`."""
+    prelude = constants(archive=archive) + read_body(_PRELUDE)
     scripts = {}
     for name in script_names():
         body = read_body(name)
@@ -190,9 +193,9 @@ class ScriptRunner:
     """Runs the scripts on one client (a Redis or a Redis Cluster) by SHA, sending the source
     again when Redis lost it."""
 
-    def __init__(self, client: "AnyRedis") -> None:
+    def __init__(self, client: "AnyRedis", *, archive: bool = False) -> None:
         self._client = client
-        self.scripts = load_scripts()
+        self.scripts = load_scripts(archive=archive)
 
     async def run(
         self, name: str, keys: list[str], args: Sequence[str | int | float | bytes], *, replicas: int = 0
@@ -222,9 +225,9 @@ class ScriptRunner:
 class BlockingScriptRunner:
     """`ScriptRunner` on redis-py's blocking client: the same scripts, checks and errors."""
 
-    def __init__(self, client: Callable[[], "AnyBlockingRedis"]) -> None:
+    def __init__(self, client: Callable[[], "AnyBlockingRedis"], *, archive: bool = False) -> None:
         self._client_of = client  # the blocking Client opens its connection at its first call
-        self.scripts = load_scripts()
+        self.scripts = load_scripts(archive=archive)
 
     @property
     def _client(self) -> "AnyBlockingRedis":

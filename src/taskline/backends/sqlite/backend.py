@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from taskline.backends import base
-from taskline.backends.sqlite import inspection, outbox, registry
+from taskline.backends.sqlite import archive, inspection, outbox, registry
 from taskline.backends.sqlite import samples as sampled
 from taskline.backends.sqlite.buckets import TokenBuckets
 from taskline.backends.sqlite.connection import Synchronous, connect, ensure_schema
@@ -25,6 +25,7 @@ from taskline.backends.sqlite.records import to_ms
 from taskline.backends.sqlite.transitions import KEEP_PAYLOAD, Transitions
 from taskline.backends.sqlite.writer import Wakeups, Writer
 from taskline.backends.wakeup import WakeupHub, WorkSignal
+from taskline.core.archive import ArchiveBacklog, ArchiveEntry
 from taskline.core.clock import Clock, SystemClock
 from taskline.core.config import EngineConfig
 from taskline.core.measures import TaskMetrics
@@ -241,10 +242,24 @@ class SqliteBackend:
 
     async def settle_delivery(self, delivery: Delivery, outcome: DeliveryOutcome) -> bool:
         now_ms = to_ms(self._clock.now())
-        settled = await self._writer.run(partial(outbox.settle, delivery=delivery, outcome=outcome, now_ms=now_ms))
+        settle = partial(outbox.settle, delivery=delivery, outcome=outcome, now_ms=now_ms, archive=self._tx.archives)
+        settled = await self._writer.run(settle)
         if settled:  # counted once committed, as the transitions' own metrics are (Announcer)
             self._announcer.metrics.webhook(outcome.metric)
         return settled
+
+    # -- the archive outbox (PostgreSQL history) ----------------------------------------
+
+    async def read_archive(self, *, limit: int) -> list[ArchiveEntry]:
+        return await self._reader.run(partial(archive.read, limit=limit))
+
+    async def drop_archived(self, entries: Sequence[ArchiveEntry]) -> int:
+        if not entries:
+            return 0
+        return await self._writer.run(partial(archive.drop, refs=[int(entry.ref) for entry in entries]))
+
+    async def archive_backlog(self) -> ArchiveBacklog:
+        return await self._reader.run(archive.backlog)
 
     # -- wake-ups and lifecycle -----------------------------------------------------------
 

@@ -25,9 +25,17 @@ def claim(conn: sqlite3.Connection, wakeups: Wakeups, *, now_ms: int, limit: int
 
 
 def settle(
-    conn: sqlite3.Connection, wakeups: Wakeups, *, delivery: Delivery, outcome: DeliveryOutcome, now_ms: int
+    conn: sqlite3.Connection,
+    wakeups: Wakeups,
+    *,
+    delivery: Delivery,
+    outcome: DeliveryOutcome,
+    now_ms: int,
+    archive: bool = False,
 ) -> bool:
-    """Apply one attempt's outcome; False (nothing changed) if the attempt was settled already."""
+    """Apply one attempt's outcome; False (nothing changed) if the attempt was settled already.
+    `archive` (history on): a final outcome also sends the task, with its final webhook_status,
+    to the archive outbox, since history took it at its end with the delivery still pending."""
     row = conn.execute(Q.delivery_attempts, (delivery.id,)).fetchone()
     if row is None or row["attempts"] != delivery.attempts:
         return False
@@ -37,8 +45,10 @@ def settle(
         conn.execute(Q.drop_delivery, (delivery.id,))
     ended = delivery.task.completed_at
     status = orjson.dumps(outcome.webhook_status()).decode()
-    conn.execute(
+    row = conn.execute(
         Q.set_webhook_status,
         {"status": status, "task_id": delivery.task_id, "completed_ms": None if ended is None else to_ms(ended)},
-    )
+    ).fetchone()
+    if archive and outcome.state != "pending" and row is not None:
+        conn.execute(Q.add_archive, {"task": orjson.dumps(dict(row)).decode(), "added_ms": now_ms})
     return True

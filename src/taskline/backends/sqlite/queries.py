@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, fields
 from importlib.resources import files
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 _NAME_LINE = re.compile(r"^-- name: (\w+)[ \t]*$", re.MULTILINE)
 
 
@@ -57,6 +57,10 @@ class Queries:
     delivery_attempts: str
     drop_delivery: str
     postpone_delivery: str
+    add_archive: str
+    read_archive: str
+    drop_archived: str
+    archive_backlog: str
     set_webhook_status: str
     add_sample: str
     trim_samples: str
@@ -87,5 +91,5 @@ def _load() -> Queries:
 
 QUERIES = _load()
 SCHEMA = _read("schema.sql")
-MIGRATIONS = {n: _read(f"migration_{n}.sql") for n in (2, 3, 4)}
+MIGRATIONS = {n: _read(f"migration_{n}.sql") for n in (2, 3, 4, 5)}
 """The script that takes a file from version n - 1 to n, by n; schema.sql makes version 1."""

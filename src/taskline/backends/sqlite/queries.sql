@@ -211,10 +211,23 @@ DELETE FROM webhook_outbox WHERE id = ?;
 -- name: postpone_delivery
 UPDATE webhook_outbox SET attempts = attempts + 1, due_ms = :due_ms WHERE id = :id;
 
+-- name: add_archive
+INSERT INTO archive_outbox (task, added_ms) VALUES (:task, :added_ms);
+
+-- name: read_archive
+SELECT seq, task FROM archive_outbox ORDER BY seq LIMIT ?;
+
+-- name: drop_archived
+-- The seqs as a JSON array: one statement however many were archived.
+DELETE FROM archive_outbox WHERE seq IN (SELECT value FROM json_each(?));
+
+-- name: archive_backlog
+SELECT count(*) AS depth, min(added_ms) AS oldest_ms FROM archive_outbox;
+
 -- name: set_webhook_status
 -- Only while the task still ends as the delivery saw it: a manual retry clears completed_ms,
 -- and a new end sets another, whose own delivery then owns the status.
-UPDATE tasks SET webhook_status = :status WHERE id = :task_id AND completed_ms IS :completed_ms;
+UPDATE tasks SET webhook_status = :status WHERE id = :task_id AND completed_ms IS :completed_ms RETURNING *;
 
 -- name: add_sample
 -- The first sample of a minute wins: a second writer changes nothing (rowcount 0).

@@ -62,6 +62,11 @@ class Transitions:
         self._clock = clock
         self._rng = rng  # touched only on the writer thread
 
+    @property
+    def archives(self) -> bool:
+        """History is on: ends (and final webhook outcomes) go to the archive outbox too."""
+        return self._config.archive
+
     # -- shared steps ---------------------------------------------------------------------
 
     def _load(self, conn: sqlite3.Connection, task_id: str) -> Task:
@@ -78,16 +83,24 @@ class Transitions:
         self, conn: sqlite3.Connection, wakeups: Wakeups, name: EventName, task: Task, *, ran: bool = False
     ) -> Task:
         """Save a changed task and announce it: the one way a transition ends. A terminal state
-        of a task with a webhook also writes the delivery to the outbox (SPEC §6), in this
-        same transaction, so a crash never loses it."""
+        of a task with a webhook also writes the delivery to the outbox (SPEC §6), and with
+        history on any terminal state writes the task to the archive outbox, in this same
+        transaction, so a crash never loses either."""
         delivering = name in TERMINAL_EVENTS and task.webhook is not None
         if delivering:
             task.webhook_status = pending_webhook_status()
         saved = self._save(conn, task)
         if delivering:
             self._add_delivery(conn, name, saved)
+        if self._config.archive and name in TERMINAL_EVENTS:
+            self._add_archive(conn, saved)
         wakeups.announce(name, saved, ran=ran)
         return saved
+
+    def _add_archive(self, conn: sqlite3.Connection, task: Task) -> None:
+        """The ended task into the history's outbox (migration_5.sql), in the end's transaction."""
+        row = encode(task, aging_s=self._config.priority_aging_s)
+        conn.execute(Q.add_archive, {"task": orjson.dumps(row).decode(), "added_ms": to_ms(self._clock.now())})
 
     def _add_delivery(self, conn: sqlite3.Connection, name: EventName, task: Task) -> None:
         row = encode(task, aging_s=self._config.priority_aging_s)

@@ -50,6 +50,11 @@ function describe(status, body) {
  * Throws ApiError: `status` 0 when the server could not be reached at all.
  */
 export async function api(method, path, body) {
+  return (await apiResponse(method, path, body)).data;
+}
+
+/** As `api`, with the response's headers too: `{data, headers}`. */
+export async function apiResponse(method, path, body) {
   const headers = { Accept: "application/json" };
   const key = getKey();
   if (key) headers.Authorization = `Bearer ${key}`;
@@ -78,7 +83,7 @@ export async function api(method, path, body) {
     if (response.status === 401) for (const fn of unauthorizedListeners) fn(error);
     throw error;
   }
-  return data;
+  return { data, headers: response.headers };
 }
 
 /** A query string from an object, leaving out empty values: `query({state: "failed"})` → "?state=failed". */

@@ -2,7 +2,7 @@
 // timeline of its states (from the record, plus the events seen live), cancel, and retry as
 // it was or with an edited payload. Re-read as the task's events arrive.
 
-import { api, ApiError, seg } from "./api.js";
+import { api, ApiError, apiResponse, seg } from "./api.js";
 import { eventsOf } from "./bus.js";
 import { stateBadge } from "./depths.js";
 import { h, pretty, reloading, replace, when } from "./dom.js";
@@ -66,6 +66,9 @@ export function mount(root, { id }) {
   let alive = true;
   let task = null;
   let edited = false;
+  // "history": the live backend no longer has the task (retention removed it) and this is its
+  // archived record from PostgreSQL; it can be read, not cancelled or retried.
+  let source = "live";
   const view = h("article", { testid: "task-view", "data-task-id": id, "data-state": "" });
   replace(root, view);
 
@@ -84,6 +87,9 @@ export function mount(root, { id }) {
 
   function render() {
     view.setAttribute("data-state", task.state);
+    view.setAttribute("data-source", source);
+    historyNote.hidden = source !== "history";
+    retryForm.hidden = source === "history";
     replace(meta,
       field("Type", task.type, "task-type"),
       field("Queue", task.queue, "task-queue"),
@@ -109,7 +115,7 @@ export function mount(root, { id }) {
       : h("li", { class: "muted" }, "No attempt has failed."));
     replace(steps, timeline(task));
     if (!edited) retryPayload.value = pretty(task.payload);
-    replace(controls,
+    replace(controls, source === "history" ? null : [
       action({
         label: task.state === "running" ? "Request cancel" : "Cancel", testid: "task-cancel", roles: PRODUCERS, kind: "danger",
         disabledBecause: CANCELLABLE.has(task.state) ? null : `a ${task.state} task cannot be cancelled`,
@@ -120,7 +126,7 @@ export function mount(root, { id }) {
         disabledBecause: RETRYABLE.has(task.state) ? null : "only failed or cancelled tasks can be retried",
         run: () => retry(undefined),
       }),
-    );
+    ]);
     replace(submitHolder, retrySubmit());
   }
 
@@ -144,6 +150,9 @@ export function mount(root, { id }) {
     });
   }
 
+  const historyNote = h("p", { class: "notice", testid: "task-from-history", hidden: true },
+    "From history: retention removed this task from the live queue; this is its archived record "
+    + "(PostgreSQL), as it last ended. It can no longer be cancelled or retried.");
   const submitHolder = h("div", { class: "actions" });
   const retryForm = h("section", { class: "card" },
     h("h2", {}, h("label", { for: "retry-payload" }, "Retry with an edited payload")),
@@ -173,10 +182,11 @@ export function mount(root, { id }) {
 
   async function load() {
     try {
-      const loaded = await api("GET", `/api/v1/tasks/${seg(id)}`);
+      const loaded = await apiResponse("GET", `/api/v1/tasks/${seg(id)}`);
       if (!alive) return;
       const first = task === null;
-      task = loaded;
+      task = loaded.data;
+      source = loaded.headers.get("X-Taskline-Source") === "history" ? "history" : "live";
       if (first) layout();
       render();
     } catch (error) {
@@ -195,6 +205,7 @@ export function mount(root, { id }) {
   function layout() {
     replace(view,
       h("h1", {}, "Task ", h("span", { class: "id" }, id)),
+      historyNote,
       h("div", { class: "grid2" },
         h("section", { class: "card" }, h("h2", {}, "Details"), meta, h("div", { class: "actions task-actions" }, controls)),
         h("section", { class: "card" }, h("h2", {}, "Timeline"), steps)),

@@ -1,4 +1,5 @@
 // Tasks: the list (newest first) with filters kept in the hash (`#/tasks?state=failed&queue=q`),
+// live or from PostgreSQL history (`&source=history`, the server needs TASKLINE_POSTGRES_URL),
 // cursor paging, and a search box that opens a task by id. Rows already shown follow their
 // task's events; tasks created meanwhile are offered behind a button rather than pushed in, so
 // the list does not move under the reader.
@@ -26,17 +27,21 @@ function filterForm(filters) {
   const state = h("select", { id: "filter-state", testid: "filter-state" },
     h("option", { value: "" }, "any state"),
     STATES.map((name) => h("option", { value: name, selected: filters.state === name }, name)));
+  const source = h("select", { id: "filter-source", testid: "filter-source" },
+    h("option", { value: "" }, "live"),
+    h("option", { value: "history", selected: filters.source === "history" }, "history"));
   const type = h("input", { id: "filter-type", testid: "filter-type", value: filters.type, placeholder: "any type", maxlength: 128 });
   const queue = h("input", { id: "filter-queue", testid: "filter-queue", value: filters.queue, placeholder: "any queue", maxlength: 64 });
   const form = h("form", { class: "toolbar", "aria-label": "Filters" },
     h("div", { class: "field" }, h("label", { for: "filter-state" }, "State"), state),
     h("div", { class: "field" }, h("label", { for: "filter-type" }, "Type"), type),
     h("div", { class: "field" }, h("label", { for: "filter-queue" }, "Queue"), queue),
+    h("div", { class: "field" }, h("label", { for: "filter-source" }, "From"), source),
     h("button", { type: "submit", testid: "apply-filters" }, "Apply"),
   );
   form.addEventListener("submit", (submit) => {
     submit.preventDefault();
-    location.hash = `#/tasks${query({ state: state.value, type: type.value.trim(), queue: queue.value.trim() })}`;
+    location.hash = `#/tasks${query({ state: state.value, type: type.value.trim(), queue: queue.value.trim(), source: source.value })}`;
   });
   return form;
 }
@@ -62,7 +67,11 @@ function matches(filters, task) {
 }
 
 export function mount(root, { query: params }) {
-  const filters = { state: params.get("state") || "", type: params.get("type") || "", queue: params.get("queue") || "" };
+  const filters = {
+    state: params.get("state") || "", type: params.get("type") || "", queue: params.get("queue") || "",
+    source: params.get("source") === "history" ? "history" : "",
+  };
+  const history = filters.source === "history";
   let alive = true;
   let cursors = []; // cursors of the pages before this one: [] on the first page
   let cursor = null;
@@ -71,7 +80,7 @@ export function mount(root, { query: params }) {
   const pager = h("div", { class: "actions pager" });
   const fresh = h("button", { type: "button", class: "secondary", testid: "show-new", hidden: true });
   fresh.addEventListener("click", () => load(null, []));
-  replace(root, h("h1", {}, "Tasks"), searchForm(), filterForm(filters), fresh, list, pager);
+  replace(root, h("h1", {}, history ? "Tasks from history" : "Tasks"), searchForm(), filterForm(filters), fresh, list, pager);
 
   async function load(at, before) {
     try {
@@ -108,7 +117,7 @@ export function mount(root, { query: params }) {
         shown.setAttribute("data-state", task.state);
         replace(shown.querySelector(".state-cell"), stateBadge(task.state));
         shown.querySelector(".attempts-cell").textContent = String(task.attempts);
-      } else if (event.event === "task.created" && cursor === null && matches(filters, task)) {
+      } else if (!history && event.event === "task.created" && cursor === null && matches(filters, task)) {
         newCount += 1;
         fresh.textContent = `${newCount} new ${newCount === 1 ? "task" : "tasks"}: show`;
         fresh.hidden = false;

@@ -182,9 +182,10 @@ end
 -- changes state unannounced: an entry on the queue's event stream (SPEC §3 /ws), the
 -- cluster-wide counters of /metrics, and on a terminal state with a webhook, the delivery in
 -- the outbox (SPEC §6). `ev` holds the keys: tasks, events, metrics, and where a script can
--- end a task, outbox and deliveries. Metric fields: '<counter>|<type>', '<run|wait>|<type>|<bucket>',
+-- end a task, outbox, deliveries and archive. Metric fields: '<counter>|<type>', '<run|wait>|<type>|<bucket>',
 -- '<run|wait>_ms|<type>' (the histogram's sum), 'webhook|<outcome>'. COUNTED, DELIVERED_ON
--- and PENDING_WEBHOOK_STATUS come from Python (scripts.constants), as SQLite uses them.
+-- and PENDING_WEBHOOK_STATUS come from Python (scripts.constants), as SQLite uses them; so does
+-- ARCHIVE (EngineConfig.archive: history is on, every end also goes to the archive stream).
 
 
 local function observe(metrics_key, timing, task_type, ms)
@@ -245,6 +246,12 @@ local function announce(ev, name, id, task, raw, now, ran)
     -- The delivery's id is its event's: unique, and the same on every retry of it.
     redis.call('ZADD', ev.outbox, now, event_id)
     redis.call('HSET', ev.deliveries, event_id, delivery_value(id, name, 0, raw))
+  end
+  if ARCHIVE and DELIVERED_ON[name] then
+    -- PostgreSQL history: the task as it ended, for the archiver to copy and then XDEL. A
+    -- stream, not a hash by id: a task retried by hand that ends again adds a second entry, so
+    -- an archiver deleting what it read can never drop an end it did not read.
+    redis.call('XADD', ev.archive, '*', 'i', id, 'r', raw)
   end
 end
 

@@ -5,7 +5,7 @@
 -- KEYS[4] taskline:{q}:completed  KEYS[5] taskline:{q}:retrying  KEYS[6] taskline:{q}:failed
 -- KEYS[7] taskline:{q}:cancelled  KEYS[8] taskline:{q}:paused  KEYS[9] taskline:{q}:events
 -- KEYS[10] taskline:{q}:metrics  KEYS[11] taskline:{q}:outbox  KEYS[12] taskline:{q}:deliveries
--- KEYS[13..] taskline:{q}:pending:<type>, one per type the lease may take
+-- KEYS[13] taskline:{q}:archive  KEYS[14..] taskline:{q}:pending:<type>, one per type the lease may take
 -- ARGV[1] now_ms  ARGV[2] wake channel  ARGV[3] outcomes n  ARGV[4] reply with records (1|0)
 -- ARGV[5] lease_ms  ARGV[6] worker id  ARGV[7] ms within which a lease's end must fall to wake
 --   the schedulers  ARGV[8] highest order key to lease ('' any: another queue's head is better
@@ -18,7 +18,8 @@
 -- LEASE_LOST | STALE (attempts moved on since the caller read the task: read again and
 -- recompute the backoff) for one refused alone; per outcome its record when asked,
 -- else (and when refused) ''; 2 per leased task: id, record.
-local ev = {tasks = KEYS[1], events = KEYS[9], metrics = KEYS[10], outbox = KEYS[11], deliveries = KEYS[12]}
+local ev = {tasks = KEYS[1], events = KEYS[9], metrics = KEYS[10], outbox = KEYS[11], deliveries = KEYS[12],
+  archive = KEYS[13]}
 local q = {counts = KEYS[2], running = KEYS[3], completed = KEYS[4], retrying = KEYS[5], failed = KEYS[6],
   cancelled = KEYS[7], paused = KEYS[8]}
 local now, n, with_records = tonumber(ARGV[1]), tonumber(ARGV[3]), ARGV[4] == '1'
@@ -50,7 +51,7 @@ local tokens = argv_from(9 + 7 * n)
 if #tokens > 0 then
   local ask = {now = now, lease_ms = tonumber(ARGV[5]), worker = ARGV[6], wake = ARGV[2],
     timer_wait_ms = tonumber(ARGV[7]), bound = tonumber(ARGV[8])}
-  leases = lease_tasks(ev, q, 13, tokens, ask)
+  leases = lease_tasks(ev, q, 14, tokens, ask)
 end
 flush_tally()
 return {states, records, leases}

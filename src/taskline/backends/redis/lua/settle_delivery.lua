@@ -1,7 +1,7 @@
 -- settle_delivery.lua: record one webhook attempt's outcome: delivered | failed -> out of the
 -- outbox, pending -> due again; the task's webhook_status follows; counted for /metrics.
 -- KEYS[1] taskline:{q}:outbox  KEYS[2] taskline:{q}:deliveries  KEYS[3] taskline:{q}:tasks
--- KEYS[4] taskline:{q}:metrics
+-- KEYS[4] taskline:{q}:metrics  KEYS[5] taskline:{q}:archive
 -- ARGV[1] delivery id  ARGV[2] task id  ARGV[3] attempts made before this one (the claim's)
 -- ARGV[4] state: delivered | pending | failed  ARGV[5] due_ms of the next attempt (pending)
 -- ARGV[6] webhook_status JSON  ARGV[7] the ended task's completed_ms ('' if none)
@@ -30,7 +30,11 @@ end
 local task = load_task(tasks_key, task_id)
 if task and ARGV[7] ~= '' and task.completed_ms == tonumber(ARGV[7]) then
   task.webhook_status = ARGV[6]
-  save_task(tasks_key, task_id, task)
+  local saved = save_task(tasks_key, task_id, task)
+  if ARCHIVE and state ~= 'pending' then
+    -- History took the task at its end, with the delivery pending: give it the final status.
+    redis.call('XADD', KEYS[5], '*', 'i', task_id, 'r', saved)
+  end
 end
 redis.call('HINCRBY', metrics_key, 'webhook|' .. ARGV[8], 1)
 return 1

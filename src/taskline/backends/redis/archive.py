@@ -1,0 +1,89 @@
+"""The archive outbox on Redis (PostgreSQL history): each queue's `archive` stream.
+
+Entries (`i` task id, `r` the record as it ended) are added by the script that ended the
+task (_lib.lua `announce`) while history is on. Dropping is XDEL of exactly the stream ids
+read, so an entry added meanwhile, or one another archiver already dropped, is left as it is.
+
+Several servers archive at once: a reader first claims each queue it would read for CLAIM_MS
+(`archiving`, SET NX PX), so each queue's entries are copied by one server at a time and the
+servers split the queues instead of all copying everything. A claim is never renewed, only
+taken afresh once it ran out, so a server that died holds nothing for long; at a hand-over two
+servers may copy the same entries, which the idempotent upsert and the exact drop make harmless.
+"""
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from taskline.backends.redis.codec import decode_task, from_ms, text
+from taskline.backends.redis.context import RedisContext
+from taskline.backends.redis.fanout import all_failed, failed
+from taskline.core.archive import ArchiveBacklog, ArchiveEntry
+
+
+def _fields(values: Any) -> dict[str, Any]:
+    """A stream entry's field/value pairs by field name (redis-py gives a dict of bytes keys)."""
+    return {text(name): value for name, value in values.items()}
+
+
+CLAIM_MS = 5000
+"""How long a claim on a queue's archive stream lasts: a pass takes far less."""
+
+
+async def read(ctx: RedisContext, *, limit: int, reader: str) -> list[ArchiveEntry]:
+    """Up to `limit` entries, oldest first within each queue, of the queues that have any and
+    that `reader` holds (or now takes) the claim on, the batch shared among them: one round trip
+    asks which queues have entries, one claims them, one reads."""
+    queues = sorted(await ctx.catalog.queues(fresh=True))
+    # On a cluster with a shard down, the live shards' queues are archived meanwhile (fanout.py).
+    lengths = await ctx.partial_pipeline([("xlen", (ctx.keys.queue(q).archive,)) for q in queues])
+    all_failed(lengths)
+    waiting = [q for q, n in zip(queues, lengths, strict=True) if not failed(n) and int(n)]
+    if waiting:
+        claims = await ctx.pipeline(
+            [
+                command
+                for q in waiting
+                for command in (
+                    ("set", (ctx.keys.queue(q).archiving, reader, None, CLAIM_MS, True)),
+                    ("get", (ctx.keys.queue(q).archiving,)),
+                )
+            ]
+        )
+        holders = claims[1::2]
+        waiting = [q for q, holder in zip(waiting, holders, strict=True) if holder and text(holder) == reader]
+    if not waiting:
+        return []
+    share = max(1, limit // len(waiting))
+    pages = await ctx.pipeline([("xrange", (ctx.keys.queue(q).archive, "-", "+", share)) for q in waiting[:limit]])
+    entries: list[ArchiveEntry] = []
+    for queue, page in zip(waiting, pages, strict=False):
+        for stream_id, values in page:
+            fields = _fields(values)
+            entries.append(ArchiveEntry(text(stream_id), decode_task(text(fields["i"]), queue, fields["r"])))
+    return entries
+
+
+async def drop(ctx: RedisContext, entries: Sequence[ArchiveEntry]) -> int:
+    """XDEL the entries (by queue); returns how many were still there."""
+    by_queue: dict[str, list[str]] = defaultdict(list)
+    for entry in entries:
+        by_queue[entry.task.queue].append(entry.ref)
+    if not by_queue:
+        return 0
+    dropped = await ctx.pipeline([("xdel", (ctx.keys.queue(q).archive, *refs)) for q, refs in by_queue.items()])
+    return sum(int(n) for n in dropped)
+
+
+async def backlog(ctx: RedisContext) -> ArchiveBacklog:
+    """Entries waiting across the queues, and when the oldest was written (its stream id's ms)."""
+    queues = await ctx.catalog.queues()
+    commands = []
+    for queue in queues:
+        stream = ctx.keys.queue(queue).archive
+        commands += [("xlen", (stream,)), ("xrange", (stream, "-", "+", 1))]
+    replies = await ctx.partial_pipeline(commands)  # a shard that is down counts for nothing
+    all_failed(replies)
+    depth = sum(int(n) for n in replies[::2] if not failed(n))
+    heads = [int(text(page[0][0]).partition("-")[0]) for page in replies[1::2] if page and not failed(page)]
+    return ArchiveBacklog(depth, from_ms(min(heads)) if heads else None)

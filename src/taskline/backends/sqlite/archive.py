@@ -1,0 +1,32 @@
+"""The archive outbox on SQLite (PostgreSQL history): the `archive_outbox` table (migration_5.sql).
+
+Rows are added by `transitions._record` in the transaction that ends the task, while history
+is on. Reads run on the reader thread; the delete is a `Writer` operation by `seq`, so it
+removes exactly the rows archived.
+"""
+
+import sqlite3
+
+import orjson
+
+from taskline.backends.sqlite.queries import QUERIES as Q
+from taskline.backends.sqlite.records import decode
+from taskline.backends.sqlite.writer import Wakeups
+from taskline.core.archive import ArchiveBacklog, ArchiveEntry
+
+
+def read(conn: sqlite3.Connection, *, limit: int) -> list[ArchiveEntry]:
+    """Up to `limit` entries, oldest first."""
+    rows = conn.execute(Q.read_archive, (limit,)).fetchall()
+    return [ArchiveEntry(str(row["seq"]), decode(orjson.loads(row["task"]))) for row in rows]
+
+
+def drop(conn: sqlite3.Connection, wakeups: Wakeups, *, refs: list[int]) -> int:
+    """Delete the rows of these seqs; returns how many were still there."""
+    return conn.execute(Q.drop_archived, (orjson.dumps(refs).decode(),)).rowcount
+
+
+def backlog(conn: sqlite3.Connection) -> ArchiveBacklog:
+    row = conn.execute(Q.archive_backlog).fetchone()
+    oldest_ms = row["oldest_ms"]
+    return ArchiveBacklog(row["depth"], None if oldest_ms is None else oldest_ms / 1000)
