@@ -56,7 +56,8 @@ unit: $(STAMP)
 # loadscope keeps a module's tests, and the servers they share, on one worker.
 test test-contract test-integration test-e2e test-scale test-history: export PYTEST_ADDOPTS += -n auto --dist loadscope
 
-# test-cluster is one module around one cluster: xdist workers would only add their start-up.
+# test-cluster runs without xdist: test_cluster.py shares one cluster, and test_failover.py's tests
+# start (and kill nodes of) clusters of their own, six redis-servers each: on 2 cores, one at a time.
 .PHONY: test-unit test-contract test-integration test-e2e test-scale test-cluster test-history test-postgres
 test-unit: unit
 test-contract test-integration test-e2e test-scale test-cluster test-history: $(STAMP) services

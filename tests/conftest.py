@@ -1,5 +1,6 @@
-"""Fixtures shared by every test: a real redis-server for the session, and `backend`,
-one fixture over both backends so the contract suite runs unchanged on each."""
+"""Fixtures shared by every test: a real redis-server for the session, a real Redis Cluster
+(3 primaries, 3 replicas) started by the first test that asks for it, and `backend`, one
+fixture over SQLite, Redis and the Redis Cluster so the contract suite runs unchanged on each."""
 
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -10,6 +11,7 @@ import redis
 from taskline.backends.base import Backend
 from taskline.core.clock import FrozenClock
 from taskline.core.config import EngineConfig
+from tests.helpers.cluster import RedisClusterNodes, running_cluster
 from tests.helpers.servers import RedisServer, running_redis
 
 
@@ -17,6 +19,28 @@ from tests.helpers.servers import RedisServer, running_redis
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
     with running_redis(tmp_path_factory.mktemp("redis")) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterNodes]:
+    """One cluster per xdist worker (a session each), shared by all its cluster tests."""
+    with running_cluster(tmp_path_factory.mktemp("redis-cluster")) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def _cluster_flusher(redis_cluster: RedisClusterNodes) -> Iterator[redis.RedisCluster]:
+    """One client for the flushing (a cluster client's start reads the slot map and COMMAND)."""
+    client = redis.RedisCluster.from_url(redis_cluster.url())
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def redis_cluster_url(redis_cluster: RedisClusterNodes, _cluster_flusher: redis.RedisCluster) -> str:
+    """The cluster's first node, every primary flushed: a test starts on an empty cluster."""
+    _cluster_flusher.flushall(target_nodes=redis.RedisCluster.PRIMARIES)
+    return redis_cluster.url()
 
 
 @pytest.fixture
@@ -37,14 +61,14 @@ def redis_url(redis_server: RedisServer) -> str:
     return redis_server.url
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=["sqlite", "redis", "redis-cluster"])
 async def backend(
     request: pytest.FixtureRequest, tmp_path: Path, clock: FrozenClock, engine_config: EngineConfig
 ) -> AsyncIterator[Backend]:
-    if request.param == "redis":
+    if request.param in ("redis", "redis-cluster"):
         from taskline.backends.redis.backend import RedisBackend
 
-        url = request.getfixturevalue("redis_url")
+        url = request.getfixturevalue("redis_url" if request.param == "redis" else "redis_cluster_url")
         store: Backend = await RedisBackend.connect(url, config=engine_config, clock=clock)
     else:
         from taskline.backends.sqlite.backend import SqliteBackend

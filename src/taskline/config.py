@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     port: int = Field(8080, ge=0, le=65535)
     sqlite_path: Path = Path("./taskline.db")
     redis_url: SecretStr | None = None
+    redis_wait_replicas: int = Field(0, ge=0)
     postgres_url: SecretStr | None = None
     api_keys: SecretStr | None = None
     open_metrics: bool = True
@@ -89,6 +90,7 @@ class Settings(BaseSettings):
             max_queue_size=self.max_queue_size,
             retention_s=self.retention,
             dlq_retention_s=self.dlq_retention,
+            redis_wait_replicas=self.redis_wait_replicas,
             archive=self.postgres_dsn() is not None,
         )
 

@@ -184,6 +184,14 @@ class TaskService:
         except (TimeoutError, TasklineError):
             return False
 
+    async def unreachable_nodes(self, *, timeout_s: float = PING_TIMEOUT_S) -> list[str] | None:
+        """The cluster nodes that do not answer (None: not a cluster, or no answer in time)."""
+        try:
+            async with asyncio.timeout(timeout_s):
+                return await self.backend.unreachable_nodes()
+        except (TimeoutError, TasklineError):
+            return None
+
     async def take_token(self, client: str, *, rate: float, burst: int) -> float:
         """Spend one of `client`'s rate-limit tokens: 0 if allowed, else seconds to wait.
 

@@ -20,7 +20,12 @@ class RedisClusterNodes:
     Every node runs in its own directory under `workdir`, so `nodes-<port>.conf` files never clash.
     """
 
-    def __init__(self, workdir: Path, *, nodes: int = 6, replicas: int = 1, timeout_s: float = 20) -> None:
+    def __init__(
+        self, workdir: Path, *, nodes: int = 6, replicas: int = 1, timeout_s: float = 20, full_coverage: bool = True
+    ) -> None:
+        """`full_coverage=False`: the nodes keep serving their slots while another shard has none
+        alive (`cluster-require-full-coverage no`), as a cluster whose queues must outlive a lost
+        shard is configured."""
         for program in ("redis-server", "redis-cli"):
             if shutil.which(program) is None:
                 raise RuntimeError(f"{program} is not installed: run `make services` (Debian package redis-server)")
@@ -36,6 +41,7 @@ class RedisClusterNodes:
         self.bus_ports = dict(zip(self.ports, free[nodes:], strict=True))
         self.replicas = replicas
         self.timeout_s = timeout_s
+        self.full_coverage = full_coverage
         self.processes: dict[int, subprocess.Popen[bytes]] = {}
 
     def url(self, port: int | None = None) -> str:
@@ -68,12 +74,30 @@ class RedisClusterNodes:
         with redis.Redis(port=next(iter(self.processes)), decode_responses=True) as client:
             return sorted(_serving(client.execute_command("CLUSTER", "NODES")))
 
+    def shard_of(self, key: str) -> list[int]:
+        """Ports of the shard that serves `key`: its primary first, then that primary's replicas."""
+        with redis.Redis(port=next(iter(self.processes)), decode_responses=True) as client:
+            slot = int(client.execute_command("CLUSTER", "KEYSLOT", key))
+            nodes = [line.split() for line in client.execute_command("CLUSTER", "NODES").splitlines()]
+        port_of = {fields[0]: int(fields[1].split("@")[0].rsplit(":", 1)[1]) for fields in nodes}
+        for node_id, _address, flags, _master, *rest in nodes:
+            if "master" in flags.split(",") and any(_covers(r, slot) for r in rest[4:]):
+                replicas = sorted(port_of[f[0]] for f in nodes if f[3] == node_id)
+                return [port_of[node_id], *replicas]
+        raise LookupError(f"no primary serves slot {slot}")
+
     def kill_primary(self, port: int | None = None) -> int:
         """SIGKILL a primary (the first one by default), as a crash would; returns its port.
         Its replica takes over after `cluster-node-timeout`: wait with `wait_until_healthy`."""
         port = port or self.primaries()[0]
         self.kill(port)
         return port
+
+    def restart(self, port: int) -> None:
+        """Start a killed node again on its port and directory: its nodes.conf keeps its identity,
+        so it rejoins, as a replica of whichever node took over its slots meanwhile."""
+        self._start_node(port)
+        self._wait_for(lambda: self._ping(port), f"redis-server on port {port} did not answer")
 
     def kill(self, port: int) -> None:
         process = self.processes.pop(port, None)
@@ -100,6 +124,7 @@ class RedisClusterNodes:
             # takes its first ping to the replicas: every 10 s by default.
             "--repl-ping-replica-period", "1",
             "--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning",
+            "--cluster-require-full-coverage", "yes" if self.full_coverage else "no",
         ]  # fmt: skip
         self.processes[port] = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -138,6 +163,14 @@ class RedisClusterNodes:
             if time.monotonic() > deadline:
                 raise RuntimeError(message)
             time.sleep(0.05)
+
+
+def _covers(slots: str, slot: int) -> bool:
+    """Whether a CLUSTER NODES slot field (`5461`, `0-5460`, or `[...]` migrating) holds `slot`."""
+    if slots.startswith("["):
+        return False
+    first, _, last = slots.partition("-")
+    return int(first) <= slot <= int(last or first)
 
 
 def _serving(nodes: str) -> set[int]:

@@ -20,13 +20,17 @@ def free_port() -> int:
 class RedisServer:
     """A `redis-server` child process; restartable on the same port and data directory."""
 
-    def __init__(self, workdir: Path, *, appendonly: bool = False, fsync: str = "everysec") -> None:
+    def __init__(
+        self, workdir: Path, *, appendonly: bool = False, fsync: str = "everysec", replica_of: int | None = None
+    ) -> None:
+        """`replica_of`: the port of a primary on loopback this server replicates."""
         if shutil.which("redis-server") is None:
             raise RuntimeError("redis-server is not installed: run `make services` (Debian package redis-server)")
         self.workdir = workdir
         self.port = free_port()
         self.appendonly = appendonly
         self.fsync = fsync
+        self.replica_of = replica_of
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -38,6 +42,9 @@ class RedisServer:
             "redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.workdir),
             "--save", "", "--appendonly", "yes" if self.appendonly else "no",
             "--appendfsync", self.fsync, "--daemonize", "no", "--loglevel", "warning",
+            # A replica's first sync otherwise waits 5 s for more replicas to share the transfer.
+            "--repl-diskless-sync-delay", "0",
+            *(["--replicaof", "127.0.0.1", str(self.replica_of)] if self.replica_of else []),
         ]  # fmt: skip
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         client = redis.Redis(port=self.port)

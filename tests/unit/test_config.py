@@ -107,6 +107,18 @@ def test_the_smtp_port_follows_starttls_unless_set(
     assert load_settings().smtp_port_or_default() == port
 
 
+def test_redis_wait_replicas_reaches_the_engine_and_refuses_a_negative(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert load_settings().engine_config().redis_wait_replicas == 0
+    monkeypatch.setenv("TASKLINE_REDIS_WAIT_REPLICAS", "2")
+    assert load_settings().engine_config().redis_wait_replicas == 2
+    monkeypatch.setenv("TASKLINE_REDIS_WAIT_REPLICAS", "-1")
+    with pytest.raises(ValueError, match="redis_wait_replicas"):
+        load_settings()
+
+
 def test_postgres_url_turns_history_on_and_must_be_postgresql() -> None:
     assert Settings().postgres_dsn() is None
     assert not Settings().engine_config().archive

@@ -313,7 +313,12 @@ class Backend(Protocol):
         ...
 
     async def ping(self) -> bool:
-        """True if the store answers."""
+        """True if the store answers (a Redis Cluster: if any of its nodes does)."""
+        ...
+
+    async def unreachable_nodes(self) -> list[str] | None:
+        """The addresses of a Redis Cluster's nodes that do not answer; None for a store that
+        is not a cluster (one server: `ping` says it all)."""
         ...
 
     async def durability_warning(self) -> str | None:

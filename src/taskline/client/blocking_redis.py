@@ -16,8 +16,6 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
-from redis import Redis
-
 from taskline.backends.redis.calls import (
     ScriptCall,
     cancel_call,
@@ -29,6 +27,7 @@ from taskline.backends.redis.calls import (
 )
 from taskline.backends.redis.catalog import Places
 from taskline.backends.redis.codec import decode_task, text, to_ms
+from taskline.backends.redis.connecting import AnyBlockingRedis, open_blocking_client
 from taskline.backends.redis.failures import redis_unavailable
 from taskline.backends.redis.format import check_format_blocking
 from taskline.backends.redis.keys import DEFAULT_NAMESPACE, KeySpace, QueueKeys
@@ -50,11 +49,13 @@ def _now_ms() -> int:
 class BlockingRedisEngine:
     def __init__(self, redis_url: str, *, timeout_s: float, settings: Settings) -> None:
         # A Redis that stops answering fails a call after timeout_s rather than hanging it.
-        # redis-py packs commands with hiredis by itself when it is installed.
-        self._redis = Redis.from_url(redis_url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s)
+        # redis-py packs commands with hiredis by itself when it is installed. A cluster node's
+        # URL gets the cluster client (connecting.py), as the server's backend does.
+        self._redis_url, self._timeout_s = redis_url, timeout_s
+        self._opened: AnyBlockingRedis | None = None
         self._keys = KeySpace(DEFAULT_NAMESPACE)
         self._config = settings.engine_config()
-        self._scripts = BlockingScriptRunner(self._redis, archive=self._config.archive)
+        self._scripts = BlockingScriptRunner(lambda: self._redis, archive=self._config.archive)
         self._offsets = priority_offsets(self._config)
         self._max_payload_bytes = settings.max_payload_bytes
         self._parse = partial(
@@ -67,6 +68,13 @@ class BlockingRedisEngine:
         self._places = Places()
         self._loop = LoopThread()
         self._local = LocalEngine(redis_url, settings=settings)
+
+    @property
+    def _redis(self) -> AnyBlockingRedis:
+        """The client, opened at the first call (a cluster node is asked then whether it is one)."""
+        if self._opened is None:
+            self._opened = open_blocking_client(self._redis_url, timeout_s=self._timeout_s)
+        return self._opened
 
     def _check_format(self) -> None:
         """Once, before the first call: refuse a Redis holding another record format, as the server does."""
@@ -99,7 +107,8 @@ class BlockingRedisEngine:
             if queue not in self._registered:
                 self._redis.sadd(self._keys.queues, queue)
                 self._registered.add(queue)
-        outcomes = submit_outcomes(queue, tasks, self._scripts.run(call.name, call.keys, call.args))
+        replicas = self._config.redis_wait_replicas
+        outcomes = submit_outcomes(queue, tasks, self._scripts.run(call.name, call.keys, call.args, replicas=replicas))
         for outcome in outcomes:
             self._places.remember(outcome.task.id, queue, outcome.task.type)
         return outcomes
@@ -198,4 +207,5 @@ class BlockingRedisEngine:
                 self._loop.run(self._local.close())
         finally:
             self._loop.stop()
-            self._redis.close()
+            if self._opened is not None:
+                self._opened.close()

@@ -13,6 +13,8 @@ class EngineConfig:
     max_queue_size: int = 1_000_000
     retention_s: float = 604800.0
     dlq_retention_s: float = 2592000.0
+    redis_wait_replicas: int = 0
+    """Replicas a Redis write of a submit, complete or fail must reach (WAIT) before it is acknowledged."""
     # PostgreSQL history is on (TASKLINE_POSTGRES_URL): every end of a task also writes the task
     # to the archive outbox, in the same atomic step, for the archiver to copy.
     archive: bool = False

@@ -72,9 +72,9 @@ async def test_every_call_passes_exactly_the_declared_keys_all_in_one_slot(
     runner = redis_backend._scripts
     run = runner.run
 
-    async def recording_run(name: str, keys: list[str], args: list[Any]) -> Any:
+    async def recording_run(name: str, keys: list[str], args: list[Any], **options: Any) -> Any:
         calls.append((name, keys))
-        return await run(name, keys, args)
+        return await run(name, keys, args, **options)
 
     runner.run = recording_run  # type: ignore[method-assign]
     await exercise_every_script(redis_backend, clock)

@@ -19,9 +19,9 @@ def record_scripts(backend: RedisBackend) -> list[str]:
     names: list[str] = []
     run = backend._scripts.run
 
-    async def recording_run(name: str, keys: list[str], args: list[Any]) -> Any:
+    async def recording_run(name: str, keys: list[str], args: list[Any], **options: Any) -> Any:
         names.append(name)
-        return await run(name, keys, args)
+        return await run(name, keys, args, **options)
 
     backend._scripts.run = recording_run  # type: ignore[method-assign]
     return names

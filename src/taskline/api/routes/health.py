@@ -1,4 +1,5 @@
-"""Liveness with the backend's answer: 200 healthy, 503 when the store does not answer."""
+"""Liveness with the backend's answer: 200 healthy, 503 when the store does not answer; on a
+Redis Cluster, 200 while any node answers, with the nodes that do not listed."""
 
 import time
 
@@ -24,4 +25,6 @@ async def health(request: Request) -> Response:
         "version": __version__,
         "uptime_s": round(time.monotonic() - request.app.state.started, 3),
     }
+    if healthy and (down := await service.unreachable_nodes()) is not None:
+        body["unreachable_nodes"] = down  # a Redis Cluster: up while any node answers
     return JSONResponse(body, status_code=200 if healthy else 503)

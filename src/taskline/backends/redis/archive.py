@@ -17,6 +17,7 @@ from typing import Any
 
 from taskline.backends.redis.codec import decode_task, from_ms, text
 from taskline.backends.redis.context import RedisContext
+from taskline.backends.redis.fanout import all_failed, failed
 from taskline.core.archive import ArchiveBacklog, ArchiveEntry
 
 
@@ -34,8 +35,10 @@ async def read(ctx: RedisContext, *, limit: int, reader: str) -> list[ArchiveEnt
     that `reader` holds (or now takes) the claim on, the batch shared among them: one round trip
     asks which queues have entries, one claims them, one reads."""
     queues = sorted(await ctx.catalog.queues(fresh=True))
-    lengths = await ctx.pipeline([("xlen", (ctx.keys.queue(q).archive,)) for q in queues])
-    waiting = [q for q, n in zip(queues, lengths, strict=True) if int(n)]
+    # On a cluster with a shard down, the live shards' queues are archived meanwhile (fanout.py).
+    lengths = await ctx.partial_pipeline([("xlen", (ctx.keys.queue(q).archive,)) for q in queues])
+    all_failed(lengths)
+    waiting = [q for q, n in zip(queues, lengths, strict=True) if not failed(n) and int(n)]
     if waiting:
         claims = await ctx.pipeline(
             [
@@ -79,7 +82,8 @@ async def backlog(ctx: RedisContext) -> ArchiveBacklog:
     for queue in queues:
         stream = ctx.keys.queue(queue).archive
         commands += [("xlen", (stream,)), ("xrange", (stream, "-", "+", 1))]
-    replies = await ctx.pipeline(commands)
-    depth = sum(int(n) for n in replies[::2])
-    heads = [int(text(page[0][0]).partition("-")[0]) for page in replies[1::2] if page]
+    replies = await ctx.partial_pipeline(commands)  # a shard that is down counts for nothing
+    all_failed(replies)
+    depth = sum(int(n) for n in replies[::2] if not failed(n))
+    heads = [int(text(page[0][0]).partition("-")[0]) for page in replies[1::2] if page and not failed(page)]
     return ArchiveBacklog(depth, from_ms(min(heads)) if heads else None)

@@ -13,14 +13,15 @@ from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Literal, TypeVar
 
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.cluster import RedisCluster
 
 from taskline.backends.base import UNCHANGED
-from taskline.backends.redis import archive, housekeeping, outbox, timers
+from taskline.backends.redis import archive, housekeeping, nodes, outbox, timers
 from taskline.backends.redis import samples as sampled
 from taskline.backends.redis.calls import Args, cancel_call, new_tasks, retry_call, submit_call, submit_outcomes
 from taskline.backends.redis.coalescer import SubmitCoalescer
 from taskline.backends.redis.codec import decode_task, from_ms, to_ms
+from taskline.backends.redis.connecting import AnyRedis, open_client
 from taskline.backends.redis.context import RedisContext
 from taskline.backends.redis.events import RedisEventLog
 from taskline.backends.redis.failures import redis_unavailable
@@ -29,7 +30,6 @@ from taskline.backends.redis.inspect import Inspector
 from taskline.backends.redis.keys import DEFAULT_NAMESPACE, KeySpace, QueueKeys
 from taskline.backends.redis.leasing import Leaser
 from taskline.backends.redis.measures import metrics_from_hashes
-from taskline.backends.redis.packing import packing_with_hiredis
 from taskline.backends.redis.registry import WorkerRegistry
 from taskline.backends.redis.settling import Settler
 from taskline.backends.redis.wake import WakeListener
@@ -58,7 +58,7 @@ class RedisBackend:
 
     def __init__(
         self,
-        client: "Redis",
+        client: "AnyRedis",
         *,
         config: EngineConfig,
         clock: Clock,
@@ -96,10 +96,12 @@ class RedisBackend:
         max_connections: int = 64,
         wake_ups: bool = True,
     ) -> "RedisBackend":
-        """Connect to `url` (redis:// or rediss://) and start the wake-up listener.
+        """Connect to `url` (redis:// or rediss://) and start the wake-up listener. A cluster
+        node's URL gets redis-py's cluster client (connecting.py).
 
         Raises:
-            BackendUnavailable: Redis does not answer, or holds Taskline data in another record format.
+            BackendUnavailable: Redis does not answer, holds Taskline data in another record
+                format, or is a cluster node and the URL names a database other than 0.
 
         Args:
             url: the server.
@@ -107,22 +109,22 @@ class RedisBackend:
             clock: where `now` comes from (tests pass a FrozenClock).
             namespace: the prefix of every key.
             rng: the source of backoff jitter draws.
-            max_connections: connections in the pool; further concurrent calls wait for one.
+            max_connections: connections in the pool (per node on a cluster); further concurrent
+                calls wait for one.
             wake_ups: subscribe to the wake channel, so polls and the scheduler here hear of work
                 other processes add. A client that neither polls nor schedules passes False and
                 is not sent every submit's wake-up.
         """
-        # A blocking pool makes a burst of concurrent calls queue for a connection instead of
-        # failing with "Too many connections".
-        pool = BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=20)
-        pool.connection_class = packing_with_hiredis(pool.connection_class)
-        client = Redis.from_pool(pool)
+        client = await open_client(url, max_connections=max_connections)
         backend = cls(
             client, config=config or EngineConfig(), clock=clock or SystemClock(), namespace=namespace, rng=rng
         )
         try:
             with redis_unavailable():
-                await client.ping()
+                # A cluster's nodes answered for its slot map already; its PING goes to the first
+                # primary of the map, which may be down while the rest serve.
+                if not isinstance(client, RedisCluster):
+                    await client.ping()
                 await check_format(client, backend._keys)
                 if wake_ups:
                     await backend._listener.start()
@@ -172,7 +174,8 @@ class RedisBackend:
         call = submit_call(
             keys, batch, now_ms=self._now_ms(), config=self._config, wake_channel=self._keys.wake_channel
         )
-        reply = await self._scripts.run(call.name, call.keys, call.args)
+        replicas = self._config.redis_wait_replicas
+        reply = await self._scripts.run(call.name, call.keys, call.args, replicas=replicas)
         outcomes = submit_outcomes(queue, batch, reply)
         for outcome in outcomes:
             if outcome.created:
@@ -465,25 +468,46 @@ class RedisBackend:
     # --- connection ---------------------------------------------------------------------
 
     async def ping(self) -> bool:
+        if isinstance(self._client, RedisCluster):  # up while any node answers (SPEC §8)
+            answers, _ = await nodes.unreachable(self._client)
+            return answers
         try:
             with redis_unavailable():
                 return bool(await self._client.ping())
         except BackendUnavailable:
             return False
 
+    async def unreachable_nodes(self) -> list[str] | None:
+        if not isinstance(self._client, RedisCluster):
+            return None
+        _, down = await nodes.unreachable(self._client)
+        return down
+
     async def durability_warning(self) -> str | None:
         try:
             with redis_unavailable():
-                appendonly = (await self._client.config_get("appendonly")).get("appendonly")
-                save = (await self._client.config_get("save")).get("save")
+                settings = await self._persistence()
         except TasklineError as exc:  # CONFIG is often renamed or denied on managed Redis
             return f"could not tell whether Redis persists tasks across a restart ({exc.message})"
-        if appendonly == "no" and save == "":
+        off = sorted(node for node, (appendonly, save) in settings.items() if appendonly == "no" and save == "")
+        if off:
+            where = "" if not isinstance(self._client, RedisCluster) else f" on cluster nodes {', '.join(off)}"
             return (
-                "Redis persistence is off (appendonly no, save ''): a Redis restart loses every task; "
+                f"Redis persistence is off (appendonly no, save ''){where}: a Redis restart loses every task; "
                 "turn on appendonly for at-least-once delivery across restarts"
             )
         return None
+
+    async def _persistence(self) -> dict[str, tuple[Any, Any]]:
+        """(appendonly, save) of the server, or of every primary of a cluster, by address."""
+        if not isinstance(self._client, RedisCluster):
+            appendonly = (await self._client.config_get("appendonly")).get("appendonly")
+            save = (await self._client.config_get("save")).get("save")
+            return {"redis": (appendonly, save)}
+        primaries = self._client.get_primaries()
+        # A node's own CONFIG GET: the cluster client would ask one node for the whole cluster.
+        replies = [await self._client.config_get("appendonly", "save", target_nodes=node) for node in primaries]
+        return {n.name: (r.get("appendonly"), r.get("save")) for n, r in zip(primaries, replies, strict=True)}
 
     async def close(self) -> None:
         await self._listener.stop()

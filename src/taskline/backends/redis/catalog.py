@@ -15,10 +15,10 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
-from redis.asyncio import Redis
-
 from taskline.backends.redis.codec import text
+from taskline.backends.redis.connecting import AnyRedis
 from taskline.backends.redis.failures import redis_unavailable
+from taskline.backends.redis.fanout import failed, partial_pipeline
 from taskline.backends.redis.keys import KeySpace
 
 _REMEMBERED_TASKS = 100_000
@@ -47,7 +47,7 @@ class Places:
 class Catalog:
     """Cached queue names, per-queue task types, and task id -> (queue, type)."""
 
-    def __init__(self, client: "Redis", keys: KeySpace, *, now: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, client: "AnyRedis", keys: KeySpace, *, now: Callable[[], float] = time.monotonic) -> None:
         self._client = client
         self._keys = keys
         self._now = now
@@ -86,12 +86,12 @@ class Catalog:
         now = self._now()
         missing = [q for q in queues if fresh or now - self._types_read.get(q, float("-inf")) >= REFRESH_S]
         if missing:
-            with redis_unavailable():
-                async with self._client.pipeline(transaction=False) as pipe:
-                    for queue in missing:
-                        pipe.smembers(self._keys.queue(queue).types)
-                    replies = await pipe.execute()
+            commands = [("smembers", (self._keys.queue(queue).types,)) for queue in missing]
+            replies = await partial_pipeline(self._client, commands)
             for queue, members in zip(missing, replies, strict=True):
+                if failed(members):  # its shard is down: what was known stands, asked again next time
+                    self._types.setdefault(queue, frozenset())
+                    continue
                 self._types[queue] = frozenset(text(m) for m in members)
                 self._types_read[queue] = now
         return {q: self._types[q] for q in queues}
@@ -100,7 +100,8 @@ class Catalog:
         """The queue and stored record of a task, or None if no queue holds it.
 
         Asks the remembered queue first, then every known queue in one pipeline, then the
-        queues other processes added since this one last looked.
+        queues other processes added since this one last looked. On a cluster with a shard
+        down a task on the live shards is still found; one on none of them is a 503, not None.
         """
         place = self._places.place_of(task_id)
         remembered = None if place is None else place[0]
@@ -111,17 +112,20 @@ class Catalog:
             if raw is not None:
                 return remembered, raw
         searched: set[str] = set()
+        unanswered = None  # a shard that is down may hold it: then "no such task" is not known
         for fresh in (False, True):
             queues = [q for q in await self.queues(fresh=fresh) if q not in searched]
             if not queues:
                 continue
-            with redis_unavailable():
-                async with self._client.pipeline(transaction=False) as pipe:
-                    for queue in queues:
-                        pipe.hget(self._keys.queue(queue).tasks, task_id)
-                    replies = await pipe.execute()
+            replies = await partial_pipeline(
+                self._client, [("hget", (self._keys.queue(q).tasks, task_id)) for q in queues]
+            )
             for queue, reply in zip(queues, replies, strict=True):
-                if reply is not None:
+                if failed(reply):
+                    unanswered = reply
+                elif reply is not None:
                     return queue, reply
             searched |= set(queues)
+        if unanswered is not None:
+            raise unanswered
         return None

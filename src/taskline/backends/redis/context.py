@@ -4,22 +4,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from redis.asyncio import Redis
-
+from taskline.backends.redis import fanout
 from taskline.backends.redis.calls import priority_offsets
 from taskline.backends.redis.catalog import Catalog
-from taskline.backends.redis.failures import redis_unavailable
+from taskline.backends.redis.connecting import AnyRedis
+from taskline.backends.redis.fanout import Command as Command  # re-exported: the type callers build lists of
 from taskline.backends.redis.keys import KeySpace
 from taskline.backends.redis.scripts import ScriptRunner
 from taskline.core.config import EngineConfig
 
-Command = tuple[str, tuple[Any, ...]]
-"""A redis-py client method name and its arguments, for `RedisContext.pipeline`."""
-
 
 @dataclass(slots=True)
 class RedisContext:
-    client: "Redis"
+    client: "AnyRedis"
     keys: KeySpace
     config: EngineConfig
     scripts: ScriptRunner = field(init=False)
@@ -33,10 +30,8 @@ class RedisContext:
 
     async def pipeline(self, commands: Sequence[Command]) -> list[Any]:
         """Run the commands in one round trip, without MULTI (they may span slots)."""
-        if not commands:
-            return []
-        with redis_unavailable():
-            async with self.client.pipeline(transaction=False) as pipe:
-                for method, args in commands:
-                    getattr(pipe, method)(*args)
-                return list(await pipe.execute())
+        return await fanout.pipeline(self.client, commands)
+
+    async def partial_pipeline(self, commands: Sequence[Command]) -> list[Any]:
+        """`pipeline`, the replies of a cluster node that failed being its error (fanout.py)."""
+        return await fanout.partial_pipeline(self.client, commands)

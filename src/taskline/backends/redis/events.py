@@ -3,8 +3,9 @@
 Every script that changes a task XADDs to its queue's stream (`taskline:{q}:events`), and
 the registry's scripts to `taskline:{~workers}:events`, in the same atomic step as the change;
 so an event is never missing or early, whatever process made the change. A reader asks for
-all the streams at once (XREAD), learning of new queues from the catalog at most a second
-late; a queue it learns of late is read from the cursor's start, so nothing is skipped.
+all the streams at once (XREAD; on a cluster one per stream, streams.py), learning of new
+queues from the catalog at most a second late; a queue it learns of late is read from the
+cursor's start, so nothing is skipped.
 """
 
 import time
@@ -17,6 +18,7 @@ from taskline.backends.redis.codec import decode_task, from_ms, text
 from taskline.backends.redis.context import RedisContext
 from taskline.backends.redis.failures import redis_unavailable
 from taskline.backends.redis.registry import worker_from_fields
+from taskline.backends.redis.streams import xread
 from taskline.events.types import (
     MAX_SEQ,
     Event,
@@ -86,7 +88,7 @@ class RedisEventLog:
         ids: dict[Any, Any] = {key: "{}-{}".format(*position) for key, position in positions.items()}
         block_ms = round(block_s * 1000)
         with redis_unavailable():
-            reply: list[Any] = await self._ctx.client.xread(ids, count=limit, block=block_ms or None)  # type: ignore[assignment]
+            reply = await xread(self._ctx.client, ids, count=limit, block_ms=block_ms)
         for key, entries in reply or []:
             if len(entries) >= limit:  # a reader this far behind may be behind the trimming too
                 await self._check_kept(text(key), positions[text(key)])

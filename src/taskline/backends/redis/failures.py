@@ -19,6 +19,7 @@ _PASSING_REPLIES = (
     redis_errors.MasterDownError,
 )
 _PASSING_PREFIXES = ("BUSY ", "NOREPLICAS ", "LOADING ")
+_UNREACHABLE = ("cannot be connected", "not covered", "No targets")
 
 
 @contextmanager
@@ -37,7 +38,7 @@ def redis_unavailable(*, blocking: bool = False) -> Iterator[None]:
     """
     try:
         yield
-    except (redis_errors.RedisError, OSError) as exc:
+    except (redis_errors.RedisError, redis_errors.RedisClusterException, OSError) as exc:
         if not blocking:
             _raise_if_cancelled()
         raise _translated(exc) from exc
@@ -59,6 +60,13 @@ def _raise_if_cancelled() -> None:
 
 
 def _translated(exc: Exception) -> TasklineError:
+    if isinstance(exc, redis_errors.RedisClusterException):
+        # Not a RedisError: the cluster client's own complaints. Those about reaching nodes
+        # (none answers, a slot nobody serves) are outages; the rest (keys of several slots
+        # in one command) are our bugs.
+        if isinstance(exc, redis_errors.SlotNotCoveredError) or any(s in str(exc) for s in _UNREACHABLE):
+            return BackendUnavailable(f"redis cluster: {exc}")
+        return InternalError(f"redis cluster client refused a command: {exc}")
     if isinstance(exc, redis_errors.ResponseError):
         if isinstance(exc, _PASSING_REPLIES) or str(exc).startswith(_PASSING_PREFIXES):
             return BackendUnavailable(f"redis: {exc}")

@@ -8,10 +8,8 @@ rather than fail task by task. Taskline data written before the format was store
 
 from typing import Any
 
-from redis import Redis as BlockingRedis
-from redis.asyncio import Redis
-
 from taskline.backends.redis.codec import FORMAT_VERSION
+from taskline.backends.redis.connecting import AnyBlockingRedis, AnyRedis
 from taskline.backends.redis.keys import KeySpace
 from taskline.errors import BackendUnavailable
 
@@ -19,7 +17,7 @@ _UNVERSIONED = 1
 """What data without a format key is: the JSON records of the Taskline before formats were stored."""
 
 
-async def check_format(client: "Redis", keys: KeySpace) -> None:
+async def check_format(client: "AnyRedis", keys: KeySpace) -> None:
     """Store this code's format in a Redis without Taskline data; else require it to match.
 
     Raises:
@@ -30,7 +28,7 @@ async def check_format(client: "Redis", keys: KeySpace) -> None:
         _to_store(keys, await client.set(keys.format, FORMAT_VERSION, nx=True, get=True), 0)
 
 
-def check_format_blocking(client: "BlockingRedis", keys: KeySpace) -> None:
+def check_format_blocking(client: "AnyBlockingRedis", keys: KeySpace) -> None:
     """`check_format` on redis-py's blocking client (the blocking `Client`'s own connections)."""
     if _to_store(keys, client.get(keys.format), client.exists(keys.queues)):
         _to_store(keys, client.set(keys.format, FORMAT_VERSION, nx=True, get=True), 0)

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from taskline.backends.redis.codec import decode_task, to_ms
 from taskline.backends.redis.context import Command, RedisContext
+from taskline.backends.redis.fanout import all_failed, failed
 from taskline.backends.wakeup import MAX_TIMER_WAIT_S
 from taskline.core.outcomes import LeaseAsk
 from taskline.core.task import Task
@@ -55,11 +56,17 @@ class Leaser:
         for queue, pending_keys in candidates.items():
             commands.append(("exists", (self._ctx.keys.queue(queue).paused,)))
             commands += [("zrange", (key, 0, 0, False, True)) for key in pending_keys]
-        replies = iter(await self._ctx.pipeline(commands))
+        # A queue on a shard that is down has no head: the lease goes on with the others.
+        answers = await self._ctx.partial_pipeline(commands)
+        all_failed(answers)
+        replies = iter(answers)
         heads = []
         for queue, pending_keys in candidates.items():
             paused = next(replies)
-            scores = [float(reply[0][1]) for reply in (next(replies) for _ in pending_keys) if reply]
+            tops = [next(replies) for _ in pending_keys]
+            if failed(paused) or any(failed(top) for top in tops):
+                continue
+            scores = [float(reply[0][1]) for reply in tops if reply]
             if scores and not paused:
                 heads.append((min(scores), queue))
         return sorted(heads)

@@ -11,16 +11,19 @@ import ormsgpack
 
 from taskline.backends.redis.codec import task_from_values, text, to_ms
 from taskline.backends.redis.context import RedisContext
+from taskline.backends.redis.fanout import all_failed, failed
 from taskline.core.webhooks import Delivery, DeliveryOutcome
 
 
 async def claim(ctx: RedisContext, now_ms: int, *, limit: int, claim_s: float) -> list[Delivery]:
     """Up to `limit` due deliveries across the queues, each made due again at now + `claim_s`."""
     queues = await ctx.catalog.queues(fresh=True)
-    heads = await ctx.pipeline([("zrangebyscore", (ctx.keys.queue(q).outbox, "-inf", now_ms, 0, 1)) for q in queues])
+    commands = [("zrangebyscore", (ctx.keys.queue(q).outbox, "-inf", now_ms, 0, 1)) for q in queues]
+    heads = await ctx.partial_pipeline(commands)  # a shard that is down is claimed from next time
+    all_failed(heads)
     claimed: list[Delivery] = []
     for queue, head in zip(queues, heads, strict=True):
-        if not head or len(claimed) >= limit:
+        if not head or failed(head) or len(claimed) >= limit:
             continue
         keys = ctx.keys.queue(queue)
         args: list[str | int | float] = [now_ms, limit - len(claimed), to_ms(claim_s)]

@@ -8,19 +8,19 @@ it, so a key passed but not declared (or the reverse) fails loudly in tests, not
 
 import hashlib
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
 import orjson
-from redis import Redis as BlockingRedis
 from redis import exceptions as redis_errors
-from redis.asyncio import Redis
 
 from taskline.backends.redis.codec import RECORD_FIELDS, SINCE_CREATED, SMALL_RECORD_BYTES, STATES, UNSHOWN
+from taskline.backends.redis.connecting import AnyBlockingRedis, AnyRedis
 from taskline.backends.redis.failures import redis_unavailable
+from taskline.backends.redis.replicas import run_and_wait, run_and_wait_blocking
 from taskline.core.measures import DURATION_BUCKETS_S
 from taskline.core.task import pending_webhook_status
 from taskline.errors import InvalidTransition, LeaseLost, NotFound, QueueFull
@@ -190,45 +190,57 @@ def _script_replies(*, blocking: bool = False) -> Iterator[None]:
 
 
 class ScriptRunner:
-    """Runs the scripts on one client by SHA, loading a script again when Redis lost it."""
+    """Runs the scripts on one client (a Redis or a Redis Cluster) by SHA, sending the source
+    again when Redis lost it."""
 
-    def __init__(self, client: "Redis", *, archive: bool = False) -> None:
+    def __init__(self, client: "AnyRedis", *, archive: bool = False) -> None:
         self._client = client
         self.scripts = load_scripts(archive=archive)
 
-    async def run(self, name: str, keys: list[str], args: Sequence[str | int | float | bytes]) -> Any:
-        """EVALSHA `name`, translating error replies into taskline.errors.
+    async def run(
+        self, name: str, keys: list[str], args: Sequence[str | int | float | bytes], *, replicas: int = 0
+    ) -> Any:
+        """EVALSHA `name`, translating error replies into taskline.errors; with `replicas`, only
+        once `WAIT replicas` confirms that many replicas have the write (replicas.py).
 
         Raises:
             NotFound, LeaseLost, InvalidTransition, QueueFull: the script refused.
-            BackendUnavailable: Redis could not run it.
+            BackendUnavailable: Redis could not run it, or fewer replicas than asked confirmed it.
             InternalError: the script failed on its own (an error reply none of the above).
         """
         script = self.scripts[name]
         script.check_keys(len(keys))
+        if replicas > 0:
+            with _script_replies():
+                return await run_and_wait(self._client, script, keys, args, replicas)
         with _script_replies():
             try:
                 return await self._client.evalsha(script.sha, len(keys), *keys, *args)
             except redis_errors.NoScriptError:
-                # A restart, SCRIPT FLUSH or a failover emptied the cache: load and go again.
-                await self._client.script_load(script.source)
-                return await self._client.evalsha(script.sha, len(keys), *keys, *args)
+                # A restart, SCRIPT FLUSH or a failover (a promoted replica has an empty cache)
+                # lost it: EVAL runs it on the node that owns the keys and caches it there.
+                return await self._client.eval(script.source, len(keys), *keys, *args)
 
 
 class BlockingScriptRunner:
     """`ScriptRunner` on redis-py's blocking client: the same scripts, checks and errors."""
 
-    def __init__(self, client: "BlockingRedis", *, archive: bool = False) -> None:
-        self._client = client
+    def __init__(self, client: Callable[[], "AnyBlockingRedis"], *, archive: bool = False) -> None:
+        self._client_of = client  # the blocking Client opens its connection at its first call
         self.scripts = load_scripts(archive=archive)
 
-    def run(self, name: str, keys: list[str], args: Sequence[str | int | float | bytes]) -> Any:
-        """EVALSHA `name`; raises as `ScriptRunner.run` does."""
+    @property
+    def _client(self) -> "AnyBlockingRedis":
+        return self._client_of()
+
+    def run(self, name: str, keys: list[str], args: Sequence[str | int | float | bytes], *, replicas: int = 0) -> Any:
+        """EVALSHA `name` (then WAIT `replicas`, if any); raises as `ScriptRunner.run` does."""
         script = self.scripts[name]
         script.check_keys(len(keys))
         with _script_replies(blocking=True):
+            if replicas > 0:
+                return run_and_wait_blocking(self._client, script, keys, args, replicas)
             try:
                 return self._client.evalsha(script.sha, len(keys), *keys, *args)
             except redis_errors.NoScriptError:
-                self._client.script_load(script.source)
-                return self._client.evalsha(script.sha, len(keys), *keys, *args)
+                return self._client.eval(script.source, len(keys), *keys, *args)

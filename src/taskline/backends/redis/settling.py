@@ -159,7 +159,8 @@ class Settler:
         for item in items:
             args += self._outcome_args(item)
         args += [secrets.token_hex(16) for _ in range(0 if ask is None else ask.max)]
-        states, records, lease_reply = await self._ctx.scripts.run("settle", script_keys, args)
+        replicas = self._ctx.config.redis_wait_replicas
+        states, records, lease_reply = await self._ctx.scripts.run("settle", script_keys, args, replicas=replicas)
         for item, raw_state, raw in zip(items, states, records, strict=True):
             task_id, state = item.outcome.task_id, raw_state.decode()
             if state == "STALE":

@@ -4,6 +4,7 @@ from collections.abc import Callable
 
 from taskline.backends.redis.codec import decode_task, to_ms
 from taskline.backends.redis.context import Command, RedisContext
+from taskline.backends.redis.fanout import all_failed, failed
 from taskline.core.task import Task
 
 
@@ -14,8 +15,9 @@ async def forward_due(ctx: RedisContext, now_ms: int, limit: int) -> dict[str, i
     for queue in queues:
         keys = ctx.keys.queue(queue)
         commands += [("zrangebyscore", (index, "-inf", now_ms, 0, 1)) for index in (keys.scheduled, keys.retrying)]
-    replies = await ctx.pipeline(commands)
-    due = [q for i, q in enumerate(queues) if replies[2 * i] or replies[2 * i + 1]]
+    replies = await ctx.partial_pipeline(commands)  # a shard that is down is looked at next time
+    all_failed(replies)
+    due = [q for i, q in enumerate(queues) if _due(replies[2 * i]) or _due(replies[2 * i + 1])]
     moved: dict[str, int] = {}
     for queue in due:
         left = limit - sum(moved.values())
@@ -23,6 +25,11 @@ async def forward_due(ctx: RedisContext, now_ms: int, limit: int) -> dict[str, i
             break
         moved[queue] = await _forward_queue(ctx, queue, now_ms, left)
     return {q: n for q, n in moved.items() if n}
+
+
+def _due(reply: object) -> bool:
+    """A head read that found something (not empty, not a shard's failure)."""
+    return bool(reply) and not failed(reply)
 
 
 async def _forward_queue(ctx: RedisContext, queue: str, now_ms: int, limit: int) -> int:
@@ -43,12 +50,13 @@ async def _forward_queue(ctx: RedisContext, queue: str, now_ms: int, limit: int)
 async def recover_expired(ctx: RedisContext, now_ms: int, limit: int, retry_delay_ms: Callable[[Task], int]) -> int:
     """Running tasks whose lease ran out by `now_ms` → a failed attempt; returns how many."""
     queues = await ctx.catalog.queues(fresh=True)
-    expired = await ctx.pipeline(
+    expired = await ctx.partial_pipeline(
         [("zrangebyscore", (ctx.keys.queue(q).running, "-inf", now_ms, 0, limit)) for q in queues]
     )
+    all_failed(expired)
     recovered = 0
     for queue, ids in zip(queues, expired, strict=True):
-        if not ids or recovered >= limit:
+        if not _due(ids) or recovered >= limit:
             continue
         keys = ctx.keys.queue(queue)
         task_ids = [i.decode() for i in ids[: limit - recovered]]
