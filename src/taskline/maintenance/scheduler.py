@@ -24,8 +24,8 @@ DEPARTURES_EVERY_S = 5.0  # worker.left comes at most this late after SEEN_WITHI
 BATCH = 1000
 # Retention deletes in batches small enough that nothing waits long behind one: a batch is one
 # script on Redis (which serves nobody else meanwhile) or one transaction of the SQLite writer.
-# At 1,000 a batch held Redis for ~17-29 ms and the SQLite writer for ~13 ms, and every submit
-# and lease waited that long; at 100 it is ~2 ms (bench/retention.py, docs/benchmarks.md).
+# At 1,000 a batch held Redis for ~19 ms and the SQLite writer for ~12 ms, and every submit and
+# lease waited that long; at 100 it is ~2 ms (bench/retention.py, docs/benchmarks.md).
 TRIM_BATCH = 100
 # The most one tick trims: past it the rest waits for the next tick, which comes at once, so a
 # million expirations are worked off with forwarding and lease recovery in between, instead of
