@@ -16,6 +16,7 @@ from redis.cluster import RedisCluster
 
 from taskline.backends.factory import open_backend
 from taskline.backends.redis.backend import RedisBackend
+from taskline.backends.redis.connecting import open_blocking_client
 from taskline.client import Client
 from taskline.config import load_settings
 from taskline.core.clock import FrozenClock
@@ -190,3 +191,14 @@ async def test_the_archive_outbox_of_queues_on_every_shard_is_read_and_dropped(r
         assert (await backend.archive_backlog()).depth == 0
     finally:
         await backend.close()
+
+
+def test_the_blocking_cluster_client_never_sends_a_command_again(redis_cluster_url: str) -> None:
+    """A submit whose reply was lost must not be made twice: the blocking cluster client is
+    opened without redis-py's default retries (10 on a connection error or timeout)."""
+    client = open_blocking_client(redis_cluster_url, timeout_s=5)
+    try:
+        assert isinstance(client, RedisCluster)
+        assert client.retry.get_retries() == 0
+    finally:
+        client.close()

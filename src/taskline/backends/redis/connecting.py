@@ -19,6 +19,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.cluster import RedisCluster as BlockingRedisCluster
 from redis.connection import parse_url
+from redis.retry import Retry as BlockingRetry
 
 from taskline.backends.redis.failures import redis_unavailable
 from taskline.backends.redis.packing import packing_with_hiredis
@@ -182,8 +183,13 @@ def open_blocking_client(url: str, *, timeout_s: float) -> AnyBlockingRedis:
         return client
     client.close()
     _database_zero(url)
+    # No retries, as the asyncio cluster client: redis-py's default sends a command again up to
+    # 10 times on a connection error or timeout, and a submit whose reply was lost would be made
+    # twice. A connection error still makes it read the slot map again (how a failover is found).
     with redis_unavailable(blocking=True):
-        return BlockingRedisCluster.from_url(url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s)
+        return BlockingRedisCluster.from_url(
+            url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s, retry=BlockingRetry(NoBackoff(), 0)
+        )
 
 
 def is_cluster(client: AnyRedis | AnyBlockingRedis) -> bool:
