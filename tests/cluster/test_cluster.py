@@ -75,7 +75,7 @@ async def test_backend_on_a_cluster_node_runs_tasks_on_queues_on_different_shard
             assert done.state == "completed"
             assert (await backend.get(task.id)).result == {"ok": queue}  # type: ignore[union-attr]
         assert {q.name: q.completed for q in await backend.queue_stats()} == dict.fromkeys(QUEUES, 1)
-        assert await backend.unreachable_nodes() == []
+        assert await backend.health() == (True, [])
     finally:
         await backend.close()
     client = RedisCluster.from_url(redis_cluster_url)
@@ -202,3 +202,30 @@ def test_the_blocking_cluster_client_never_sends_a_command_again(redis_cluster_u
         assert client.retry.get_retries() == 0
     finally:
         client.close()
+
+
+async def test_health_on_a_cluster_looks_at_the_nodes_once(
+    redis_cluster_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """One round of PINGs answers both "does any node answer" and "which do not"."""
+    from taskline.api.app import create_app
+    from taskline.backends.redis import nodes
+    from taskline.config import Settings
+
+    looks = 0
+    unreachable = nodes.unreachable
+
+    async def counted(client: RedisCluster) -> tuple[bool, list[str]]:  # type: ignore[type-arg]
+        nonlocal looks
+        looks += 1
+        return await unreachable(client)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(nodes, "unreachable", counted)
+    app = create_app(Settings(redis_url=redis_cluster_url, sqlite_path=tmp_path / "unused.db"))
+    transport = httpx.ASGITransport(app=app)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://x") as http:
+        looks = 0
+        health = await http.get("/health")
+    assert health.status_code == 200, health.text
+    assert health.json()["unreachable_nodes"] == []
+    assert looks == 1
