@@ -229,3 +229,31 @@ async def test_health_on_a_cluster_looks_at_the_nodes_once(
     assert health.status_code == 200, health.text
     assert health.json()["unreachable_nodes"] == []
     assert looks == 1
+
+
+async def test_a_wake_listener_subscribed_on_a_replica_hears_every_shard(
+    redis_cluster_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The listener subscribes on any node in turn, replicas included (docs/cluster.md): a
+    replica hears the classic publishes of every shard's primary too."""
+    from redis.asyncio.cluster import ClusterNode
+    from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
+
+    real_get_nodes = AsyncRedisCluster.get_nodes
+
+    def replicas_only(self: AsyncRedisCluster) -> list[ClusterNode]:
+        return [node for node in real_get_nodes(self) if node.server_type == "replica"]
+
+    clock = FrozenClock()
+    monkeypatch.setattr(AsyncRedisCluster, "get_nodes", replicas_only)
+    watcher = await RedisBackend.connect(redis_cluster_url, clock=clock)
+    monkeypatch.undo()
+    producer = await RedisBackend.connect(redis_cluster_url, clock=clock, wake_ups=False)
+    try:
+        for queue in QUEUES:
+            with watcher.watch([queue]) as signal:
+                await submit(producer, clock, queue=queue)
+                assert await signal.wait(10), f"no wake-up for {queue} on a replica's subscription"
+    finally:
+        await watcher.close()
+        await producer.close()
