@@ -16,7 +16,8 @@ from redis.cluster import RedisCluster
 
 from taskline.backends.factory import open_backend
 from taskline.backends.redis.backend import RedisBackend
-from taskline.backends.redis.connecting import open_blocking_client
+from taskline.backends.redis import streams
+from taskline.backends.redis.connecting import QueuingRedisCluster, open_blocking_client
 from taskline.client import Client
 from taskline.config import load_settings
 from taskline.core.clock import FrozenClock
@@ -257,3 +258,65 @@ async def test_a_wake_listener_subscribed_on_a_replica_hears_every_shard(
     finally:
         await watcher.close()
         await producer.close()
+
+
+async def test_blocking_event_reads_never_hold_the_permits_api_calls_need(redis_cluster_url: str) -> None:
+    """A reader waiting on its streams holds connections of the `waiting` allowance only: every
+    `in_flight` permit stays free for API calls meanwhile."""
+    clock = FrozenClock()
+    backend = await RedisBackend.connect(redis_cluster_url, clock=clock, max_connections=16)
+    client = backend._ctx.client
+    assert isinstance(client, QueuingRedisCluster)
+    free = client.in_flight._value
+    try:
+        for queue in QUEUES:
+            await submit(backend, clock, queue=queue)
+        cursor = await backend.event_cursor()
+        reading = asyncio.ensure_future(backend.read_events(cursor, wait_s=5))
+        await asyncio.sleep(0.5)  # blocked on the three streams (two queues, the workers')
+        assert not reading.done()
+        assert client.waiting._value == client.waiting_reads - 3
+        assert client.in_flight._value == free
+        task = await submit(backend, clock, queue=QUEUES[1])  # an API call meanwhile, and the news
+        events = await asyncio.wait_for(reading, 10)
+        assert [e.task.id for e in events if e.task] == [task.id]
+    finally:
+        await backend.close()
+
+
+async def test_a_cluster_reader_of_many_streams_polls_less_while_nothing_happens(
+    redis_cluster_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past MAX_BLOCKING_STREAMS a reader polls: quickly after news, backing off to a look
+    every MAX_POLL_S while the log stays quiet (not ten looks a second for ever)."""
+    monkeypatch.setattr(streams, "MAX_BLOCKING_STREAMS", 2)
+    looks = 0
+    each = streams._each
+
+    async def counted(*args: object) -> streams.Reply:
+        nonlocal looks
+        looks += 1
+        return await each(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(streams, "_each", counted)
+    clock = FrozenClock()
+    backend = await RedisBackend.connect(redis_cluster_url, clock=clock)
+    try:
+        for queue in QUEUES:  # three streams with the workers': more than 2, so it polls
+            await submit(backend, clock, queue=queue)
+        cursor = await backend.event_cursor()
+        looks = 0
+        assert await backend.read_events(cursor, wait_s=4) == []
+        # Pauses 0.1, 0.2, 0.4, 0.8, 1, 1 (and a look at the start of each 1 s read): about 12;
+        # polling every 100 ms would be about 60.
+        assert looks <= 16, looks
+        # News makes it look soon again: an event is read well within the longest pause.
+        reading = asyncio.ensure_future(backend.read_events(cursor, wait_s=5))
+        await asyncio.sleep(0.05)
+        task = await submit(backend, clock, queue=QUEUES[0])
+        started = asyncio.get_running_loop().time()
+        events = await asyncio.wait_for(reading, 10)
+        assert [e.task.id for e in events if e.task] == [task.id]
+        assert asyncio.get_running_loop().time() - started <= streams.MAX_POLL_S + 0.5
+    finally:
+        await backend.close()
