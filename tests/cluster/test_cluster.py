@@ -15,8 +15,8 @@ import redis
 from redis.cluster import RedisCluster
 
 from taskline.backends.factory import open_backend
-from taskline.backends.redis.backend import RedisBackend
 from taskline.backends.redis import streams
+from taskline.backends.redis.backend import RedisBackend
 from taskline.backends.redis.connecting import QueuingRedisCluster, open_blocking_client
 from taskline.client import Client
 from taskline.config import load_settings

@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import pytest
-
 from typer.testing import CliRunner
 
 from taskline.cli import app
