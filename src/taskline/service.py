@@ -184,13 +184,14 @@ class TaskService:
         except (TimeoutError, TasklineError):
             return False
 
-    async def unreachable_nodes(self, *, timeout_s: float = PING_TIMEOUT_S) -> list[str] | None:
-        """The cluster nodes that do not answer (None: not a cluster, or no answer in time)."""
+    async def health(self, *, timeout_s: float = PING_TIMEOUT_S) -> tuple[bool, list[str] | None]:
+        """Whether the backend answers within `timeout_s`, and the cluster nodes that do not
+        (None: not a cluster); one call, never raises, never hangs longer."""
         try:
             async with asyncio.timeout(timeout_s):
-                return await self.backend.unreachable_nodes()
+                return await self.backend.health()
         except (TimeoutError, TasklineError):
-            return None
+            return False, None
 
     async def take_token(self, client: str, *, rate: float, burst: int) -> float:
         """Spend one of `client`'s rate-limit tokens: 0 if allowed, else seconds to wait.

@@ -316,9 +316,10 @@ class Backend(Protocol):
         """True if the store answers (a Redis Cluster: if any of its nodes does)."""
         ...
 
-    async def unreachable_nodes(self) -> list[str] | None:
-        """The addresses of a Redis Cluster's nodes that do not answer; None for a store that
-        is not a cluster (one server: `ping` says it all)."""
+    async def health(self) -> tuple[bool, list[str] | None]:
+        """For /health, in one look: whether the store answers (`ping`), and the addresses of a
+        Redis Cluster's nodes that do not (None for a store that is not a cluster: one server,
+        whose answer says it all)."""
         ...
 
     async def durability_warning(self) -> str | None:

@@ -17,7 +17,7 @@ from typing import Any
 
 from taskline.backends.redis.codec import decode_task, from_ms, text
 from taskline.backends.redis.context import RedisContext
-from taskline.backends.redis.fanout import all_failed, failed
+from taskline.backends.redis.fanout import all_failed, answered, failed
 from taskline.core.archive import ArchiveBacklog, ArchiveEntry
 
 
@@ -38,7 +38,7 @@ async def read(ctx: RedisContext, *, limit: int, reader: str) -> list[ArchiveEnt
     # On a cluster with a shard down, the live shards' queues are archived meanwhile (fanout.py).
     lengths = await ctx.partial_pipeline([("xlen", (ctx.keys.queue(q).archive,)) for q in queues])
     all_failed(lengths)
-    waiting = [q for q, n in zip(queues, lengths, strict=True) if not failed(n) and int(n)]
+    waiting = [q for q, n in zip(queues, lengths, strict=True) if answered(n)]
     if waiting:
         claims = await ctx.pipeline(
             [
@@ -85,5 +85,5 @@ async def backlog(ctx: RedisContext) -> ArchiveBacklog:
     replies = await ctx.partial_pipeline(commands)  # a shard that is down counts for nothing
     all_failed(replies)
     depth = sum(int(n) for n in replies[::2] if not failed(n))
-    heads = [int(text(page[0][0]).partition("-")[0]) for page in replies[1::2] if page and not failed(page)]
+    heads = [int(text(page[0][0]).partition("-")[0]) for page in replies[1::2] if answered(page)]
     return ArchiveBacklog(depth, from_ms(min(heads)) if heads else None)

@@ -477,11 +477,10 @@ class RedisBackend:
         except BackendUnavailable:
             return False
 
-    async def unreachable_nodes(self) -> list[str] | None:
+    async def health(self) -> tuple[bool, list[str] | None]:
         if not isinstance(self._client, RedisCluster):
-            return None
-        _, down = await nodes.unreachable(self._client)
-        return down
+            return await self.ping(), None
+        return await nodes.unreachable(self._client)  # one round of PINGs says both
 
     async def durability_warning(self) -> str | None:
         try:

@@ -278,8 +278,8 @@ class SqliteBackend:
         except BackendUnavailable:
             return False
 
-    async def unreachable_nodes(self) -> list[str] | None:
-        return None  # one file, no nodes
+    async def health(self) -> tuple[bool, list[str] | None]:
+        return await self.ping(), None  # one file, no nodes
 
     async def durability_warning(self) -> str | None:
         return None  # every transition is a committed transaction in the file
