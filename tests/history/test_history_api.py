@@ -120,4 +120,6 @@ async def test_history_asked_of_a_server_without_it_is_a_clear_422(backend: Back
     assert error["code"] == "validation_error"
     assert "TASKLINE_POSTGRES_URL" in error["message"]
     assert error["details"][0]["field"] == "source"
-    assert "taskline_history" not in metrics
+    # The outbox is exported all the same: ends piling up with no server archiving them must show.
+    assert "taskline_history_outbox_depth 0.0" in metrics
+    assert "taskline_history_archived_total 0.0" in metrics

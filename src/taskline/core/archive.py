@@ -17,7 +17,20 @@ class ArchiveEntry:
     end of the same task (retried by hand, ended again) is never dropped unread."""
 
     ref: str
-    task: Task
+    task: Task | None
+    """The task as it ended; None when the stored record could not be read (`problem` says why)."""
+    task_id: str = ""
+    queue: str = ""
+    problem: str | None = None
+
+    @classmethod
+    def of(cls, ref: str, task: Task) -> "ArchiveEntry":
+        return cls(ref, task, task.id, task.queue)
+
+    @classmethod
+    def unreadable(cls, ref: str, *, task_id: str, queue: str, problem: str) -> "ArchiveEntry":
+        """An entry whose record does not decode: the archiver logs it and sets it aside."""
+        return cls(ref, None, task_id, queue, problem)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,22 @@ from taskline.core.archive import ArchiveBacklog, ArchiveEntry
 def read(conn: sqlite3.Connection, *, limit: int) -> list[ArchiveEntry]:
     """Up to `limit` entries, oldest first."""
     rows = conn.execute(Q.read_archive, (limit,)).fetchall()
-    return [ArchiveEntry(str(row["seq"]), decode(orjson.loads(row["task"]))) for row in rows]
+    return [_entry(str(row["seq"]), row["task"]) for row in rows]
+
+
+def _entry(ref: str, stored: str) -> ArchiveEntry:
+    """The entry, or an unreadable one: one bad record must not stop the others being archived."""
+    try:
+        values = orjson.loads(stored)
+    except orjson.JSONDecodeError as exc:
+        return ArchiveEntry.unreadable(ref, task_id="", queue="", problem=repr(exc))
+    try:
+        return ArchiveEntry.of(ref, decode(values))
+    except Exception as exc:  # any way a record fails to decode (a missing field, a bad value)
+        named = values if isinstance(values, dict) else {}
+        return ArchiveEntry.unreadable(
+            ref, task_id=str(named.get("id", "")), queue=str(named.get("queue", "")), problem=repr(exc)
+        )
 
 
 def drop(conn: sqlite3.Connection, wakeups: Wakeups, *, refs: list[int]) -> int:
