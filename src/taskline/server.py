@@ -20,8 +20,6 @@ from taskline.config import Settings
 from taskline.core.clock import Clock, SystemClock
 from taskline.events.hub import EventHub
 from taskline.history.archiver import Archiver
-from taskline.history.reader import HistoryReader
-from taskline.history.store import HistoryStore
 from taskline.maintenance.scheduler import Scheduler
 from taskline.service import TaskService
 from taskline.webhooks.dispatcher import Dispatcher, WebhookSettings
@@ -85,7 +83,6 @@ class Server:
         self._service: TaskService | None = None
         self._running: list[tuple[Part, asyncio.Task[None]]] = []
         self._hub: EventHub | None = None
-        self._history: HistoryStore | None = None
         self.archiver: Archiver | None = None
 
     @property
@@ -109,10 +106,10 @@ class Server:
             self._hub = EventHub(service)
             parts.append(Part("event hub", self._hub.run, self._hub.stop))
         parts.append(Part("webhooks", Dispatcher(service, webhook_settings(self.settings)).run))
-        if self._history is not None and self.api:
+        if service.history_store is not None and self.api:
             # In API servers only (`taskline serve`): a `taskline worker` on Redis would only
             # repeat the work of the servers' archivers.
-            self.archiver = Archiver(backend, self._history)
+            self.archiver = Archiver(backend, service.history_store)
             parts.append(Part("archiver", self.archiver.run))
         if (worker := built_in_worker(self.settings, service)) is not None:
             parts.append(Part("worker", worker.run, worker.stop))
@@ -132,10 +129,15 @@ class Server:
                 config=self.settings.engine_config(),
                 clock=self.clock,
             )
-        self._service = TaskService.over(self._backend, self.settings, clock=self.clock)
-        if (dsn := self.settings.postgres_dsn()) is not None:
-            self._history = HistoryStore(dsn)
-            self._service.history = HistoryReader(self._history)
+        try:
+            # History (reads, and the archiver's pool) in API servers: a worker process ends
+            # tasks through the live backend alone and need not have asyncpg.
+            self._service = TaskService.over(self._backend, self.settings, clock=self.clock, history=self.api)
+        except BaseException:
+            if self._owns_backend:
+                await self._backend.close()
+                self._backend = None
+            raise
         try:
             if (warning := await self._service.durability_warning()) is not None:
                 log.warning("%s", warning)
@@ -161,12 +163,11 @@ class Server:
             (ended,) = await asyncio.gather(task, return_exceptions=True)
             if isinstance(ended, Exception):  # shut down the rest all the same
                 log.error("the %s had stopped: %r", part.name, ended)
-        if self._history is not None:
-            await self._history.close()
-            self._history = None
-            self.archiver = None
-        if self._service is not None and self._owns_backend:
-            await self._service.close()
+        self.archiver = None
+        if self._service is not None:
+            await self._service.close_history()  # the service's, even over a backend shared
+            if self._owns_backend:
+                await self._service.close()
         self._service = None
         if self._owns_backend:
             self._backend = None
