@@ -18,6 +18,7 @@ from taskline.backends.base import Backend
 from taskline.backends.factory import open_backend
 from taskline.config import Settings
 from taskline.core.clock import Clock, SystemClock
+from taskline.errors import TasklineError
 from taskline.events.hub import EventHub
 from taskline.history.archiver import Archiver
 from taskline.maintenance.scheduler import Scheduler
@@ -141,6 +142,8 @@ class Server:
         try:
             if (warning := await self._service.durability_warning()) is not None:
                 log.warning("%s", warning)
+            if self.api and self._service.history_store is None:
+                await self._warn_of_unarchived(self._service)
             for part in self.parts(self._backend, self._service):
                 task = asyncio.create_task(part.run(), name=f"taskline-{part.name}")
                 task.add_done_callback(_report_early_end)
@@ -149,6 +152,21 @@ class Server:
             await self.stop()
             raise
         return self._service
+
+    @staticmethod
+    async def _warn_of_unarchived(service: TaskService) -> None:
+        """Say so when ends wait in the archive outbox and this server will not copy them."""
+        try:
+            backlog = await service.archive_backlog()
+        except TasklineError:
+            return  # the store not answering is reported by whatever needs it next
+        if backlog.depth:
+            log.warning(
+                "%d task ends wait in the PostgreSQL history outbox and this server does not archive them "
+                "(TASKLINE_POSTGRES_URL is not set here): a server with it copies them; until one runs, "
+                "the outbox grows",
+                backlog.depth,
+            )
 
     async def stop(self) -> None:
         """Stop the parts, last started first, each finishing before the next is asked; then

@@ -17,6 +17,9 @@ class _Outbox:
     def __init__(self, down: list[bool]) -> None:
         self.down = down
 
+    async def keep_history_on(self, ttl_s: float) -> None:
+        pass
+
     async def read_archive(self, *, limit: int) -> list[Any]:
         if self.down.pop(0):
             raise BackendUnavailable("redis is down")

@@ -9,6 +9,11 @@ from dataclasses import dataclass
 
 from taskline.core.task import Task
 
+HISTORY_ON_TTL_S = 15 * 60.0
+"""How long a server's word that it archives lasts (renewed by every archiver while it runs,
+PostgreSQL up or down): through a rolling restart ends keep going to the outbox; once history
+is turned off everywhere the outbox stops growing after this long."""
+
 
 @dataclass(frozen=True, slots=True)
 class ArchiveEntry:

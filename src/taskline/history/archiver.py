@@ -19,10 +19,11 @@ Any other error (PostgreSQL unreachable, the table missing, no permission) drops
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 
 from taskline.backends.base import Backend
-from taskline.core.archive import ArchiveEntry
+from taskline.core.archive import HISTORY_ON_TTL_S, ArchiveEntry
 from taskline.core.task import Task
 from taskline.errors import TasklineError
 from taskline.history.rows import COLUMNS, row_of
@@ -34,6 +35,8 @@ BATCH = 500
 IDLE_S = 0.5
 """How often an archiver with nothing to do looks again: how stale history may be when idle."""
 RETRY_FIRST_S, RETRY_MAX_S = 0.5, 5.0
+KEEP_ON_EVERY_S = 10.0
+"""How often the archiver renews the store's history flag (which lasts HISTORY_ON_TTL_S)."""
 
 _UPSERT = (
     f"INSERT INTO tasks ({', '.join(COLUMNS)}) VALUES ({', '.join(f'${i}' for i in range(1, len(COLUMNS) + 1))}) "
@@ -70,6 +73,7 @@ class Archiver:
         self.live_failed = False
         """Whether the last failed pass failed on the live backend (not on PostgreSQL)."""
         self._failing = False
+        self._kept_on_at = float("-inf")
 
     async def archive_once(self) -> int:
         """One pass: copy up to `batch` entries and drop them; returns how many were handled
@@ -79,6 +83,10 @@ class Archiver:
             BackendUnavailable: PostgreSQL or the live backend cannot be reached (nothing dropped).
         """
         self.live_failed = True  # until the read is done, a failure is the live backend's
+        if time.monotonic() - self._kept_on_at >= KEEP_ON_EVERY_S:
+            # Whether PostgreSQL answers or not: the other processes must keep writing the outbox.
+            await self._backend.keep_history_on(HISTORY_ON_TTL_S)
+            self._kept_on_at = time.monotonic()
         entries = await self._backend.read_archive(limit=self._batch)
         self.live_failed = False
         if not entries:
