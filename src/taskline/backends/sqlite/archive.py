@@ -10,9 +10,17 @@ import sqlite3
 import orjson
 
 from taskline.backends.sqlite.queries import QUERIES as Q
-from taskline.backends.sqlite.records import decode
+from taskline.backends.sqlite.records import decode, encode
 from taskline.backends.sqlite.writer import Wakeups
 from taskline.core.archive import ArchiveBacklog, ArchiveEntry
+from taskline.core.task import Task
+
+
+def add(conn: sqlite3.Connection, task: Task, *, added_ms: int) -> None:
+    """The task as it ended into the outbox, in the caller's transaction: the one way an entry is
+    written (an end, and a webhook's final status), in the one layout `read` decodes: `encode`'s
+    columns (its order_key, which no reader of the copy uses, computed without aging)."""
+    conn.execute(Q.add_archive, {"task": orjson.dumps(encode(task, aging_s=0)).decode(), "added_ms": added_ms})
 
 
 def read(conn: sqlite3.Connection, *, limit: int) -> list[ArchiveEntry]:
