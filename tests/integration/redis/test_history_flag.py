@@ -2,6 +2,7 @@
 outbox while a server archives the store, and stops once that server's word runs out."""
 
 import asyncio
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
@@ -17,13 +18,15 @@ from tests.helpers.seed import in_state
 S = TaskState
 
 
+@pytest.mark.parametrize("url_fixture", ["redis_url", "redis_cluster_url"])
 async def test_a_process_without_the_url_archives_while_a_server_does(
-    redis_url: str, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+    url_fixture: str, request: pytest.FixtureRequest, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    redis_url: str = request.getfixturevalue(url_fixture)
     monkeypatch.setattr(history_flag, "REFRESH_S", 0.0)  # read the flag at every call
     server = await RedisBackend.connect(redis_url, config=EngineConfig(archive=True), clock=clock)
     worker = await RedisBackend.connect(redis_url, config=EngineConfig(), clock=clock)  # no URL
-    raw = aioredis.Redis.from_url(redis_url)
+    raw: Any = (aioredis.RedisCluster if url_fixture == "redis_cluster_url" else aioredis.Redis).from_url(redis_url)
     try:
         await in_state(worker, clock, S.COMPLETED)
         assert (await worker.archive_backlog()).depth == 0  # nobody archives: no outbox
