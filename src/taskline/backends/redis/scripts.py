@@ -199,11 +199,6 @@ class ScriptRunner:
         self._flag = flag or HistoryFlag("", always=False)
         self._variants = (load_scripts(archive=False), load_scripts(archive=True))
 
-    @property
-    def scripts(self) -> dict[str, LuaScript]:
-        """The variant the last call ran (or would run)."""
-        return self._variants[self._flag.always]
-
     async def run(
         self, name: str, keys: list[str], args: Sequence[str | int | float | bytes], *, replicas: int = 0
     ) -> Any:
@@ -237,10 +232,6 @@ class BlockingScriptRunner:
         self._client_of = client  # the blocking Client opens its connection at its first call
         self._flag = flag or HistoryFlag("", always=False)
         self._variants = (load_scripts(archive=False), load_scripts(archive=True))
-
-    @property
-    def scripts(self) -> dict[str, LuaScript]:
-        return self._variants[self._flag.always]
 
     @property
     def _client(self) -> "AnyBlockingRedis":
