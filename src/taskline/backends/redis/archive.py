@@ -59,16 +59,24 @@ async def read(ctx: RedisContext, *, limit: int, reader: str) -> list[ArchiveEnt
     entries: list[ArchiveEntry] = []
     for queue, page in zip(waiting, pages, strict=False):
         for stream_id, values in page:
-            fields = _fields(values)
-            entries.append(ArchiveEntry(text(stream_id), decode_task(text(fields["i"]), queue, fields["r"])))
+            entries.append(_entry(text(stream_id), queue, _fields(values)))
     return entries
+
+
+def _entry(ref: str, queue: str, fields: dict[str, Any]) -> ArchiveEntry:
+    """The entry, or an unreadable one: one bad record must not stop the others being archived."""
+    task_id = text(fields["i"]) if "i" in fields else ""
+    try:
+        return ArchiveEntry.of(ref, decode_task(task_id, queue, fields["r"]))
+    except Exception as exc:  # any way a record fails to decode (missing field, bad msgpack, ...)
+        return ArchiveEntry.unreadable(ref, task_id=task_id, queue=queue, problem=repr(exc))
 
 
 async def drop(ctx: RedisContext, entries: Sequence[ArchiveEntry]) -> int:
     """XDEL the entries (by queue); returns how many were still there."""
     by_queue: dict[str, list[str]] = defaultdict(list)
     for entry in entries:
-        by_queue[entry.task.queue].append(entry.ref)
+        by_queue[entry.queue].append(entry.ref)
     if not by_queue:
         return 0
     dropped = await ctx.pipeline([("xdel", (ctx.keys.queue(q).archive, *refs)) for q, refs in by_queue.items()])

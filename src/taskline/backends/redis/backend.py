@@ -465,6 +465,10 @@ class RedisBackend:
     async def archive_backlog(self) -> ArchiveBacklog:
         return await archive.backlog(self._ctx)
 
+    async def keep_history_on(self, ttl_s: float) -> None:
+        with redis_unavailable():
+            await self._ctx.client.set(self._keys.history, "1", px=round(ttl_s * 1000))
+
     # --- connection ---------------------------------------------------------------------
 
     async def ping(self) -> bool:

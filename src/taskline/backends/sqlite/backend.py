@@ -261,6 +261,9 @@ class SqliteBackend:
     async def archive_backlog(self) -> ArchiveBacklog:
         return await self._reader.run(archive.backlog)
 
+    async def keep_history_on(self, ttl_s: float) -> None:
+        return None  # one process ends the tasks of a SQLite store: its own setting decides
+
     # -- wake-ups and lifecycle -----------------------------------------------------------
 
     async def take_token(self, client: str, *, rate: float, burst: int) -> float:
