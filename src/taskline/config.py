@@ -106,6 +106,24 @@ class Settings(BaseSettings):
             raise ValueError("TASKLINE_POSTGRES_URL must be a postgresql:// URL")
         return dsn or None
 
+    def check_wait_replicas(self) -> None:
+        """TASKLINE_REDIS_WAIT_REPLICAS applies to a process on Redis only: set without
+        TASKLINE_REDIS_URL (SQLite, or a worker over HTTP) it would be silently ignored, and an
+        operator who asked for replicated acknowledgements would believe they have them.
+
+        A method, not a validator: the blocking `Client` takes its Redis URL as an argument
+        beside Settings that carry the replicas.
+
+        Raises:
+            ValueError: it is set (> 0) and TASKLINE_REDIS_URL is not.
+        """
+        if self.redis_wait_replicas > 0 and not (self.redis_url and self.redis_url.get_secret_value().strip()):
+            raise ValueError(
+                f"TASKLINE_REDIS_WAIT_REPLICAS={self.redis_wait_replicas} needs TASKLINE_REDIS_URL: it makes "
+                "Redis writes wait for replicas, and without a Redis URL nothing would wait; unset it or set "
+                "the URL"
+            )
+
     def key_roles(self) -> dict[str, Role]:
         """`"k1:admin,k2:producer"` as a mapping; empty means the server runs open.
 

@@ -18,10 +18,9 @@ from taskline.backends.base import Backend
 from taskline.backends.factory import open_backend
 from taskline.config import Settings
 from taskline.core.clock import Clock, SystemClock
+from taskline.errors import TasklineError
 from taskline.events.hub import EventHub
 from taskline.history.archiver import Archiver
-from taskline.history.reader import HistoryReader
-from taskline.history.store import HistoryStore
 from taskline.maintenance.scheduler import Scheduler
 from taskline.service import TaskService
 from taskline.webhooks.dispatcher import Dispatcher, WebhookSettings
@@ -85,7 +84,6 @@ class Server:
         self._service: TaskService | None = None
         self._running: list[tuple[Part, asyncio.Task[None]]] = []
         self._hub: EventHub | None = None
-        self._history: HistoryStore | None = None
         self.archiver: Archiver | None = None
 
     @property
@@ -109,10 +107,10 @@ class Server:
             self._hub = EventHub(service)
             parts.append(Part("event hub", self._hub.run, self._hub.stop))
         parts.append(Part("webhooks", Dispatcher(service, webhook_settings(self.settings)).run))
-        if self._history is not None and self.api:
+        if service.history_store is not None and self.api:
             # In API servers only (`taskline serve`): a `taskline worker` on Redis would only
             # repeat the work of the servers' archivers.
-            self.archiver = Archiver(backend, self._history)
+            self.archiver = Archiver(backend, service.history_store)
             parts.append(Part("archiver", self.archiver.run))
         if (worker := built_in_worker(self.settings, service)) is not None:
             parts.append(Part("worker", worker.run, worker.stop))
@@ -132,13 +130,20 @@ class Server:
                 config=self.settings.engine_config(),
                 clock=self.clock,
             )
-        self._service = TaskService.over(self._backend, self.settings, clock=self.clock)
-        if (dsn := self.settings.postgres_dsn()) is not None:
-            self._history = HistoryStore(dsn)
-            self._service.history = HistoryReader(self._history)
+        try:
+            # History (reads, and the archiver's pool) in API servers: a worker process ends
+            # tasks through the live backend alone and need not have asyncpg.
+            self._service = TaskService.over(self._backend, self.settings, clock=self.clock, history=self.api)
+        except BaseException:
+            if self._owns_backend:
+                await self._backend.close()
+                self._backend = None
+            raise
         try:
             if (warning := await self._service.durability_warning()) is not None:
                 log.warning("%s", warning)
+            if self.api and self._service.history_store is None:
+                await self._warn_of_unarchived(self._service)
             for part in self.parts(self._backend, self._service):
                 task = asyncio.create_task(part.run(), name=f"taskline-{part.name}")
                 task.add_done_callback(_report_early_end)
@@ -147,6 +152,21 @@ class Server:
             await self.stop()
             raise
         return self._service
+
+    @staticmethod
+    async def _warn_of_unarchived(service: TaskService) -> None:
+        """Say so when ends wait in the archive outbox and this server will not copy them."""
+        try:
+            backlog = await service.archive_backlog()
+        except TasklineError:
+            return  # the store not answering is reported by whatever needs it next
+        if backlog.depth:
+            log.warning(
+                "%d task ends wait in the PostgreSQL history outbox and this server does not archive them "
+                "(TASKLINE_POSTGRES_URL is not set here): a server with it copies them; until one runs, "
+                "the outbox grows",
+                backlog.depth,
+            )
 
     async def stop(self) -> None:
         """Stop the parts, last started first, each finishing before the next is asked; then
@@ -161,12 +181,11 @@ class Server:
             (ended,) = await asyncio.gather(task, return_exceptions=True)
             if isinstance(ended, Exception):  # shut down the rest all the same
                 log.error("the %s had stopped: %r", part.name, ended)
-        if self._history is not None:
-            await self._history.close()
-            self._history = None
-            self.archiver = None
-        if self._service is not None and self._owns_backend:
-            await self._service.close()
+        self.archiver = None
+        if self._service is not None:
+            await self._service.close_history()  # the service's, even over a backend shared
+            if self._owns_backend:
+                await self._service.close()
         self._service = None
         if self._owns_backend:
             self._backend = None

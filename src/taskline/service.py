@@ -42,6 +42,7 @@ from taskline.roster import REFRESH_S, Roster
 if TYPE_CHECKING:
     from taskline.config import Settings
     from taskline.history.reader import HistoryReader
+    from taskline.history.store import HistoryStore
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -142,15 +143,23 @@ class TaskService:
         self.allow_private_webhooks = allow_private_webhooks  # TASKLINE_WEBHOOK_ALLOW_PRIVATE
         self.clock = clock or SystemClock()
         self.roster = Roster(backend)
-        # PostgreSQL history's reads (TASKLINE_POSTGRES_URL); None while history is off.
+        # PostgreSQL history (TASKLINE_POSTGRES_URL): the pool, which a server's archiver writes
+        # through, and the reads; both None while history is off (`attach_history`).
+        self.history_store: HistoryStore | None = None
         self.history: HistoryReader | None = None
 
     @classmethod
     async def open(
-        cls, settings: "Settings", *, redis_url: str | None, clock: Clock | None = None, wake_ups: bool = True
+        cls,
+        settings: "Settings",
+        *,
+        redis_url: str | None,
+        clock: Clock | None = None,
+        wake_ups: bool = True,
+        history: bool = True,
     ) -> "TaskService":
         """The service over the backend `settings` describe (Redis at `redis_url`, else SQLite);
-        `wake_ups` as `open_backend` takes it."""
+        `wake_ups` as `open_backend` takes it, `history` as `over`."""
         backend = await open_backend(
             redis_url=redis_url,
             sqlite_path=settings.sqlite_path,
@@ -158,17 +167,42 @@ class TaskService:
             clock=clock,
             wake_ups=wake_ups,
         )
-        return cls.over(backend, settings, clock=clock)
+        try:
+            return cls.over(backend, settings, clock=clock, history=history)
+        except BaseException:
+            await backend.close()
+            raise
 
     @classmethod
-    def over(cls, backend: Backend, settings: "Settings", *, clock: Clock | None = None) -> "TaskService":
-        """The service over an open backend, with the limits `settings` set."""
-        return cls(
+    def over(
+        cls, backend: Backend, settings: "Settings", *, clock: Clock | None = None, history: bool = True
+    ) -> "TaskService":
+        """The service over an open backend, with the limits `settings` set and, with
+        TASKLINE_POSTGRES_URL, PostgreSQL history's reads (unless `history` is False: a process
+        that only works tasks, which need not have asyncpg installed to end them).
+
+        Raises:
+            ValueError: TASKLINE_POSTGRES_URL is not a postgresql:// URL.
+            RuntimeError: it is set, `history` is on and asyncpg is not installed.
+        """
+        service = cls(
             backend,
             max_payload_bytes=settings.max_payload_bytes,
             clock=clock,
             allow_private_webhooks=settings.webhook_allow_private,
         )
+        if history and (dsn := settings.postgres_dsn()) is not None:
+            from taskline.history.store import HistoryStore  # asyncpg only where history is read
+
+            service.attach_history(HistoryStore(dsn))
+        return service
+
+    def attach_history(self, store: "HistoryStore") -> None:
+        """Read PostgreSQL history through `store` (closed with the service)."""
+        from taskline.history.reader import HistoryReader
+
+        self.history_store = store
+        self.history = HistoryReader(store)
 
     # The store itself: what health checks, the rate limiter and shutdown need of it.
 
@@ -184,13 +218,14 @@ class TaskService:
         except (TimeoutError, TasklineError):
             return False
 
-    async def unreachable_nodes(self, *, timeout_s: float = PING_TIMEOUT_S) -> list[str] | None:
-        """The cluster nodes that do not answer (None: not a cluster, or no answer in time)."""
+    async def health(self, *, timeout_s: float = PING_TIMEOUT_S) -> tuple[bool, list[str] | None]:
+        """Whether the backend answers within `timeout_s`, and the cluster nodes that do not
+        (None: not a cluster); one call, never raises, never hangs longer."""
         try:
             async with asyncio.timeout(timeout_s):
-                return await self.backend.unreachable_nodes()
+                return await self.backend.health()
         except (TimeoutError, TasklineError):
-            return None
+            return False, None
 
     async def take_token(self, client: str, *, rate: float, burst: int) -> float:
         """Spend one of `client`'s rate-limit tokens: 0 if allowed, else seconds to wait.
@@ -204,9 +239,18 @@ class TaskService:
         """Why tasks would not survive a restart of the store (None: they would)."""
         return await self.backend.durability_warning()
 
+    async def close_history(self) -> None:
+        """Close PostgreSQL history's pool, if any; history reads are off afterwards."""
+        store, self.history_store, self.history = self.history_store, None, None
+        if store is not None:
+            await store.close()
+
     async def close(self) -> None:
-        """Close the backend; the service is unusable afterwards."""
-        await self.backend.close()
+        """Close history and the backend; the service is unusable afterwards."""
+        try:
+            await self.close_history()
+        finally:
+            await self.backend.close()
 
     def _spec(self, data: object) -> TaskSpec:
         return parse_spec(

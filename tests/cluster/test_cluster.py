@@ -15,7 +15,9 @@ import redis
 from redis.cluster import RedisCluster
 
 from taskline.backends.factory import open_backend
+from taskline.backends.redis import streams
 from taskline.backends.redis.backend import RedisBackend
+from taskline.backends.redis.connecting import QueuingRedisCluster, open_blocking_client
 from taskline.client import Client
 from taskline.config import load_settings
 from taskline.core.clock import FrozenClock
@@ -74,7 +76,7 @@ async def test_backend_on_a_cluster_node_runs_tasks_on_queues_on_different_shard
             assert done.state == "completed"
             assert (await backend.get(task.id)).result == {"ok": queue}  # type: ignore[union-attr]
         assert {q.name: q.completed for q in await backend.queue_stats()} == dict.fromkeys(QUEUES, 1)
-        assert await backend.unreachable_nodes() == []
+        assert await backend.health() == (True, [])
     finally:
         await backend.close()
     client = RedisCluster.from_url(redis_cluster_url)
@@ -188,5 +190,133 @@ async def test_the_archive_outbox_of_queues_on_every_shard_is_read_and_dropped(r
         assert (await backend.archive_backlog()).depth == 2
         assert await backend.drop_archived(entries) == 2
         assert (await backend.archive_backlog()).depth == 0
+    finally:
+        await backend.close()
+
+
+def test_the_blocking_cluster_client_never_sends_a_command_again(redis_cluster_url: str) -> None:
+    """A submit whose reply was lost must not be made twice: the blocking cluster client is
+    opened without redis-py's default retries (10 on a connection error or timeout)."""
+    client = open_blocking_client(redis_cluster_url, timeout_s=5)
+    try:
+        assert isinstance(client, RedisCluster)
+        assert client.retry.get_retries() == 0
+    finally:
+        client.close()
+
+
+async def test_health_on_a_cluster_looks_at_the_nodes_once(
+    redis_cluster_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """One round of PINGs answers both "does any node answer" and "which do not"."""
+    from taskline.api.app import create_app
+    from taskline.backends.redis import nodes
+    from taskline.config import Settings
+
+    looks = 0
+    unreachable = nodes.unreachable
+
+    async def counted(client: RedisCluster) -> tuple[bool, list[str]]:  # type: ignore[type-arg]
+        nonlocal looks
+        looks += 1
+        return await unreachable(client)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(nodes, "unreachable", counted)
+    app = create_app(Settings(redis_url=redis_cluster_url, sqlite_path=tmp_path / "unused.db"))
+    transport = httpx.ASGITransport(app=app)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://x") as http:
+        looks = 0
+        health = await http.get("/health")
+    assert health.status_code == 200, health.text
+    assert health.json()["unreachable_nodes"] == []
+    assert looks == 1
+
+
+async def test_a_wake_listener_subscribed_on_a_replica_hears_every_shard(
+    redis_cluster_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The listener subscribes on any node in turn, replicas included (docs/cluster.md): a
+    replica hears the classic publishes of every shard's primary too."""
+    from redis.asyncio.cluster import ClusterNode
+    from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
+
+    real_get_nodes = AsyncRedisCluster.get_nodes
+
+    def replicas_only(self: AsyncRedisCluster) -> list[ClusterNode]:
+        return [node for node in real_get_nodes(self) if node.server_type == "replica"]
+
+    clock = FrozenClock()
+    monkeypatch.setattr(AsyncRedisCluster, "get_nodes", replicas_only)
+    watcher = await RedisBackend.connect(redis_cluster_url, clock=clock)
+    monkeypatch.undo()
+    producer = await RedisBackend.connect(redis_cluster_url, clock=clock, wake_ups=False)
+    try:
+        for queue in QUEUES:
+            with watcher.watch([queue]) as signal:
+                await submit(producer, clock, queue=queue)
+                assert await signal.wait(10), f"no wake-up for {queue} on a replica's subscription"
+    finally:
+        await watcher.close()
+        await producer.close()
+
+
+async def test_blocking_event_reads_never_hold_the_permits_api_calls_need(redis_cluster_url: str) -> None:
+    """A reader waiting on its streams holds connections of the `waiting` allowance only: every
+    `in_flight` permit stays free for API calls meanwhile."""
+    clock = FrozenClock()
+    backend = await RedisBackend.connect(redis_cluster_url, clock=clock, max_connections=16)
+    client = backend._ctx.client
+    assert isinstance(client, QueuingRedisCluster)
+    free = client.in_flight._value
+    try:
+        for queue in QUEUES:
+            await submit(backend, clock, queue=queue)
+        cursor = await backend.event_cursor()
+        reading = asyncio.ensure_future(backend.read_events(cursor, wait_s=5))
+        await asyncio.sleep(0.5)  # blocked on the three streams (two queues, the workers')
+        assert not reading.done()
+        assert client.waiting._value == client.waiting_reads - 3
+        assert client.in_flight._value == free
+        task = await submit(backend, clock, queue=QUEUES[1])  # an API call meanwhile, and the news
+        events = await asyncio.wait_for(reading, 10)
+        assert [e.task.id for e in events if e.task] == [task.id]
+    finally:
+        await backend.close()
+
+
+async def test_a_cluster_reader_of_many_streams_polls_less_while_nothing_happens(
+    redis_cluster_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past MAX_BLOCKING_STREAMS a reader polls: quickly after news, backing off to a look
+    every MAX_POLL_S while the log stays quiet (not ten looks a second for ever)."""
+    monkeypatch.setattr(streams, "MAX_BLOCKING_STREAMS", 2)
+    looks = 0
+    each = streams._each
+
+    async def counted(*args: object) -> streams.Reply:
+        nonlocal looks
+        looks += 1
+        return await each(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(streams, "_each", counted)
+    clock = FrozenClock()
+    backend = await RedisBackend.connect(redis_cluster_url, clock=clock)
+    try:
+        for queue in QUEUES:  # three streams with the workers': more than 2, so it polls
+            await submit(backend, clock, queue=queue)
+        cursor = await backend.event_cursor()
+        looks = 0
+        assert await backend.read_events(cursor, wait_s=4) == []
+        # Pauses 0.1, 0.2, 0.4, 0.8, 1, 1 (and a look at the start of each 1 s read): about 12;
+        # polling every 100 ms would be about 60.
+        assert looks <= 16, looks
+        # News makes it look soon again: an event is read well within the longest pause.
+        reading = asyncio.ensure_future(backend.read_events(cursor, wait_s=5))
+        await asyncio.sleep(0.05)
+        task = await submit(backend, clock, queue=QUEUES[0])
+        started = asyncio.get_running_loop().time()
+        events = await asyncio.wait_for(reading, 10)
+        assert [e.task.id for e in events if e.task] == [task.id]
+        assert asyncio.get_running_loop().time() - started <= streams.MAX_POLL_S + 0.5
     finally:
         await backend.close()

@@ -14,6 +14,9 @@ import httpx
 import pytest
 import redis
 
+from taskline.client import Client
+from taskline.config import Settings
+from taskline.errors import BackendUnavailable
 from tests.helpers import http_seed
 from tests.helpers.cluster import RedisClusterNodes, running_cluster
 from tests.helpers.live import LiveServer, live_server, wait_until, worker_process
@@ -214,3 +217,30 @@ def test_no_node_answering_is_a_503_health(cluster: RedisClusterNodes, tmp_path:
         # Ask the stopped cluster's nodes directly: none answers.
         with pytest.raises(redis.exceptions.ConnectionError):
             redis.Redis(port=cluster.ports[0], socket_connect_timeout=1).ping()
+
+
+def test_the_blocking_client_waiting_for_replicas_carries_on_after_a_failover(tmp_path: Path) -> None:
+    """`Client("redis://…")` with WAIT_REPLICAS=1 sends its script and WAIT to the owning node
+    itself: after a failover it must find the promoted primary (two replicas per shard, so the
+    promoted one still has one and WAIT 1 is met)."""
+    queue = "blocking"
+    with running_cluster(tmp_path / "cluster", nodes=9, replicas=2) as cluster:
+        victim = cluster.shard_of(f"taskline:{{{queue}}}:tasks")[0]
+        url = cluster.url(next(port for port in cluster.ports if port != victim))
+        with Client(url, settings=Settings(redis_wait_replicas=1), retries=0) as client:
+            assert client.submit("echo", {"n": 0}, queue=queue).state == "pending"
+            cluster.kill_primary(victim)
+            cluster.wait_until_healthy(replicated=False)
+            promoted_at = time.monotonic()
+            accepted: list[str] = []
+
+            def accepted_one() -> bool:  # 503s until the slot map read after a failure is the new one
+                try:
+                    accepted.append(client.submit("echo", {"n": 1}, queue=queue).id)
+                except BackendUnavailable:
+                    time.sleep(0.1)
+                return bool(accepted)
+
+            wait_until(accepted_one, timeout_s=30, what="a blocking submit accepted after the failover")
+            assert client.get(accepted[0]).state == "pending"
+    print(f"blocking Client with WAIT: carried on {time.monotonic() - promoted_at:.2f} s after the promotion")

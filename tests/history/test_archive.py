@@ -2,13 +2,22 @@
 step, the archiver copies it to PostgreSQL once per task (its latest end), and drops exactly
 what it copied."""
 
+import dataclasses
+import logging
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+
 import asyncpg
+import orjson
 import pytest
 
 from taskline.backends.base import Backend
+from taskline.core.archive import ArchiveEntry
 from taskline.core.clock import FrozenClock
 from taskline.core.config import EngineConfig
 from taskline.core.states import TaskState
+from taskline.core.task import Task
 from taskline.core.webhooks import DeliveryOutcome
 from taskline.history.archiver import Archiver
 from taskline.history.reader import HistoryReader
@@ -17,6 +26,13 @@ from tests.helpers.seed import in_state, lease_one, submit
 from tests.helpers.servers import RedisServer
 
 S = TaskState
+
+
+def tasks_of(entries: Sequence[ArchiveEntry]) -> list[Task]:
+    """The tasks of outbox entries that all decode."""
+    tasks = [e.task for e in entries]
+    assert all(t is not None for t in tasks)
+    return [t for t in tasks if t is not None]
 
 
 async def rows(url: str) -> dict[str, str]:
@@ -78,11 +94,11 @@ async def test_a_task_ended_again_after_a_manual_retry_keeps_its_latest_end(
     await archiving_backend.complete(task.id, lease.token, result=7)
 
     entries = await archiving_backend.read_archive(limit=10)
-    assert [e.task.state for e in entries] == [S.FAILED, S.COMPLETED]
+    assert [t.state for t in tasks_of(entries)] == [S.FAILED, S.COMPLETED]
     # The older end arriving after the newer one (another server archived the newer first)
     # must not overwrite it.
-    await archiver.upsert([entries[1].task])
-    await archiver.upsert([entries[0].task])
+    await archiver.upsert(tasks_of(entries)[1:2])
+    await archiver.upsert(tasks_of(entries)[0:1])
     archived = await history.get(task.id)
     assert archived is not None
     assert (archived.state, archived.result) == (S.COMPLETED, 7)
@@ -101,8 +117,8 @@ async def test_two_archivers_on_one_outbox_neither_lose_nor_multiply(
     # Both read the same entries before either drops them: the worst interleaving.
     first = await archiving_backend.read_archive(limit=50)
     second = await archiving_backend.read_archive(limit=50)
-    await archiver.upsert([e.task for e in first])
-    await other.upsert([e.task for e in second])
+    await archiver.upsert(tasks_of(first))
+    await other.upsert(tasks_of(second))
     assert await archiving_backend.drop_archived(first) == 6
     assert await archiving_backend.drop_archived(second) == 0
 
@@ -180,9 +196,9 @@ async def test_history_gets_the_webhooks_final_status_whichever_copy_is_read_las
 
     entries = await archiving_backend.read_archive(limit=10)
     # The end (delivery pending), then the same end with the final status; a retried attempt adds none.
-    assert [e.task.webhook_status["state"] for e in entries if e.task.webhook_status] == ["pending", "delivered"]
-    await archiver.upsert([entries[1].task])
-    await archiver.upsert([entries[0].task])  # the older copy read last, by another archiver
+    assert [t.webhook_status["state"] for t in tasks_of(entries) if t.webhook_status] == ["pending", "delivered"]
+    await archiver.upsert(tasks_of(entries)[1:2])
+    await archiver.upsert(tasks_of(entries)[0:1])  # the older copy read last, by another archiver
     archived = await history.get(task.id)
     assert archived is not None
     assert archived.webhook_status == {"state": "delivered", "attempts": 2, "last_status": 200, "last_error": None}
@@ -201,12 +217,62 @@ async def test_two_servers_on_one_redis_split_the_queues_rather_than_each_copy_a
             await in_state(one, clock, S.COMPLETED, queue=queue)
         first = await one.read_archive(limit=50)
         second = await two.read_archive(limit=50)
-        assert {e.task.queue for e in first} == {"a", "b", "c"}
+        assert {e.queue for e in first} == {"a", "b", "c"}
         assert second == []  # every queue with entries is the first reader's for now
         await one.drop_archived(first)
         await in_state(one, clock, S.COMPLETED, queue="d")
-        assert [e.task.queue for e in await two.read_archive(limit=50)] == ["d"]  # a new one is free
+        assert [e.queue for e in await two.read_archive(limit=50)] == ["d"]  # a new one is free
         assert await one.read_archive(limit=50) == []
     finally:
         await one.close()
         await two.close()
+
+
+async def _put_in_outbox(backend: Backend, tmp_path: Path, task: Task, *, raw: bytes | None = None) -> None:
+    """An entry for `task` added to the outbox behind the backend's back (`raw`: its record as stored)."""
+    from taskline.backends.redis.backend import RedisBackend
+
+    if isinstance(backend, RedisBackend):
+        from taskline.backends.redis.codec import encode_task
+
+        ctx = backend._ctx
+        record = encode_task(task) if raw is None else raw
+        await ctx.client.xadd(ctx.keys.queue(task.queue).archive, {"i": task.id, "r": record})
+        return
+    from taskline.backends.sqlite.records import encode
+
+    text = orjson.dumps(encode(task, aging_s=0)).decode() if raw is None else raw.decode(errors="replace")
+    with sqlite3.connect(tmp_path / "taskline.db") as conn:
+        conn.execute("INSERT INTO archive_outbox (task, added_ms) VALUES (?, 0)", (text,))
+
+
+async def test_a_bad_outbox_entry_is_set_aside_and_the_others_archived(
+    archiving_backend: Backend,
+    archiver: Archiver,
+    history: HistoryReader,
+    clock: FrozenClock,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    before = await in_state(archiving_backend, clock, S.COMPLETED)
+    good = await in_state(archiving_backend, clock, S.COMPLETED)
+    # A record that does not decode, and one PostgreSQL refuses (priority beyond its smallint).
+    await _put_in_outbox(archiving_backend, tmp_path, dataclasses.replace(good, id="0-unreadable"), raw=b"\xc1junk")
+    refused = dataclasses.replace(good, id="0-refused", priority=70000)
+    await _put_in_outbox(archiving_backend, tmp_path, refused)
+    after = await in_state(archiving_backend, clock, S.FAILED)
+
+    with caplog.at_level(logging.ERROR, logger="taskline.history"):
+        assert await archiver.archive_once() == 5
+    assert await archiver.archive_once() == 0  # nothing left to stop the next pass either
+
+    for task in (before, good, after):
+        assert await history.get(task.id) is not None
+    assert await history.get("0-refused") is None
+    assert (archiver.archived, archiver.set_aside) == (3, 2)
+    assert (await archiving_backend.archive_backlog()).depth == 0
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "0-refused" in logged
+    assert "set aside" in logged
+    if "0-unreadable" not in logged:  # SQLite's record holds the id, so an unparsable one loses it
+        assert logged.count("set aside") == 2

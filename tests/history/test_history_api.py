@@ -1,11 +1,13 @@
 """History over HTTP, in process on both live backends with a frozen clock: the fallback read
 once retention removed a task, `?source=history` listings, `source` validation, /metrics."""
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from taskline.api.app import create_app
@@ -120,4 +122,19 @@ async def test_history_asked_of_a_server_without_it_is_a_clear_422(backend: Back
     assert error["code"] == "validation_error"
     assert "TASKLINE_POSTGRES_URL" in error["message"]
     assert error["details"][0]["field"] == "source"
-    assert "taskline_history" not in metrics
+    # The outbox is exported all the same: ends piling up with no server archiving them must show.
+    assert "taskline_history_outbox_depth 0.0" in metrics
+    assert "taskline_history_archived_total 0.0" in metrics
+
+
+async def test_a_server_that_does_not_archive_says_so_when_ends_wait(
+    archiving_backend: Backend, clock: FrozenClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    await in_state(archiving_backend, clock, S.COMPLETED)  # an end in the outbox, nobody to copy it
+    with caplog.at_level(logging.WARNING, logger="taskline"):
+        async with serving(archiving_backend, clock) as (app, http):
+            metrics = (await http.get("/metrics")).text
+
+    assert app.state.server.archiver is None
+    assert "1 task ends wait in the PostgreSQL history outbox" in caplog.text
+    assert metric(metrics, "taskline_history_outbox_depth") == 1

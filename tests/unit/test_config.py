@@ -3,7 +3,9 @@
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from taskline.cli import app
 from taskline.config import Settings, load_settings
 
 
@@ -130,3 +132,21 @@ def test_postgres_url_turns_history_on_and_must_be_postgresql() -> None:
     with pytest.raises(ValueError, match="postgresql://") as refused:
         Settings(postgres_url="mysql://u:pw@db/taskline").postgres_dsn()
     assert "pw" not in str(refused.value)
+
+
+def test_wait_replicas_without_a_redis_url_is_a_usage_error_at_start(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """On SQLite (or a worker over HTTP) nothing would wait: refused, not silently ignored."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TASKLINE_REDIS_URL", raising=False)
+    monkeypatch.setenv("TASKLINE_REDIS_WAIT_REPLICAS", "1")
+    with pytest.raises(ValueError, match="TASKLINE_REDIS_WAIT_REPLICAS=1 needs TASKLINE_REDIS_URL"):
+        load_settings().check_wait_replicas()
+    for command in (["serve"], ["worker", "tests.integration.worker.tasks_app:app"]):
+        result = CliRunner().invoke(app, command)
+        assert result.exit_code == 2, result.output
+        assert "needs TASKLINE_REDIS_URL" in result.output
+    load_settings(redis_url="redis://127.0.0.1:1/0").check_wait_replicas()  # with Redis: fine
+    monkeypatch.setenv("TASKLINE_REDIS_WAIT_REPLICAS", "0")
+    load_settings().check_wait_replicas()  # off: fine

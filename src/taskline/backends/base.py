@@ -302,6 +302,12 @@ class Backend(Protocol):
         """How many entries wait, and when the oldest was written."""
         ...
 
+    async def keep_history_on(self, ttl_s: float) -> None:
+        """Say, for `ttl_s`, that a server archives this store: on Redis every process then adds
+        its ends to the outbox, TASKLINE_POSTGRES_URL set or not (redis/history_flag.py). On
+        SQLite the serving process is the one that ends tasks, so it does nothing."""
+        ...
+
     def watch(self, queues: Sequence[str] | None) -> AbstractContextManager[WorkSignal]:
         """A signal set whenever a task may have become pending in `queues` (None: any).
         Register before leasing, then wait on it, and no wake-up is missed."""
@@ -316,9 +322,10 @@ class Backend(Protocol):
         """True if the store answers (a Redis Cluster: if any of its nodes does)."""
         ...
 
-    async def unreachable_nodes(self) -> list[str] | None:
-        """The addresses of a Redis Cluster's nodes that do not answer; None for a store that
-        is not a cluster (one server: `ping` says it all)."""
+    async def health(self) -> tuple[bool, list[str] | None]:
+        """For /health, in one look: whether the store answers (`ping`), and the addresses of a
+        Redis Cluster's nodes that do not (None for a store that is not a cluster: one server,
+        whose answer says it all)."""
         ...
 
     async def durability_warning(self) -> str | None:

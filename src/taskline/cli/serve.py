@@ -35,6 +35,7 @@ def settings_from(config: Path | None, **flags: object) -> Settings:
         settings = load_settings(config, **flags)
         settings.key_roles()  # a malformed TASKLINE_API_KEYS is a usage error, not a traceback
         settings.postgres_dsn()  # as is a TASKLINE_POSTGRES_URL that is not postgresql://
+        settings.check_wait_replicas()  # and replicas to wait for with no Redis to wait on
         return settings
     except (ValueError, OSError) as exc:
         raise typer.BadParameter(str(exc)) from exc

@@ -30,6 +30,7 @@ from taskline.backends.redis.codec import decode_task, text, to_ms
 from taskline.backends.redis.connecting import AnyBlockingRedis, open_blocking_client
 from taskline.backends.redis.failures import redis_unavailable
 from taskline.backends.redis.format import check_format_blocking
+from taskline.backends.redis.history_flag import HistoryFlag
 from taskline.backends.redis.keys import DEFAULT_NAMESPACE, KeySpace, QueueKeys
 from taskline.backends.redis.scripts import BlockingScriptRunner
 from taskline.client.bridge import LoopThread
@@ -55,7 +56,8 @@ class BlockingRedisEngine:
         self._opened: AnyBlockingRedis | None = None
         self._keys = KeySpace(DEFAULT_NAMESPACE)
         self._config = settings.engine_config()
-        self._scripts = BlockingScriptRunner(lambda: self._redis, archive=self._config.archive)
+        flag = HistoryFlag(self._keys.history, always=self._config.archive)
+        self._scripts = BlockingScriptRunner(lambda: self._redis, flag=flag)
         self._offsets = priority_offsets(self._config)
         self._max_payload_bytes = settings.max_payload_bytes
         self._parse = partial(

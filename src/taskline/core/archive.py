@@ -9,6 +9,11 @@ from dataclasses import dataclass
 
 from taskline.core.task import Task
 
+HISTORY_ON_TTL_S = 15 * 60.0
+"""How long a server's word that it archives lasts (renewed by every archiver while it runs,
+PostgreSQL up or down): through a rolling restart ends keep going to the outbox; once history
+is turned off everywhere the outbox stops growing after this long."""
+
 
 @dataclass(frozen=True, slots=True)
 class ArchiveEntry:
@@ -17,7 +22,20 @@ class ArchiveEntry:
     end of the same task (retried by hand, ended again) is never dropped unread."""
 
     ref: str
-    task: Task
+    task: Task | None
+    """The task as it ended; None when the stored record could not be read (`problem` says why)."""
+    task_id: str = ""
+    queue: str = ""
+    problem: str | None = None
+
+    @classmethod
+    def of(cls, ref: str, task: Task) -> "ArchiveEntry":
+        return cls(ref, task, task.id, task.queue)
+
+    @classmethod
+    def unreadable(cls, ref: str, *, task_id: str, queue: str, problem: str) -> "ArchiveEntry":
+        """An entry whose record does not decode: the archiver logs it and sets it aside."""
+        return cls(ref, None, task_id, queue, problem)
 
 
 @dataclass(frozen=True, slots=True)

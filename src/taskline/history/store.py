@@ -45,6 +45,15 @@ def _unreachable(asyncpg: Any) -> tuple[type[BaseException], ...]:
     )
 
 
+def _refused(asyncpg: Any) -> tuple[type[BaseException], ...]:
+    """The errors that mean "PostgreSQL will never take this row" (its data), whatever the state
+    of the server: a value out of range or not representable, a constraint the row breaks."""
+    errors = asyncpg.exceptions
+    # asyncpg's own DataError (a parameter it cannot encode) is an InterfaceError, as is a closed
+    # connection; the server's is SQLSTATE class 22. Both say the row, not the server, is wrong.
+    return (errors._base.DataError, errors.DataError, errors.IntegrityConstraintViolationError)
+
+
 class HistoryStore:
     """The pool to TASKLINE_POSTGRES_URL; `connection()` hands out a connection on a ready schema."""
 
@@ -52,6 +61,7 @@ class HistoryStore:
         self._asyncpg = _asyncpg()
         self._dsn = dsn
         self._unreachable = _unreachable(self._asyncpg)
+        self._refused = _refused(self._asyncpg)
         self._pool: Any = None
         self._ready = False
         self._lock = asyncio.Lock()
@@ -86,7 +96,14 @@ class HistoryStore:
             async with pool.acquire() as conn:
                 yield conn
         except self._unreachable as exc:
+            if self.refuses(exc):  # a row asyncpg cannot encode: no outage, retrying will not help
+                raise
             raise BackendUnavailable(f"PostgreSQL history is unreachable: {exc!r}") from exc
+
+    def refuses(self, exc: BaseException) -> bool:
+        """Whether `exc` is PostgreSQL refusing a row for its data (not being unreachable, not
+        a fault of the query or the schema): retrying that row would fail the same way forever."""
+        return isinstance(exc, self._refused)
 
     async def close(self) -> None:
         if self._pool is not None:

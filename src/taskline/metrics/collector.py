@@ -38,6 +38,7 @@ class HistoryFigures:
     archived: int
     outbox_depth: int
     outbox_lag_s: float
+    set_aside: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +145,7 @@ class SnapshotCollector(Collector):
         if history is None:
             return
         yield CounterMetricFamily(m.HISTORY_ARCHIVED.name, m.HISTORY_ARCHIVED.help, value=history.archived)
+        yield CounterMetricFamily(m.HISTORY_SET_ASIDE.name, m.HISTORY_SET_ASIDE.help, value=history.set_aside)
         depth, lag = m.HISTORY_OUTBOX_DEPTH, m.HISTORY_OUTBOX_LAG
         yield GaugeMetricFamily(depth.name, depth.help, value=history.outbox_depth)
         yield GaugeMetricFamily(lag.name, lag.help, value=history.outbox_lag_s)

@@ -73,6 +73,11 @@ HISTORY_ARCHIVED = Instrument(
     "taskline_history_archived_total",
     "Task ends this process copied to PostgreSQL history (with TASKLINE_POSTGRES_URL).",
 )
+HISTORY_SET_ASIDE = Instrument(
+    "taskline_history_set_aside_total",
+    "Task ends this process's archiver dropped from the outbox unarchived: unreadable, or refused by PostgreSQL "
+    "(each is logged with its task id).",
+)
 HISTORY_OUTBOX_DEPTH = Instrument(
     "taskline_history_outbox_depth", "Task ends waiting in the backend's archive outbox to reach PostgreSQL history."
 )

@@ -12,6 +12,7 @@ from taskline.client import Client
 from taskline.config import Settings
 from taskline.core.clock import FrozenClock
 from taskline.core.config import EngineConfig
+from taskline.core.outcomes import Completion, LeaseAsk
 from taskline.errors import BackendUnavailable
 from tests.helpers.live import wait_until
 from tests.helpers.seed import lease_one, submit
@@ -57,3 +58,22 @@ async def test_writes_are_acknowledged_once_the_replica_has_them_and_refused_wit
             client.submit("echo", {"n": 2})
     finally:
         await backend.close()
+
+
+async def test_a_settle_whose_wait_falls_short_leases_nothing_it_does_not_hand_over(redis_url: str) -> None:
+    """A complete that also leases the next task: WAIT short (no replica here) makes it a 503,
+    and the next task is still pending, not running under a token nobody holds."""
+    clock = FrozenClock()
+    plain = await RedisBackend.connect(redis_url, clock=clock)
+    waiting = await RedisBackend.connect(redis_url, config=EngineConfig(redis_wait_replicas=1), clock=clock)
+    try:
+        first = await submit(plain, clock, queue="settle-wait")
+        lease = await lease_one(plain, first)
+        second = await submit(plain, clock, queue="settle-wait")
+        ask = LeaseAsk("w1", 1, ["settle-wait"], ["echo"])
+        with pytest.raises(BackendUnavailable, match="0 of the 1 replicas"):
+            await waiting.settle([Completion(first.id, lease.token)], then_lease=ask)
+        assert (await plain.get(second.id)).state == "pending"  # type: ignore[union-attr]
+    finally:
+        await plain.close()
+        await waiting.close()

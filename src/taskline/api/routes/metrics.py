@@ -21,7 +21,7 @@ router = APIRouter(tags=["metrics"])
 async def metrics(request: Request) -> Response:
     """Task counters, run and wait histograms, queue depths and workers, read from the backend
     (the same on every instance sharing it), and this process's HTTP request and event-stream metrics;
-    with PostgreSQL history, the archive outbox's depth and lag and this process's archived count.
+    the archive outbox's depth and lag (PostgreSQL history) and this process's archived count.
 
     Open by default; with `TASKLINE_OPEN_METRICS=false` it takes an admin key (401 without a
     valid key, 403 for other roles)."""
@@ -29,12 +29,16 @@ async def metrics(request: Request) -> Response:
         authorize(request, ADMINS)
     service = service_of(request)
     server = request.app.state.server
-    history = None
-    if service.history is not None:
-        backlog = await service.archive_backlog()
-        lag_s = 0.0 if backlog.oldest_at is None else max(0.0, service.clock.now() - backlog.oldest_at)
-        archived = server.archiver.archived if server.archiver is not None else 0
-        history = HistoryFigures(archived, backlog.depth, lag_s)
+    # The outbox always: entries piling up with no server archiving them must show (0 when empty).
+    backlog = await service.archive_backlog()
+    lag_s = 0.0 if backlog.oldest_at is None else max(0.0, service.clock.now() - backlog.oldest_at)
+    archiver = server.archiver
+    history = HistoryFigures(
+        archiver.archived if archiver is not None else 0,
+        backlog.depth,
+        lag_s,
+        archiver.set_aside if archiver is not None else 0,
+    )
     snapshot = Snapshot(
         tasks=await service.task_metrics(),
         queues=await service.queues(),

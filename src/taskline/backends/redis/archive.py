@@ -17,7 +17,7 @@ from typing import Any
 
 from taskline.backends.redis.codec import decode_task, from_ms, text
 from taskline.backends.redis.context import RedisContext
-from taskline.backends.redis.fanout import all_failed, failed
+from taskline.backends.redis.fanout import all_failed, answered, failed
 from taskline.core.archive import ArchiveBacklog, ArchiveEntry
 
 
@@ -38,7 +38,7 @@ async def read(ctx: RedisContext, *, limit: int, reader: str) -> list[ArchiveEnt
     # On a cluster with a shard down, the live shards' queues are archived meanwhile (fanout.py).
     lengths = await ctx.partial_pipeline([("xlen", (ctx.keys.queue(q).archive,)) for q in queues])
     all_failed(lengths)
-    waiting = [q for q, n in zip(queues, lengths, strict=True) if not failed(n) and int(n)]
+    waiting = [q for q, n in zip(queues, lengths, strict=True) if answered(n)]
     if waiting:
         claims = await ctx.pipeline(
             [
@@ -59,16 +59,24 @@ async def read(ctx: RedisContext, *, limit: int, reader: str) -> list[ArchiveEnt
     entries: list[ArchiveEntry] = []
     for queue, page in zip(waiting, pages, strict=False):
         for stream_id, values in page:
-            fields = _fields(values)
-            entries.append(ArchiveEntry(text(stream_id), decode_task(text(fields["i"]), queue, fields["r"])))
+            entries.append(_entry(text(stream_id), queue, _fields(values)))
     return entries
+
+
+def _entry(ref: str, queue: str, fields: dict[str, Any]) -> ArchiveEntry:
+    """The entry, or an unreadable one: one bad record must not stop the others being archived."""
+    task_id = text(fields["i"]) if "i" in fields else ""
+    try:
+        return ArchiveEntry.of(ref, decode_task(task_id, queue, fields["r"]))
+    except Exception as exc:  # any way a record fails to decode (missing field, bad msgpack, ...)
+        return ArchiveEntry.unreadable(ref, task_id=task_id, queue=queue, problem=repr(exc))
 
 
 async def drop(ctx: RedisContext, entries: Sequence[ArchiveEntry]) -> int:
     """XDEL the entries (by queue); returns how many were still there."""
     by_queue: dict[str, list[str]] = defaultdict(list)
     for entry in entries:
-        by_queue[entry.task.queue].append(entry.ref)
+        by_queue[entry.queue].append(entry.ref)
     if not by_queue:
         return 0
     dropped = await ctx.pipeline([("xdel", (ctx.keys.queue(q).archive, *refs)) for q, refs in by_queue.items()])
@@ -85,5 +93,5 @@ async def backlog(ctx: RedisContext) -> ArchiveBacklog:
     replies = await ctx.partial_pipeline(commands)  # a shard that is down counts for nothing
     all_failed(replies)
     depth = sum(int(n) for n in replies[::2] if not failed(n))
-    heads = [int(text(page[0][0]).partition("-")[0]) for page in replies[1::2] if page and not failed(page)]
+    heads = [int(text(page[0][0]).partition("-")[0]) for page in replies[1::2] if answered(page)]
     return ArchiveBacklog(depth, from_ms(min(heads)) if heads else None)

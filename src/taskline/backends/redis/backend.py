@@ -465,6 +465,10 @@ class RedisBackend:
     async def archive_backlog(self) -> ArchiveBacklog:
         return await archive.backlog(self._ctx)
 
+    async def keep_history_on(self, ttl_s: float) -> None:
+        with redis_unavailable():
+            await self._ctx.client.set(self._keys.history, "1", px=round(ttl_s * 1000))
+
     # --- connection ---------------------------------------------------------------------
 
     async def ping(self) -> bool:
@@ -477,11 +481,10 @@ class RedisBackend:
         except BackendUnavailable:
             return False
 
-    async def unreachable_nodes(self) -> list[str] | None:
+    async def health(self) -> tuple[bool, list[str] | None]:
         if not isinstance(self._client, RedisCluster):
-            return None
-        _, down = await nodes.unreachable(self._client)
-        return down
+            return await self.ping(), None
+        return await nodes.unreachable(self._client)  # one round of PINGs says both
 
     async def durability_warning(self) -> str | None:
         try:

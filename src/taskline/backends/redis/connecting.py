@@ -19,6 +19,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.cluster import RedisCluster as BlockingRedisCluster
 from redis.connection import parse_url
+from redis.retry import Retry as BlockingRetry
 
 from taskline.backends.redis.failures import redis_unavailable
 from taskline.backends.redis.packing import packing_with_hiredis
@@ -36,7 +37,10 @@ class QueuingRedisCluster(RedisCluster):
     standalone client's BlockingConnectionPool waits: a burst of concurrent calls (an API under
     load, many consumers) would fail. One semaphore over every command and pipeline, a little
     under the per-node limit (a node never has more connections busy than the whole client),
-    restores the waiting.
+    restores the waiting. Blocking reads (an event reader's `XREAD BLOCK`, which holds its
+    connection for up to a second while nothing happens) go under a small semaphore of their
+    own, `waiting`, taken out of the same budget: readers waiting for events never hold the
+    permits API calls need.
 
     It is opened without retries (`open_client`): redis-py's cluster pipeline answers a
     connection error by closing every connection of every node before it retries, so one
@@ -48,11 +52,15 @@ class QueuingRedisCluster(RedisCluster):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.in_flight = asyncio.Semaphore(max(1, int(kwargs.get("max_connections", 100)) - _MARGIN))
+        limit = int(kwargs.get("max_connections", 100))
+        waiting = max(1, min(WAITING_READS, limit // 4))
+        self.waiting = asyncio.Semaphore(waiting)
+        self.waiting_reads = waiting
+        self.in_flight = asyncio.Semaphore(max(1, limit - _MARGIN - waiting))
         self.commands_parser = _CommandTable(self.get_nodes)
 
     async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
-        async with self.in_flight:
+        async with self.waiting if _blocks(args) else self.in_flight:
             return await super().execute_command(*args, **kwargs)
 
     def refresh_later(self) -> None:
@@ -79,6 +87,13 @@ class _QueuingPipeline(ClusterPipeline):
 
 
 _MARGIN = 2
+WAITING_READS = 16
+"""Blocking reads a cluster client runs at once (at most a quarter of its connections)."""
+
+
+def _blocks(args: tuple[Any, ...]) -> bool:
+    """Whether a command waits on the server for news: XREAD with BLOCK (as redis-py builds it)."""
+    return len(args) > 1 and str(args[0]).upper() == "XREAD" and args[1] in (b"BLOCK", "BLOCK")
 
 
 class _CommandTable(AsyncCommandsParser):
@@ -182,8 +197,13 @@ def open_blocking_client(url: str, *, timeout_s: float) -> AnyBlockingRedis:
         return client
     client.close()
     _database_zero(url)
+    # No retries, as the asyncio cluster client: redis-py's default sends a command again up to
+    # 10 times on a connection error or timeout, and a submit whose reply was lost would be made
+    # twice. A connection error still makes it read the slot map again (how a failover is found).
     with redis_unavailable(blocking=True):
-        return BlockingRedisCluster.from_url(url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s)
+        return BlockingRedisCluster.from_url(
+            url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s, retry=BlockingRetry(NoBackoff(), 0)
+        )
 
 
 def is_cluster(client: AnyRedis | AnyBlockingRedis) -> bool:

@@ -9,6 +9,7 @@ from taskline.backends.redis.calls import priority_offsets
 from taskline.backends.redis.catalog import Catalog
 from taskline.backends.redis.connecting import AnyRedis
 from taskline.backends.redis.fanout import Command as Command  # re-exported: the type callers build lists of
+from taskline.backends.redis.history_flag import HistoryFlag
 from taskline.backends.redis.keys import KeySpace
 from taskline.backends.redis.scripts import ScriptRunner
 from taskline.core.config import EngineConfig
@@ -24,7 +25,8 @@ class RedisContext:
     offsets: list[int] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.scripts = ScriptRunner(self.client, archive=self.config.archive)
+        flag = HistoryFlag(self.keys.history, always=self.config.archive)
+        self.scripts = ScriptRunner(self.client, flag=flag)
         self.catalog = Catalog(self.client, self.keys)
         self.offsets = priority_offsets(self.config)
 

@@ -18,7 +18,7 @@ from taskline.backends.redis.codec import decode_task, from_ms, text
 from taskline.backends.redis.context import RedisContext
 from taskline.backends.redis.failures import redis_unavailable
 from taskline.backends.redis.registry import worker_from_fields
-from taskline.backends.redis.streams import xread
+from taskline.backends.redis.streams import Poll, xread
 from taskline.events.types import (
     MAX_SEQ,
     Event,
@@ -44,6 +44,7 @@ class RedisEventLog:
     def __init__(self, ctx: RedisContext) -> None:
         self._ctx = ctx
         self._refreshed_at = 0.0
+        self._poll = Poll()  # a cluster reader of many streams: how long it pauses between looks
 
     async def cursor(self, since: str | None, *, queue: str | None = None) -> EventCursor:
         """A cursor after `since`, or at the end of the log.
@@ -88,7 +89,7 @@ class RedisEventLog:
         ids: dict[Any, Any] = {key: "{}-{}".format(*position) for key, position in positions.items()}
         block_ms = round(block_s * 1000)
         with redis_unavailable():
-            reply = await xread(self._ctx.client, ids, count=limit, block_ms=block_ms)
+            reply = await xread(self._ctx.client, ids, count=limit, block_ms=block_ms, poll=self._poll)
         for key, entries in reply or []:
             if len(entries) >= limit:  # a reader this far behind may be behind the trimming too
                 await self._check_kept(text(key), positions[text(key)])

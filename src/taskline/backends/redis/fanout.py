@@ -63,6 +63,12 @@ def failed(reply: Any) -> bool:
     return isinstance(reply, TasklineError)
 
 
+def answered(reply: Any) -> bool:
+    """Whether a `partial_pipeline` reply found something: neither empty (no head, a length of
+    0) nor a node's failure."""
+    return bool(reply) and not failed(reply)
+
+
 def all_failed(replies: Sequence[Any]) -> None:
     """Raise the failure when no reply is an answer: no shard the read needs is up."""
     if replies and all(failed(reply) for reply in replies):

@@ -147,6 +147,12 @@ class KeySpace:
         return f"{self.namespace}:format"
 
     @property
+    def history(self) -> str:
+        """STRING, with an expiry: present while some `taskline serve` archives to PostgreSQL
+        history; every process then writes its ends to the archive outbox (history_flag.py)."""
+        return f"{self.namespace}:history"
+
+    @property
     def wake_channel(self) -> str:
         """Pub/sub channel: a queue name (work may be pending there) or TIMER_MESSAGE."""
         return f"{self.namespace}:wake"

@@ -11,7 +11,7 @@ import ormsgpack
 
 from taskline.backends.redis.codec import task_from_values, text, to_ms
 from taskline.backends.redis.context import RedisContext
-from taskline.backends.redis.fanout import all_failed, failed
+from taskline.backends.redis.fanout import all_failed, answered
 from taskline.core.webhooks import Delivery, DeliveryOutcome
 
 
@@ -23,7 +23,7 @@ async def claim(ctx: RedisContext, now_ms: int, *, limit: int, claim_s: float) -
     all_failed(heads)
     claimed: list[Delivery] = []
     for queue, head in zip(queues, heads, strict=True):
-        if not head or failed(head) or len(claimed) >= limit:
+        if not answered(head) or len(claimed) >= limit:
             continue
         keys = ctx.keys.queue(queue)
         args: list[str | int | float] = [now_ms, limit - len(claimed), to_ms(claim_s)]

@@ -112,8 +112,12 @@ def run_and_wait_blocking(
     call: tuple[Any, ...] = ("EVALSHA", script.sha, len(keys), *keys, *args)
     for _ in range(3):
         node_client: BlockingRedis | BlockingRedisCluster = client
+        node = None
         if isinstance(client, BlockingRedisCluster):
             node = client.get_node_from_key(keys[0])  # type: ignore[no-untyped-call]
+            if node is None:
+                _reread_slot_map(client, None)
+                raise redis_errors.ClusterDownError(f"no node serves the slot of {keys[0]}")
             node_client = client.get_redis_connection(node)
         try:
             with node_client.pipeline(transaction=False) as pipe:
@@ -124,4 +128,22 @@ def run_and_wait_blocking(
             call = ("EVAL", script.source, len(keys), *keys, *args)
         except (redis_errors.MovedError, redis_errors.AskError):
             client.exists(keys[0])
+        except (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError):
+            # The node's own client bypasses the cluster client's handling of a dead node: read
+            # the slot map again (as `refresh_later` does), else every call goes to it forever.
+            if isinstance(client, BlockingRedisCluster):
+                _reread_slot_map(client, node)
+            raise
     raise BackendUnavailable("redis: the script's slot kept moving; the write is not acknowledged")
+
+
+def _reread_slot_map(client: BlockingRedisCluster, failed: Any) -> None:
+    """What redis-py's blocking cluster client does after a connection error: the failed node
+    tried last, the slot map read again from the others (quietly: the caller raises its error)."""
+    name = None if failed is None else failed.name
+    try:
+        if name is not None:
+            client.nodes_manager.move_node_to_end_of_cached_nodes(name)
+        client.nodes_manager.initialize(last_failed_node_name=name)
+    except (redis_errors.RedisError, OSError):
+        pass  # no node answers now: the next call tries again

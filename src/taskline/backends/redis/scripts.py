@@ -20,6 +20,7 @@ from redis import exceptions as redis_errors
 from taskline.backends.redis.codec import RECORD_FIELDS, SINCE_CREATED, SMALL_RECORD_BYTES, STATES, UNSHOWN
 from taskline.backends.redis.connecting import AnyBlockingRedis, AnyRedis
 from taskline.backends.redis.failures import redis_unavailable
+from taskline.backends.redis.history_flag import HistoryFlag
 from taskline.backends.redis.replicas import run_and_wait, run_and_wait_blocking
 from taskline.core.measures import DURATION_BUCKETS_S
 from taskline.core.task import pending_webhook_status
@@ -191,11 +192,12 @@ def _script_replies(*, blocking: bool = False) -> Iterator[None]:
 
 class ScriptRunner:
     """Runs the scripts on one client (a Redis or a Redis Cluster) by SHA, sending the source
-    again when Redis lost it."""
+    again when Redis lost it; with or without archiving ends, as `flag` says at each call."""
 
-    def __init__(self, client: "AnyRedis", *, archive: bool = False) -> None:
+    def __init__(self, client: "AnyRedis", *, flag: HistoryFlag | None = None) -> None:
         self._client = client
-        self.scripts = load_scripts(archive=archive)
+        self._flag = flag or HistoryFlag("", always=False)
+        self._variants = (load_scripts(archive=False), load_scripts(archive=True))
 
     async def run(
         self, name: str, keys: list[str], args: Sequence[str | int | float | bytes], *, replicas: int = 0
@@ -208,7 +210,8 @@ class ScriptRunner:
             BackendUnavailable: Redis could not run it, or fewer replicas than asked confirmed it.
             InternalError: the script failed on its own (an error reply none of the above).
         """
-        script = self.scripts[name]
+        archive = self._flag.always or (bool(self._flag.key) and await self._flag.on(self._client))
+        script = self._variants[archive][name]
         script.check_keys(len(keys))
         if replicas > 0:
             with _script_replies():
@@ -225,9 +228,10 @@ class ScriptRunner:
 class BlockingScriptRunner:
     """`ScriptRunner` on redis-py's blocking client: the same scripts, checks and errors."""
 
-    def __init__(self, client: Callable[[], "AnyBlockingRedis"], *, archive: bool = False) -> None:
+    def __init__(self, client: Callable[[], "AnyBlockingRedis"], *, flag: HistoryFlag | None = None) -> None:
         self._client_of = client  # the blocking Client opens its connection at its first call
-        self.scripts = load_scripts(archive=archive)
+        self._flag = flag or HistoryFlag("", always=False)
+        self._variants = (load_scripts(archive=False), load_scripts(archive=True))
 
     @property
     def _client(self) -> "AnyBlockingRedis":
@@ -235,7 +239,8 @@ class BlockingScriptRunner:
 
     def run(self, name: str, keys: list[str], args: Sequence[str | int | float | bytes], *, replicas: int = 0) -> Any:
         """EVALSHA `name` (then WAIT `replicas`, if any); raises as `ScriptRunner.run` does."""
-        script = self.scripts[name]
+        archive = self._flag.always or (bool(self._flag.key) and self._flag.on_blocking(self._client))
+        script = self._variants[archive][name]
         script.check_keys(len(keys))
         with _script_replies(blocking=True):
             if replicas > 0:

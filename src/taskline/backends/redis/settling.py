@@ -1,7 +1,8 @@
 """Settling a worker's outcomes on Redis: one `settle` script per queue involved, and the next
 lease inside that script when the settled queue holds the best task the lease looks at (up
 to the next queue's head); else the lease goes after, through the `Leaser`, which keeps lease
-order across queues."""
+order across queues. With TASKLINE_REDIS_WAIT_REPLICAS the lease always goes after (the
+settle waits for its replicas, the lease does not)."""
 
 import secrets
 from collections.abc import Callable, Sequence
@@ -110,9 +111,12 @@ class Settler:
     ) -> list[Task]:
         """Settle each queue's outcomes; lease as `Leaser.lease` would, inside the settle script
         when its queue has the best head of all the lease looks at (up to the next queue's head)."""
-        if ask is None:
+        if ask is None or self._ctx.config.redis_wait_replicas > 0:
+            # A settle that waits for replicas may be refused (503) after its script ran: tasks
+            # it leased too would be lost with its reply, running under tokens nobody holds. So
+            # with WAIT_REPLICAS the lease goes after it, through the Leaser, and does not wait.
             await self._settle_only(by_queue, results, with_tasks, now_ms)
-            return []
+            return [] if ask is None else await self._leaser.lease(ask, now_ms)
         candidates = await self._leaser.candidates(ask.queues, ask.types)
         queue = next(iter(by_queue)) if len(by_queue) == 1 else None
         heads = None

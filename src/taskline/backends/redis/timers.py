@@ -4,7 +4,7 @@ from collections.abc import Callable
 
 from taskline.backends.redis.codec import decode_task, to_ms
 from taskline.backends.redis.context import Command, RedisContext
-from taskline.backends.redis.fanout import all_failed, failed
+from taskline.backends.redis.fanout import all_failed, answered
 from taskline.core.task import Task
 
 
@@ -17,7 +17,7 @@ async def forward_due(ctx: RedisContext, now_ms: int, limit: int) -> dict[str, i
         commands += [("zrangebyscore", (index, "-inf", now_ms, 0, 1)) for index in (keys.scheduled, keys.retrying)]
     replies = await ctx.partial_pipeline(commands)  # a shard that is down is looked at next time
     all_failed(replies)
-    due = [q for i, q in enumerate(queues) if _due(replies[2 * i]) or _due(replies[2 * i + 1])]
+    due = [q for i, q in enumerate(queues) if answered(replies[2 * i]) or answered(replies[2 * i + 1])]
     moved: dict[str, int] = {}
     for queue in due:
         left = limit - sum(moved.values())
@@ -25,11 +25,6 @@ async def forward_due(ctx: RedisContext, now_ms: int, limit: int) -> dict[str, i
             break
         moved[queue] = await _forward_queue(ctx, queue, now_ms, left)
     return {q: n for q, n in moved.items() if n}
-
-
-def _due(reply: object) -> bool:
-    """A head read that found something (not empty, not a shard's failure)."""
-    return bool(reply) and not failed(reply)
 
 
 async def _forward_queue(ctx: RedisContext, queue: str, now_ms: int, limit: int) -> int:
@@ -56,7 +51,7 @@ async def recover_expired(ctx: RedisContext, now_ms: int, limit: int, retry_dela
     all_failed(expired)
     recovered = 0
     for queue, ids in zip(queues, expired, strict=True):
-        if not _due(ids) or recovered >= limit:
+        if not answered(ids) or recovered >= limit:
             continue
         keys = ctx.keys.queue(queue)
         task_ids = [i.decode() for i in ids[: limit - recovered]]

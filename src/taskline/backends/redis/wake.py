@@ -7,9 +7,10 @@ queues on all shards: one connection per process, nothing to subscribe as queues
 and scripts keep publishing to a channel outside their slot (a shard channel would have to
 be in it: one per queue, a subscription per queue per shard). The price is that every
 wake-up crosses the bus to every node; wake-ups are one short message per submit batch,
-lease or timer change, not per event. The subscription sits on one primary at a time, on a
-connection of its own, the next primary in turn after its node fails, so a dead node costs
-one reconnect.
+lease or timer change, not per event. The subscription sits on one node at a time, a primary
+or a replica (every node hears a classic publish: replicas are otherwise idle, and a replica
+may outlive its primary), on a connection of its own, the next node in turn after its node
+fails, so a dead node costs one reconnect.
 """
 
 import asyncio
@@ -67,18 +68,13 @@ class WakeListener:
         while True:
             try:
                 await self._listen()
-            except (
-                redis_errors.ConnectionError,
-                redis_errors.TimeoutError,
-                redis_errors.RedisClusterException,
-                OSError,
-            ) as exc:
+            except _LOST as exc:
                 log.warning("redis wake-up listener lost its connection (%s); reconnecting", exc)
                 await asyncio.sleep(_RECONNECT_DELAY_S)  # back off before reconnecting, not a sync wait
 
     def _subscriber(self) -> Redis:
         """The client to subscribe with: the backend's own on one Redis; on a cluster a client
-        of one connection to one primary, in turn. Not the cluster client's pubsub: that
+        of one connection to one node (any: primary or replica), in turn. Not the cluster client's pubsub: that
         borrows the node's pool, which the cluster client closes whenever it reads the slot
         map again (after any connection error, on any node), dropping the subscription too."""
         if not isinstance(self._client, RedisCluster):

@@ -261,6 +261,9 @@ class SqliteBackend:
     async def archive_backlog(self) -> ArchiveBacklog:
         return await self._reader.run(archive.backlog)
 
+    async def keep_history_on(self, ttl_s: float) -> None:
+        return None  # one process ends the tasks of a SQLite store: its own setting decides
+
     # -- wake-ups and lifecycle -----------------------------------------------------------
 
     async def take_token(self, client: str, *, rate: float, burst: int) -> float:
@@ -278,8 +281,8 @@ class SqliteBackend:
         except BackendUnavailable:
             return False
 
-    async def unreachable_nodes(self) -> list[str] | None:
-        return None  # one file, no nodes
+    async def health(self) -> tuple[bool, list[str] | None]:
+        return await self.ping(), None  # one file, no nodes
 
     async def durability_warning(self) -> str | None:
         return None  # every transition is a committed transaction in the file

@@ -8,6 +8,7 @@ import sqlite3
 
 import orjson
 
+from taskline.backends.sqlite import archive as archive_outbox
 from taskline.backends.sqlite.queries import QUERIES as Q
 from taskline.backends.sqlite.records import decode, to_ms
 from taskline.backends.sqlite.writer import Wakeups
@@ -50,5 +51,5 @@ def settle(
         {"status": status, "task_id": delivery.task_id, "completed_ms": None if ended is None else to_ms(ended)},
     ).fetchone()
     if archive and outcome.state != "pending" and row is not None:
-        conn.execute(Q.add_archive, {"task": orjson.dumps(dict(row)).decode(), "added_ms": now_ms})
+        archive_outbox.add(conn, decode(row), added_ms=now_ms)
     return True

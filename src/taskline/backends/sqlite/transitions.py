@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from taskline.backends.sqlite import archive
 from taskline.backends.sqlite.queries import QUERIES as Q
 from taskline.backends.sqlite.records import decode, encode, to_ms
 from taskline.backends.sqlite.writer import Wakeups
@@ -93,14 +94,9 @@ class Transitions:
         if delivering:
             self._add_delivery(conn, name, saved)
         if self._config.archive and name in TERMINAL_EVENTS:
-            self._add_archive(conn, saved)
+            archive.add(conn, saved, added_ms=to_ms(self._clock.now()))
         wakeups.announce(name, saved, ran=ran)
         return saved
-
-    def _add_archive(self, conn: sqlite3.Connection, task: Task) -> None:
-        """The ended task into the history's outbox (migration_5.sql), in the end's transaction."""
-        row = encode(task, aging_s=self._config.priority_aging_s)
-        conn.execute(Q.add_archive, {"task": orjson.dumps(row).decode(), "added_ms": to_ms(self._clock.now())})
 
     def _add_delivery(self, conn: sqlite3.Connection, name: EventName, task: Task) -> None:
         row = encode(task, aging_s=self._config.priority_aging_s)

@@ -231,6 +231,16 @@ end
 
 -- Counts and logs a change already saved (`raw` is the saved record). `ran`: an attempt ended
 -- here, so its run time is observed.
+-- PostgreSQL history (while ARCHIVE): the task as it ended (`raw`, its saved record), for the
+-- archiver to copy and then XDEL. A stream, not a hash by id: a task retried by hand that ends
+-- again adds a second entry, so an archiver deleting what it read never drops an end it did not
+-- read. The one place an end is written to the archive stream (announce, settle_delivery).
+local function archive_end(archive_key, id, raw)
+  if ARCHIVE then
+    redis.call('XADD', archive_key, '*', 'i', id, 'r', raw)
+  end
+end
+
 local function announce(ev, name, id, task, raw, now, ran)
   local event_id = task_event(ev, name, id, raw, now)
   local counter = COUNTED[name]
@@ -247,11 +257,8 @@ local function announce(ev, name, id, task, raw, now, ran)
     redis.call('ZADD', ev.outbox, now, event_id)
     redis.call('HSET', ev.deliveries, event_id, delivery_value(id, name, 0, raw))
   end
-  if ARCHIVE and DELIVERED_ON[name] then
-    -- PostgreSQL history: the task as it ended, for the archiver to copy and then XDEL. A
-    -- stream, not a hash by id: a task retried by hand that ends again adds a second entry, so
-    -- an archiver deleting what it read can never drop an end it did not read.
-    redis.call('XADD', ev.archive, '*', 'i', id, 'r', raw)
+  if DELIVERED_ON[name] then
+    archive_end(ev.archive, id, raw)
   end
 end
 

@@ -31,9 +31,9 @@ local task = load_task(tasks_key, task_id)
 if task and ARGV[7] ~= '' and task.completed_ms == tonumber(ARGV[7]) then
   task.webhook_status = ARGV[6]
   local saved = save_task(tasks_key, task_id, task)
-  if ARCHIVE and state ~= 'pending' then
+  if state ~= 'pending' then
     -- History took the task at its end, with the delivery pending: give it the final status.
-    redis.call('XADD', KEYS[5], '*', 'i', task_id, 'r', saved)
+    archive_end(KEYS[5], task_id, saved)
   end
 end
 redis.call('HINCRBY', metrics_key, 'webhook|' .. ARGV[8], 1)
