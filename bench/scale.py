@@ -392,8 +392,11 @@ def archive_backlog(
             wait_for(lambda: count_rows(pg.url, "tasks") > before, "the first archived row", every_s=0.05)  # noqa: B023 (called at once)
             first, started = count_rows(pg.url, "tasks"), time.perf_counter()
             wait_for_archive(pg.url, before + count)
-            rate = (before + count - first) / (time.perf_counter() - started)
-        print(f"{servers} APIs archiving: {rate:,.0f} rows/s", flush=True)
+            elapsed = time.perf_counter() - started
+        if first >= before + count:  # drained between two looks: too small a backlog to time
+            print(f"{servers} APIs archiving: all {count:,} within one look (raise --archive-backlog)", flush=True)
+        else:
+            print(f"{servers} APIs archiving: {(before + count - first) / elapsed:,.0f} rows/s", flush=True)
 
 
 # --- MONITOR: what is sent per task ------------------------------------------------------------
