@@ -71,6 +71,14 @@ bench: $(STAMP) services
 	$(PY) -m bench.engine
 	$(PY) -m bench.api
 
+# Issue 11's scaling figures (docs/benchmarks.md "Scaling out", "Retention at scale", "Sizing"): real
+# serve and worker processes on one Redis, then a million expirations trimmed under load. Minutes.
+.PHONY: bench-scale
+bench-scale: $(STAMP) services
+	$(PY) -m bench.scale
+	$(PY) -m bench.scale --commands
+	$(PY) -m bench.retention
+
 # Taskline against Celery, RQ, arq, Dramatiq, Huey, Taskiq, SAQ and BullMQ (bench/peers/README.md).
 # The peers live in a virtualenv of their own, Taskline installed editable into it.
 PEERS_VENV  := bench/peers/.venv

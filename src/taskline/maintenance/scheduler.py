@@ -22,6 +22,16 @@ log = logging.getLogger(__name__)
 RETENTION_EVERY_S = 60.0
 DEPARTURES_EVERY_S = 5.0  # worker.left comes at most this late after SEEN_WITHIN_S
 BATCH = 1000
+# Retention deletes in batches small enough that nothing waits long behind one: a batch is one
+# script on Redis (which serves nobody else meanwhile) or one transaction of the SQLite writer.
+# At 1,000 a batch held Redis for ~19 ms and the SQLite writer for ~12 ms, and every submit and
+# lease waited that long; at 100 it is ~2 ms (bench/retention.py, docs/benchmarks.md).
+TRIM_BATCH = 100
+# The most one tick trims: past it the rest waits for the next tick, which comes at once, so a
+# million expirations are worked off with forwarding and lease recovery in between, instead of
+# one pass of a minute that holds due tasks and expired leases back until it ends. 10,000 a tick
+# still left due tasks ~0.4 s late; 1,000 (~0.1 s of trimming) costs a few more calls a tick.
+TRIM_PER_TICK = 1000
 
 
 @dataclass(slots=True)
@@ -55,7 +65,9 @@ class Scheduler:
             report.workers_departed = await self._backend.depart_workers(seen_before=self.clock.now() - SEEN_WITHIN_S)
         if self.clock.now() >= self._next_retention:
             self._next_retention = self.clock.now() + RETENTION_EVERY_S
-            report.trimmed = await _in_batches(self._backend.trim_retention)
+            report.trimmed = await _in_batches(self._backend.trim_retention, TRIM_BATCH, most=TRIM_PER_TICK)
+            if report.trimmed >= TRIM_PER_TICK:  # more may be due: go on at the next tick
+                self._next_retention = self.clock.now()
             report.workers_forgotten = await self._backend.prune_workers(seen_before=self.clock.now() - FORGET_AFTER_S)
         report.sampled = await self._sampler.run_once()
         return report
@@ -73,17 +85,19 @@ class Scheduler:
                 next_timer = await self._backend.next_timer()
                 # The next minute boundary too, so each sample is taken as its minute starts.
                 wake_at = self._sampler.due_at if next_timer is None else min(next_timer, self._sampler.due_at)
+                wake_at = min(wake_at, self._next_retention)  # at once while retention has more to trim
             except TasklineError as exc:
                 log.warning("scheduler step failed: %s", exc.message)
                 wake_at = self.clock.now() + MAX_TIMER_WAIT_S  # a failing store is not asked again at once
             await self._backend.wait_timers(min(max(wake_at - self.clock.now(), 0.0), MAX_TIMER_WAIT_S))
 
 
-async def _in_batches(step: Callable[..., Awaitable[int]]) -> int:
-    """Run `step(limit=BATCH)` until a batch comes back short; how many it moved in all."""
+async def _in_batches(step: Callable[..., Awaitable[int]], batch: int = BATCH, *, most: int | None = None) -> int:
+    """Run `step(limit=batch)` until a batch comes back short, or `most` have moved; how many it
+    moved in all."""
     total = 0
-    while (moved := await step(limit=BATCH)) > 0:
+    while (moved := await step(limit=batch)) > 0:
         total += moved
-        if moved < BATCH:
+        if moved < batch or (most is not None and total >= most):
             break
     return total

@@ -16,7 +16,7 @@ from taskline.backends.redis.scripts import constants, read_body
 from taskline.core.clock import FrozenClock
 from taskline.core.ids import new_task_id
 from taskline.core.task import TaskFilter
-from tests.helpers.seed import submit
+from tests.helpers.seed import spec, submit
 
 CHECKS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -80,3 +80,20 @@ async def test_a_task_logged_behind_another_process_clock_is_listed(
     assert last == {b"id": behind.id.encode()}  # the entry could not come from the id
     assert [t.id for t in page.tasks] == [behind.id, ahead]  # log order: the later entry first
     assert [t.id for t in only_behind.tasks] == [behind.id]
+
+
+async def test_a_dead_log_head_is_trimmed_a_bounded_stretch_per_call_up_to_the_first_live_task(
+    redis_backend: RedisBackend, clock: FrozenClock
+) -> None:
+    # Retention looks at up to 1,000 log entries a call (housekeeping.trim_retention), in steps of
+    # 100: a purged backlog longer than that goes over several calls, never in one long script.
+    await redis_backend.submit([spec(clock) for _ in range(1250)])
+    assert await redis_backend.purge("default") == 1250
+    live = await submit(redis_backend, clock)
+    log = redis_backend._keys.queue("default").log
+
+    assert await redis_backend.trim_retention() == 0
+    assert await redis_backend._client.xlen(log) == 1251 - 999  # the 1,000th, dead too, is kept for next time
+    assert await redis_backend.trim_retention() == 0
+    ((_, entry),) = await redis_backend._client.xrange(log)
+    assert entry == {b"id": str(log_entry(live.id)[1]).encode()}
