@@ -160,3 +160,26 @@ class TestPriorityAging:
         await submit(backend, clock, priority="high", payload={"name": "high"})
 
         assert await leased_names(backend) == ["low", "high"]
+
+
+async def test_a_new_attempt_starts_with_no_progress(backend: Backend, clock: FrozenClock) -> None:
+    """Progress belongs to an attempt: the next one, after a failure or a retry by hand, starts at none."""
+    task = await submit(backend, clock, max_retries=1)
+    first = (await backend.lease(worker_id="w"))[0]
+    await backend.heartbeat(task.id, first.token, progress=0.5)
+    await backend.fail(task.id, first.token, error="boom")
+    assert (await backend.get(task.id)).progress == 0.5  # type: ignore[union-attr]  # kept for the record
+
+    clock.advance(3600)
+    await backend.forward_due()
+    second = (await backend.lease(worker_id="w"))[0]
+    assert second.task.attempts == 2
+    assert second.task.progress is None
+    assert (await backend.get(task.id)).progress is None  # type: ignore[union-attr]
+
+    await backend.heartbeat(task.id, second.token, progress=0.75)
+    await backend.fail(task.id, second.token, error="boom again")
+    assert (await backend.get(task.id)).state is TaskState.FAILED  # type: ignore[union-attr]
+    retried = await backend.retry(task.id)
+    assert retried.progress is None
+    assert (await backend.get(task.id)).progress is None  # type: ignore[union-attr]

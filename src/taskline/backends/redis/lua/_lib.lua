@@ -162,6 +162,7 @@ end
 -- counted afresh from here; the caller has taken the task out of its old index.
 local function requeue_by_hand(counts_key, pending_key, id, task, now, offsets)
   task.retry_base = task.attempts
+  task.progress = nil
   task.completed_ms = nil
   task.cancel_requested = nil
   task.lease_token = nil
@@ -389,6 +390,7 @@ local function lease_tasks(ev, q, first_pending, tokens, ask)
       task.lease_expires_ms = math.min(now + ask.lease_ms, now + task.timeout_ms)
       soonest = math.min(soonest or task.lease_expires_ms, task.lease_expires_ms)
       task.worker_id = ask.worker
+      task.progress = nil  -- progress belongs to an attempt: a new one starts with none
       task.updated_ms = now
       redis.call('ZADD', q.running, task.lease_expires_ms, best_id)
       reply[#reply + 1] = best_id
