@@ -1,6 +1,7 @@
 """API keys and roles (SPEC §4): producer submits and manages, worker works, admin does all;
 all three may read. With no keys configured the server is open (and says so at start)."""
 
+import hmac
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,9 +28,24 @@ def role_of(key_roles: Mapping[str, Role], key: str | None) -> Role:
     """
     if not key_roles:
         return "admin"
-    if key is None or key not in key_roles:
+    role = None if key is None else matching_role(key_roles, key)
+    if role is None:
         raise Unauthorized("a valid API key is required (Authorization: Bearer <key> or X-API-Key)")
-    return key_roles[key]
+    return role
+
+
+def matching_role(key_roles: Mapping[str, Role], key: str) -> Role | None:
+    """The role of the configured key equal to `key`, compared in constant time.
+
+    Every configured key is compared in full, whatever matched: a dict lookup or `==` returns
+    sooner the sooner the strings differ, which lets a caller guess a key a byte at a time.
+    """
+    presented = key.encode()
+    found: Role | None = None
+    for candidate, role in key_roles.items():
+        if hmac.compare_digest(candidate.encode(), presented):
+            found = role
+    return found
 
 
 def authorize(request: Request, allowed: frozenset[Role]) -> None:
