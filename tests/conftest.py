@@ -11,6 +11,7 @@ import redis
 from taskline.backends.base import Backend
 from taskline.core.clock import FrozenClock
 from taskline.core.config import EngineConfig
+from tests.helpers.backends import open_test_backend
 from tests.helpers.cluster import RedisClusterNodes, running_cluster
 from tests.helpers.servers import RedisServer, running_redis
 
@@ -65,16 +66,5 @@ def redis_url(redis_server: RedisServer) -> str:
 async def backend(
     request: pytest.FixtureRequest, tmp_path: Path, clock: FrozenClock, engine_config: EngineConfig
 ) -> AsyncIterator[Backend]:
-    if request.param in ("redis", "redis-cluster"):
-        from taskline.backends.redis.backend import RedisBackend
-
-        url = request.getfixturevalue("redis_url" if request.param == "redis" else "redis_cluster_url")
-        store: Backend = await RedisBackend.connect(url, config=engine_config, clock=clock)
-    else:
-        from taskline.backends.sqlite.backend import SqliteBackend
-
-        store = await SqliteBackend.open(tmp_path / "taskline.db", config=engine_config, clock=clock)
-    try:
+    async for store in open_test_backend(request, tmp_path, clock, engine_config):
         yield store
-    finally:
-        await store.close()

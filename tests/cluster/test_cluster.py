@@ -109,15 +109,21 @@ async def test_writes_wait_for_their_replica_and_more_replicas_than_exist_is_a_5
         await two.close()
 
 
+async def each_queue_wakes(watcher: RedisBackend, producer: RedisBackend, clock: FrozenClock, where: str = "") -> None:
+    """A submit to each queue through `producer` wakes `watcher`'s signal for that queue. The queues
+    are on two shards, so the scripts publish from two different nodes."""
+    for queue in QUEUES:
+        with watcher.watch([queue]) as signal:
+            await submit(producer, clock, queue=queue)
+            assert await signal.wait(10), f"no wake-up for {queue} {where}".rstrip()
+
+
 async def test_a_submit_through_one_node_wakes_a_watcher_subscribed_on_another(redis_cluster_url: str) -> None:
     clock = FrozenClock()
     watcher = await RedisBackend.connect(redis_cluster_url, clock=clock)
     producer = await RedisBackend.connect(redis_cluster_url, clock=clock, wake_ups=False)
     try:
-        for queue in QUEUES:  # on two shards: the scripts publish from two different nodes
-            with watcher.watch([queue]) as signal:
-                await submit(producer, clock, queue=queue)
-                assert await signal.wait(10), f"no wake-up for {queue}"
+        await each_queue_wakes(watcher, producer, clock)
     finally:
         await watcher.close()
         await producer.close()
@@ -251,10 +257,7 @@ async def test_a_wake_listener_subscribed_on_a_replica_hears_every_shard(
     monkeypatch.undo()
     producer = await RedisBackend.connect(redis_cluster_url, clock=clock, wake_ups=False)
     try:
-        for queue in QUEUES:
-            with watcher.watch([queue]) as signal:
-                await submit(producer, clock, queue=queue)
-                assert await signal.wait(10), f"no wake-up for {queue} on a replica's subscription"
+        await each_queue_wakes(watcher, producer, clock, "on a replica's subscription")
     finally:
         await watcher.close()
         await producer.close()

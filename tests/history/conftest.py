@@ -13,6 +13,7 @@ from taskline.core.config import EngineConfig
 from taskline.history.archiver import Archiver
 from taskline.history.reader import HistoryReader
 from taskline.history.store import HistoryStore
+from tests.helpers.backends import open_test_backend
 from tests.helpers.postgres import PostgresServer, running_postgres
 
 
@@ -42,20 +43,9 @@ def engine_config() -> EngineConfig:
 async def archiving_backend(
     request: pytest.FixtureRequest, tmp_path: Path, clock: FrozenClock, engine_config: EngineConfig
 ) -> AsyncIterator[Backend]:
-    """Each live backend with history on."""
-    if request.param == "redis":
-        from taskline.backends.redis.backend import RedisBackend
-
-        url = request.getfixturevalue("redis_url")
-        store: Backend = await RedisBackend.connect(url, config=engine_config, clock=clock)
-    else:
-        from taskline.backends.sqlite.backend import SqliteBackend
-
-        store = await SqliteBackend.open(tmp_path / "taskline.db", config=engine_config, clock=clock)
-    try:
+    """Each live backend with history on (`engine_config` above)."""
+    async for store in open_test_backend(request, tmp_path, clock, engine_config):
         yield store
-    finally:
-        await store.close()
 
 
 @pytest.fixture
