@@ -17,7 +17,7 @@ from typing import Any
 
 from taskline.backends.redis.codec import decode_task, from_ms, text
 from taskline.backends.redis.context import RedisContext
-from taskline.backends.redis.fanout import all_failed, answered, failed
+from taskline.backends.redis.fanout import answered, failed
 from taskline.core.archive import ArchiveBacklog, ArchiveEntry
 
 
@@ -33,25 +33,17 @@ CLAIM_MS = 5000
 async def read(ctx: RedisContext, *, limit: int, reader: str) -> list[ArchiveEntry]:
     """Up to `limit` entries, oldest first within each queue, of the queues that have any and
     that `reader` holds (or now takes) the claim on, the batch shared among them: one round trip
-    asks which queues have entries, one claims them, one reads."""
+    asks which queues have entries, one claims them (SET NX GET), one reads."""
     queues = sorted(await ctx.catalog.queues(fresh=True))
     # On a cluster with a shard down, the live shards' queues are archived meanwhile (fanout.py).
     lengths = await ctx.partial_pipeline([("xlen", (ctx.keys.queue(q).archive,)) for q in queues])
-    all_failed(lengths)
     waiting = [q for q, n in zip(queues, lengths, strict=True) if answered(n)]
     if waiting:
+        # SET NX GET: takes a free claim (and answers nil) or answers who holds it.
         claims = await ctx.pipeline(
-            [
-                command
-                for q in waiting
-                for command in (
-                    ("set", (ctx.keys.queue(q).archiving, reader, None, CLAIM_MS, True)),
-                    ("get", (ctx.keys.queue(q).archiving,)),
-                )
-            ]
+            [("set", (ctx.keys.queue(q).archiving, reader, None, CLAIM_MS, True, False, False, True)) for q in waiting]
         )
-        holders = claims[1::2]
-        waiting = [q for q, holder in zip(waiting, holders, strict=True) if holder and text(holder) == reader]
+        waiting = [q for q, held_by in zip(waiting, claims, strict=True) if held_by is None or text(held_by) == reader]
     if not waiting:
         return []
     share = max(1, limit // len(waiting))
@@ -91,7 +83,6 @@ async def backlog(ctx: RedisContext) -> ArchiveBacklog:
         stream = ctx.keys.queue(queue).archive
         commands += [("xlen", (stream,)), ("xrange", (stream, "-", "+", 1))]
     replies = await ctx.partial_pipeline(commands)  # a shard that is down counts for nothing
-    all_failed(replies)
     depth = sum(int(n) for n in replies[::2] if not failed(n))
     heads = [int(text(page[0][0]).partition("-")[0]) for page in replies[1::2] if answered(page)]
     return ArchiveBacklog(depth, from_ms(min(heads)) if heads else None)

@@ -204,7 +204,3 @@ def open_blocking_client(url: str, *, timeout_s: float) -> AnyBlockingRedis:
         return BlockingRedisCluster.from_url(
             url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s, retry=BlockingRetry(NoBackoff(), 0)
         )
-
-
-def is_cluster(client: AnyRedis | AnyBlockingRedis) -> bool:
-    return isinstance(client, RedisCluster | BlockingRedisCluster)

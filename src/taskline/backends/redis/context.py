@@ -35,5 +35,11 @@ class RedisContext:
         return await fanout.pipeline(self.client, commands)
 
     async def partial_pipeline(self, commands: Sequence[Command]) -> list[Any]:
-        """`pipeline`, the replies of a cluster node that failed being its error (fanout.py)."""
-        return await fanout.partial_pipeline(self.client, commands)
+        """`pipeline`, the replies of a cluster node that failed being its error (fanout.py).
+
+        Raises:
+            BackendUnavailable: no node the commands need answered.
+        """
+        replies = await fanout.partial_pipeline(self.client, commands)
+        fanout.all_failed(replies)
+        return replies

@@ -6,7 +6,7 @@ hash, listing scans a bounded slice of each queue's creation log per call.
 
 from taskline.backends.redis.codec import decode_task, from_ms, parse_log_id, text
 from taskline.backends.redis.context import Command, RedisContext
-from taskline.backends.redis.fanout import all_failed, failed
+from taskline.backends.redis.fanout import answered
 from taskline.core.states import TaskState
 from taskline.core.task import QueueStats, Task, TaskFilter, TaskPage
 from taskline.errors import ValidationFailed
@@ -78,8 +78,7 @@ class Inspector:
             for index in (keys.scheduled, keys.retrying, keys.running):
                 commands.append(("zrange", (index, 0, 0, False, True)))
         replies = await self._ctx.partial_pipeline(commands)  # a shard that is down has no timers to wait for
-        all_failed(replies)
-        heads = [float(reply[0][1]) for reply in replies if reply and not failed(reply)]
+        heads = [float(reply[0][1]) for reply in replies if answered(reply)]
         return from_ms(min(heads)) if heads else None
 
     async def list_tasks(self, filter: TaskFilter, *, limit: int, cursor: str | None) -> TaskPage:

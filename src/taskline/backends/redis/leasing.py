@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from taskline.backends.redis.codec import decode_task, to_ms
 from taskline.backends.redis.context import Command, RedisContext
-from taskline.backends.redis.fanout import all_failed, failed
+from taskline.backends.redis.fanout import failed
 from taskline.backends.wakeup import MAX_TIMER_WAIT_S
 from taskline.core.outcomes import LeaseAsk
 from taskline.core.task import Task
@@ -58,7 +58,6 @@ class Leaser:
             commands += [("zrange", (key, 0, 0, False, True)) for key in pending_keys]
         # A queue on a shard that is down has no head: the lease goes on with the others.
         answers = await self._ctx.partial_pipeline(commands)
-        all_failed(answers)
         replies = iter(answers)
         heads = []
         for queue, pending_keys in candidates.items():

@@ -11,7 +11,7 @@ import ormsgpack
 
 from taskline.backends.redis.codec import task_from_values, text, to_ms
 from taskline.backends.redis.context import RedisContext
-from taskline.backends.redis.fanout import all_failed, answered
+from taskline.backends.redis.fanout import answered
 from taskline.core.webhooks import Delivery, DeliveryOutcome
 
 
@@ -20,7 +20,6 @@ async def claim(ctx: RedisContext, now_ms: int, *, limit: int, claim_s: float) -
     queues = await ctx.catalog.queues(fresh=True)
     commands = [("zrangebyscore", (ctx.keys.queue(q).outbox, "-inf", now_ms, 0, 1)) for q in queues]
     heads = await ctx.partial_pipeline(commands)  # a shard that is down is claimed from next time
-    all_failed(heads)
     claimed: list[Delivery] = []
     for queue, head in zip(queues, heads, strict=True):
         if not answered(head) or len(claimed) >= limit:

@@ -6,6 +6,7 @@ KEYS (`-- KEYS[3] ...`, or `KEYS[5..]` for a variadic tail); every call is check
 it, so a key passed but not declared (or the reverse) fails loudly in tests, not on a cluster.
 """
 
+import functools
 import hashlib
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -135,8 +136,10 @@ def record_layout() -> list[str]:
     ]
 
 
+@functools.cache
 def load_scripts(*, archive: bool = False) -> dict[str, LuaScript]:
-    """Every script in `lua/`, checked for a well-formed KEYS header; `archive` as `constants`."""
+    """Every script in `lua/`, checked for a well-formed KEYS header; `archive` as `constants`.
+    Read once a process per variant: every runner shares them, and none changes them."""
     prelude = constants(archive=archive) + read_body(_PRELUDE)
     scripts = {}
     for name in script_names():
@@ -194,9 +197,9 @@ class ScriptRunner:
     """Runs the scripts on one client (a Redis or a Redis Cluster) by SHA, sending the source
     again when Redis lost it; with or without archiving ends, as `flag` says at each call."""
 
-    def __init__(self, client: "AnyRedis", *, flag: HistoryFlag | None = None) -> None:
+    def __init__(self, client: "AnyRedis", *, flag: HistoryFlag) -> None:
         self._client = client
-        self._flag = flag or HistoryFlag("", always=False)
+        self._flag = flag
         self._variants = (load_scripts(archive=False), load_scripts(archive=True))
 
     async def run(
@@ -210,7 +213,7 @@ class ScriptRunner:
             BackendUnavailable: Redis could not run it, or fewer replicas than asked confirmed it.
             InternalError: the script failed on its own (an error reply none of the above).
         """
-        archive = self._flag.always or (bool(self._flag.key) and await self._flag.on(self._client))
+        archive = await self._flag.on(self._client)
         script = self._variants[archive][name]
         script.check_keys(len(keys))
         if replicas > 0:
@@ -228,9 +231,9 @@ class ScriptRunner:
 class BlockingScriptRunner:
     """`ScriptRunner` on redis-py's blocking client: the same scripts, checks and errors."""
 
-    def __init__(self, client: Callable[[], "AnyBlockingRedis"], *, flag: HistoryFlag | None = None) -> None:
+    def __init__(self, client: Callable[[], "AnyBlockingRedis"], *, flag: HistoryFlag) -> None:
         self._client_of = client  # the blocking Client opens its connection at its first call
-        self._flag = flag or HistoryFlag("", always=False)
+        self._flag = flag
         self._variants = (load_scripts(archive=False), load_scripts(archive=True))
 
     @property
@@ -239,7 +242,7 @@ class BlockingScriptRunner:
 
     def run(self, name: str, keys: list[str], args: Sequence[str | int | float | bytes], *, replicas: int = 0) -> Any:
         """EVALSHA `name` (then WAIT `replicas`, if any); raises as `ScriptRunner.run` does."""
-        archive = self._flag.always or (bool(self._flag.key) and self._flag.on_blocking(self._client))
+        archive = self._flag.on_blocking(self._client)
         script = self._variants[archive][name]
         script.check_keys(len(keys))
         with _script_replies(blocking=True):

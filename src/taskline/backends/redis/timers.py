@@ -4,7 +4,7 @@ from collections.abc import Callable
 
 from taskline.backends.redis.codec import decode_task, to_ms
 from taskline.backends.redis.context import Command, RedisContext
-from taskline.backends.redis.fanout import all_failed, answered
+from taskline.backends.redis.fanout import answered
 from taskline.core.task import Task
 
 
@@ -16,7 +16,6 @@ async def forward_due(ctx: RedisContext, now_ms: int, limit: int) -> dict[str, i
         keys = ctx.keys.queue(queue)
         commands += [("zrangebyscore", (index, "-inf", now_ms, 0, 1)) for index in (keys.scheduled, keys.retrying)]
     replies = await ctx.partial_pipeline(commands)  # a shard that is down is looked at next time
-    all_failed(replies)
     due = [q for i, q in enumerate(queues) if answered(replies[2 * i]) or answered(replies[2 * i + 1])]
     moved: dict[str, int] = {}
     for queue in due:
@@ -48,7 +47,6 @@ async def recover_expired(ctx: RedisContext, now_ms: int, limit: int, retry_dela
     expired = await ctx.partial_pipeline(
         [("zrangebyscore", (ctx.keys.queue(q).running, "-inf", now_ms, 0, limit)) for q in queues]
     )
-    all_failed(expired)
     recovered = 0
     for queue, ids in zip(queues, expired, strict=True):
         if not answered(ids) or recovered >= limit:
