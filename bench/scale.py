@@ -49,10 +49,10 @@ import redis
 from redis.crc import key_slot
 from tests.helpers.cluster import running_cluster
 from tests.helpers.live import LiveServer, WorkerProcess, live_server, worker_process
+from tests.helpers.postgres import PostgresServer, running_postgres
 from tests.helpers.servers import running_redis
 
 import taskline
-from bench.postgres import PostgresServer, count_rows, running_postgres
 from taskline.backends.redis.scripts import load_scripts
 from taskline.core.states import TaskState
 
@@ -306,6 +306,12 @@ def start_producers(deployment: Deployment, count: int, producers: int, bulk: in
     return procs
 
 
+def count_rows(url: str, table: str) -> int:
+    """Rows in `table`, 0 while it does not exist yet or the server is down."""
+    done = subprocess.run(["psql", url, "-Atc", f"SELECT count(*) FROM {table}"], capture_output=True, text=True)
+    return int(done.stdout.strip()) if done.returncode == 0 else 0
+
+
 def measure(deployment: Deployment, count: int, producers: int, bulk: int, postgres: str | None) -> Run:
     store = deployment.store
     procs = start_producers(deployment, count, producers, bulk)
@@ -511,7 +517,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         workdir = Path(tmp)
         store = stack.enter_context(store_for(args, workdir))
-        pg = stack.enter_context(running_postgres()) if args.archive else None
+        pg = stack.enter_context(running_postgres(fast=False)) if args.archive else None
         postgres = pg.url if pg else None
         if postgres:
             settings["postgres_url"] = postgres

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from taskline.backends.base import Backend
 from taskline.backends.factory import open_backend
@@ -20,7 +20,6 @@ from taskline.config import Settings
 from taskline.core.clock import Clock, SystemClock
 from taskline.errors import TasklineError
 from taskline.events.hub import EventHub
-from taskline.history.archiver import Archiver
 from taskline.maintenance.scheduler import Scheduler
 from taskline.service import TaskService
 from taskline.webhooks.dispatcher import Dispatcher, WebhookSettings
@@ -28,6 +27,9 @@ from taskline.worker.app import App
 from taskline.worker.builtin import builtin_handlers
 from taskline.worker.runner import Worker
 from taskline.worker.transport import LocalTransport
+
+if TYPE_CHECKING:
+    from taskline.history.archiver import Archiver
 
 log = logging.getLogger("taskline")
 
@@ -110,6 +112,8 @@ class Server:
         if service.history_store is not None and self.api:
             # In API servers only (`taskline serve`): a `taskline worker` on Redis would only
             # repeat the work of the servers' archivers.
+            from taskline.history.archiver import Archiver  # only with history on: worker processes never load it
+
             self.archiver = Archiver(backend, service.history_store)
             parts.append(Part("archiver", self.archiver.run))
         if (worker := built_in_worker(self.settings, service)) is not None:

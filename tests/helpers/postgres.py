@@ -3,7 +3,8 @@
 We run as root and initdb refuses root, so the cluster belongs to the `postgres` user (the
 Debian package creates it): its directory, made in the system's temp dir (pytest's are private
 to root), is chowned to it and the tools run under `runuser` when we are root. Settings are for
-speed, not durability (fsync off): a test database.
+speed, not durability (fsync off): a test database; `fast=False` keeps PostgreSQL's defaults
+(the benchmarks' archive rate).
 """
 
 import os
@@ -29,7 +30,8 @@ def _tool(name: str) -> str:
 class PostgresServer:
     """One PostgreSQL cluster on loopback; stoppable and startable again on the same port and data."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, fast: bool = True) -> None:
+        self.fast = fast
         self.workdir = Path(tempfile.mkdtemp(prefix="taskline-pg-"))
         self.data = self.workdir / "data"
         self.port = free_port()
@@ -54,10 +56,9 @@ class PostgresServer:
             raise RuntimeError(f"initdb failed: {done.stderr.decode()}")
 
     def start(self) -> None:
-        options = (
-            f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.workdir} "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=50"
-        )
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.workdir}"
+        if self.fast:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=50"
         # -w: pg_ctl itself waits until the server accepts connections, no sleep here.
         done = self._run(
             _tool("pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.workdir / "log"), "-w", "start",
@@ -81,8 +82,8 @@ class PostgresServer:
 
 
 @contextmanager
-def running_postgres() -> Iterator[PostgresServer]:
-    server = PostgresServer()
+def running_postgres(*, fast: bool = True) -> Iterator[PostgresServer]:
+    server = PostgresServer(fast=fast)
     try:
         server.init()
         server.start()

@@ -21,7 +21,6 @@ COLUMNS = (
     "completed_at",
 )  # fmt: skip
 _JSON = frozenset({"payload", "result", "errors", "metadata", "webhook_status"})
-_TIMES = frozenset({"scheduled_at", "created_at", "updated_at", "started_at", "completed_at"})
 
 
 def _at(seconds: float | None) -> datetime | None:

@@ -67,6 +67,8 @@ class HistoryStore:
         self._lock = asyncio.Lock()
 
     async def _open(self) -> Any:
+        if self._ready and self._pool is not None:  # open and migrated: no lock on every call
+            return self._pool
         async with self._lock:
             if self._pool is None:
                 self._pool = await self._asyncpg.create_pool(
