@@ -51,6 +51,7 @@ class Scheduler:
         self.clock = clock or SystemClock()
         self._next_retention = 0.0
         self._next_departures = 0.0
+        self._next_forgetting = 0.0
         self._sampler = MinuteSampler(backend, self.clock)
 
     async def run_once(self) -> TickReport:
@@ -68,6 +69,8 @@ class Scheduler:
             report.trimmed = await _in_batches(self._backend.trim_retention, TRIM_BATCH, most=TRIM_PER_TICK)
             if report.trimmed >= TRIM_PER_TICK:  # more may be due: go on at the next tick
                 self._next_retention = self.clock.now()
+        if self.clock.now() >= self._next_forgetting:  # once a minute, even while a trim goes on tick after tick
+            self._next_forgetting = self.clock.now() + RETENTION_EVERY_S
             report.workers_forgotten = await self._backend.prune_workers(seen_before=self.clock.now() - FORGET_AFTER_S)
         report.sampled = await self._sampler.run_once()
         return report
