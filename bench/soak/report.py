@@ -62,7 +62,8 @@ def latency_lines(minutes: Sequence[Window], prefix: str, dashed: bool = False) 
 
 
 def svg(recording: Recording) -> str:
-    memory = [Line(name, [(t, v / MIB) for t, v in points]) for name, points in sorted(recording.memory.items())]
+    # each life of a process drawn apart (a restart is a drop, not a line back down), one colour a slot
+    memory = [Line(slot(name), [(t, v / MIB) for t, v in points]) for name, points in sorted(recording.memory.items())]
     latency = [
         *latency_lines(windows(recording.tasks, 60, recording.duration), "task"),
         *latency_lines(windows(recording.submits, 60, recording.duration), "submit", dashed=True),

@@ -14,6 +14,9 @@ COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
 
 @dataclass(frozen=True)
 class Line:
+    """One polyline; lines of one `label` (the lives of one process slot) share a colour and one
+    legend entry, so a worker restarted five times is one entry, not six."""
+
     label: str
     points: Sequence[tuple[float, float]]  # (seconds into the run, value)
     dashed: bool = False
@@ -27,6 +30,7 @@ def nice_step(span: float, ticks: int = 5) -> float:
 
 
 def panel(title: str, unit: str, lines: Sequence[Line], duration: float, faults: Sequence[float], y0: int) -> list[str]:
+    lines = [line for line in lines if line.points]  # nothing recorded: no line, no legend entry
     values = [v for line in lines for _, v in line.points if math.isfinite(v)]
     top = max(values, default=1.0) * 1.08 or 1.0
     step = nice_step(top)
@@ -56,15 +60,20 @@ def panel(title: str, unit: str, lines: Sequence[Line], duration: float, faults:
         out.append(
             f'<line x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{y0}" y2="{y0 + PANEL}" stroke="#c00" stroke-dasharray="4 3"/>'
         )
-    for n, line in enumerate(lines):
+    labels = list(dict.fromkeys(line.label for line in lines))
+    for line in lines:
+        n = labels.index(line.label)
         colour = COLOURS[n % len(COLOURS)]
         points = " ".join(f"{x(t):.1f},{y(v):.1f}" for t, v in line.points if math.isfinite(v))
         dash = ' stroke-dasharray="6 3"' if line.dashed else ""
         out.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="1.5"{dash}/>')
+    for n, label in enumerate(labels):
+        colour = COLOURS[n % len(COLOURS)]
+        dash = ' stroke-dasharray="6 3"' if next(line.dashed for line in lines if line.label == label) else ""
         ly = y0 + 14 + 16 * n
         out.append(f'<line x1="{WIDTH - RIGHT + 10}" x2="{WIDTH - RIGHT + 30}" y1="{ly - 4}" y2="{ly - 4}" '
                    f'stroke="{colour}" stroke-width="2"{dash}/>')  # fmt: skip
-        out.append(f'<text x="{WIDTH - RIGHT + 36}" y="{ly}">{escape(line.label)}</text>')
+        out.append(f'<text x="{WIDTH - RIGHT + 36}" y="{ly}">{escape(label)}</text>')
     return out
 
 

@@ -144,3 +144,17 @@ def test_a_recording_becomes_a_table_and_a_plot() -> None:
     drawn = svg(recording)
     assert drawn.startswith("<svg")
     assert drawn.count("<polyline") == 2 + 6  # two memory series, three percentiles of two latencies
+
+
+def test_the_lives_of_a_process_share_one_legend_entry() -> None:
+    recording = Recording(
+        duration=1200,
+        memory={
+            "worker-2-http": series(60 * MIB, span_s=600),
+            "worker-2-http#2": [(600 + t, v) for t, v in series(60 * MIB, span_s=600)],
+        },
+    )
+    drawn = svg(recording)
+    assert drawn.count("<polyline") == 2  # drawn apart: a restart is a drop, not a line back down
+    assert drawn.count(">worker-2-http</text>") == 1
+    assert "#2" not in drawn
