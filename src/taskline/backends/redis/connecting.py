@@ -29,6 +29,15 @@ AnyRedis = Redis | RedisCluster
 """The asyncio client the backend runs on: commands, pipelines and EVALSHA look the same on both."""
 AnyBlockingRedis = BlockingRedis | BlockingRedisCluster
 
+COMMAND_TIMEOUT_S = 2.0
+"""How long the asyncio client waits to connect to Redis and for any one reply. A stopped Redis
+refuses at once, but a black-holed one (SIGSTOPped, a dead host, a partition) accepts or
+drops packets and never answers: without a bound of our own every route would hang for
+redis-py's default (5 s per command, several commands a request). Every command we send is
+quick: the slowest is an `XREAD BLOCK` of at most a second (events.py), and scripts work
+in batches of at most 1,000. A route meeting a black-holed Redis answers 503 within about
+two of these (one hung reply, then a fresh connection that hangs too)."""
+
 
 class QueuingRedisCluster(RedisCluster):
     """redis-py's cluster client, with calls beyond the pool waiting for a connection.
@@ -158,7 +167,13 @@ async def open_client(url: str, *, max_connections: int) -> AnyRedis:
     """
     # A blocking pool makes a burst of concurrent calls queue for a connection instead of
     # failing with "Too many connections".
-    pool = BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=20)
+    pool = BlockingConnectionPool.from_url(
+        url,
+        max_connections=max_connections,
+        timeout=20,
+        socket_timeout=COMMAND_TIMEOUT_S,
+        socket_connect_timeout=COMMAND_TIMEOUT_S,
+    )
     pool.connection_class = packing_with_hiredis(pool.connection_class)
     client = Redis.from_pool(pool)
     try:
@@ -171,7 +186,13 @@ async def open_client(url: str, *, max_connections: int) -> AnyRedis:
         return client
     await client.aclose()
     _database_zero(url)
-    cluster = QueuingRedisCluster.from_url(url, max_connections=max_connections, retry=Retry(NoBackoff(), 0))
+    cluster = QueuingRedisCluster.from_url(
+        url,
+        max_connections=max_connections,
+        retry=Retry(NoBackoff(), 0),
+        socket_timeout=COMMAND_TIMEOUT_S,
+        socket_connect_timeout=COMMAND_TIMEOUT_S,
+    )
     # The nodes it discovers are built from these kwargs: hiredis packs their commands too.
     kwargs = cluster.nodes_manager.connection_kwargs
     kwargs["connection_class"] = packing_with_hiredis(kwargs["connection_class"])
