@@ -19,6 +19,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.cluster import RedisCluster as BlockingRedisCluster
 from redis.connection import parse_url
+from redis.maint_notifications import MaintNotificationsConfig
 from redis.retry import Retry as BlockingRetry
 
 from taskline.backends.redis.failures import redis_unavailable
@@ -173,6 +174,11 @@ async def open_client(url: str, *, max_connections: int) -> AnyRedis:
         timeout=20,
         socket_timeout=COMMAND_TIMEOUT_S,
         socket_connect_timeout=COMMAND_TIMEOUT_S,
+        # redis-py 8 turns "maintenance notifications" (a Redis Enterprise feature) on by default,
+        # and while they are on its pool skips the check that a connection it hands out is still
+        # open: after a Redis restart (or CLIENT KILL) each pooled connection failed one request
+        # with a 503 before it was replaced. Off, a closed connection is reopened on checkout.
+        maint_notifications_config=MaintNotificationsConfig(enabled=False),
     )
     pool.connection_class = packing_with_hiredis(pool.connection_class)
     client = Redis.from_pool(pool)
