@@ -79,6 +79,18 @@ bench-scale: $(STAMP) services
 	$(PY) -m bench.scale --commands
 	$(PY) -m bench.retention
 
+# Issue 12's Redis failures (docs/reliability.md "Redis failures"): every route with Redis stopped and
+# black-holed, workers through outages, a bulk across queues killed at each phase of its commit, the
+# history flag's shard down. All of it runs in `make test` too; this runs just these, on two workers.
+REDIS_FAILURE_TESTS := tests/integration/api/test_outage.py tests/integration/api/test_outage_routes.py \
+	tests/integration/worker/test_redis_outage.py tests/integration/redis/test_bulk_faults.py \
+	tests/integration/redis/test_history_flag.py \
+	tests/cluster/test_failover.py::test_the_history_flags_shard_down_leaves_the_other_shards_scripts_running
+
+.PHONY: test-redis-failures
+test-redis-failures: $(STAMP) services
+	$(PY) -m pytest -q -n 2 --dist loadscope $(REDIS_FAILURE_TESTS)
+
 # Taskline against Celery, RQ, arq, Dramatiq, Huey, Taskiq, SAQ and BullMQ (bench/peers/README.md).
 # The peers live in a virtualenv of their own, Taskline installed editable into it.
 PEERS_VENV  := bench/peers/.venv
