@@ -30,14 +30,15 @@ AnyRedis = Redis | RedisCluster
 """The asyncio client the backend runs on: commands, pipelines and EVALSHA look the same on both."""
 AnyBlockingRedis = BlockingRedis | BlockingRedisCluster
 
-COMMAND_TIMEOUT_S = 2.0
-"""How long the asyncio client waits to connect to Redis and for any one reply. A stopped Redis
-refuses at once, but a black-holed one (SIGSTOPped, a dead host, a partition) accepts or
-drops packets and never answers: without a bound of our own every route would hang for
-redis-py's default (5 s per command, several commands a request). Every command we send is
-quick: the slowest is an `XREAD BLOCK` of at most a second (events.py), and scripts work
-in batches of at most 1,000. A route meeting a black-holed Redis answers 503 within about
-two of these (one hung reply, then a fresh connection that hangs too)."""
+COMMAND_TIMEOUT_S = 3.0
+"""How long the asyncio client waits to connect to Redis and for any one reply (asynq's read
+timeout). A stopped Redis refuses at once, but a black-holed one (SIGSTOPped, a dead host, a
+partition) accepts or drops packets and never answers: with redis-py's default (5 s a command,
+several commands a request) a route took 8-9 s to answer. Every command we send is quick: the
+slowest is an `XREAD BLOCK` of at most a second (events.py), and scripts work in batches of at
+most 1,000; 3 s rather than less leaves room for a loaded machine. A route meeting a
+black-holed Redis answers 503 within two of these (one hung reply, then a fresh connection
+that hangs too)."""
 
 
 class QueuingRedisCluster(RedisCluster):
