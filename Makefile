@@ -54,7 +54,7 @@ unit: $(STAMP)
 # The suite is mostly CPU (a server process per fixture), so `make test` and the groups below
 # run on every core: each xdist worker has its own redis-server, free ports and tmp dirs, and
 # loadscope keeps a module's tests, and the servers they share, on one worker.
-test test-contract test-integration test-e2e test-scale test-history: export PYTEST_ADDOPTS += -n auto --dist loadscope
+test test-contract test-integration test-e2e test-scale test-history test-fuzz: export PYTEST_ADDOPTS += -n auto --dist loadscope
 
 # test-cluster runs without xdist: test_cluster.py shares one cluster, and test_failover.py's tests
 # start (and kill nodes of) clusters of their own, six redis-servers each: on 2 cores, one at a time.
@@ -65,6 +65,15 @@ test-contract test-integration test-e2e test-scale test-cluster test-history: $(
 
 # PostgreSQL history (tests/history: a real PostgreSQL from initdb + pg_ctl, one per xdist worker).
 test-postgres: test-history
+
+# Issue 12's fuzzing (tests/fuzz; docs/reliability.md "Fuzzing"): `make test` runs a small
+# form; this one FUZZ_SCALE times the cases of every fuzzer, and schemathesis' coverage phase
+# (every boundary of every field, hundreds of cases an operation). Several minutes.
+.PHONY: test-fuzz
+FUZZ_SCALE ?= 20
+test-fuzz: $(STAMP) services
+	TASKLINE_FUZZ_SCALE=$(FUZZ_SCALE) TASKLINE_FUZZ_COVERAGE=1 \
+		$(PY) -m pytest -q --timeout 1800 tests/fuzz tests/integration/api/test_fuzz_findings.py
 
 bench: $(STAMP) services
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
