@@ -36,8 +36,7 @@ def tasks(draw: st.DrawFn) -> Task:
         timeout=draw(st.integers(1, 10**8)) / 1000,
         scheduled_at=draw(optional_times),
         unique_key=unique_key,
-        # The ttl is kept with a unique key: without one it means nothing and keeps its default.
-        unique_ttl=86400 if unique_key is None else draw(st.integers(1, 2_592_000)),
+        unique_ttl=draw(st.integers(1, 2_592_000)),
         metadata=draw(st.dictionaries(st.text(max_size=5), json_values, max_size=3)),
         webhook=draw(st.none() | texts),
         state=draw(st.sampled_from(TaskState)),
