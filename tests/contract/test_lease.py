@@ -183,3 +183,16 @@ async def test_a_new_attempt_starts_with_no_progress(backend: Backend, clock: Fr
     retried = await backend.retry(task.id)
     assert retried.progress is None
     assert (await backend.get(task.id)).progress is None  # type: ignore[union-attr]
+
+
+async def test_ties_lease_in_submission_order_across_queues_and_types(backend: Backend, clock: FrozenClock) -> None:
+    # Found by tests/differential: on Redis equal order keys went by queue name, then type name;
+    # on SQLite by id. One bulk shares its due time, so its tasks lease in the order given.
+    shapes = [("q2", "b"), ("q1", "b"), ("q2", "a"), ("q1", "a"), ("q2", "b")]
+    results = await backend.submit([spec(clock, type_, queue=queue) for queue, type_ in shapes])
+    ids = [result.task.id for result in results]
+
+    leased = [lease.task.id for lease in await backend.lease(worker_id="w", max=3)]
+    leased += [lease.task.id for lease in await backend.lease(worker_id="w", queues=["q1", "q2"], max=5)]
+
+    assert leased == ids
