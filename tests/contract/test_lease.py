@@ -196,3 +196,15 @@ async def test_ties_lease_in_submission_order_across_queues_and_types(backend: B
     leased += [lease.task.id for lease in await backend.lease(worker_id="w", queues=["q1", "q2"], max=5)]
 
     assert leased == ids
+
+
+async def test_times_and_progress_read_back_as_numbers_of_one_kind(backend: Backend, clock: FrozenClock) -> None:
+    # Found by tests/differential: SQLite's RETURNING gave a whole REAL back as an int, so a
+    # leased task's timeout went out as 300 where a GET (and Redis) said 300.0.
+    task = await submit(backend, clock, timeout=300)
+    (lease,) = await backend.lease(worker_id="w", types=[task.type])
+    await backend.heartbeat(task.id, lease.token, progress=50)
+    stored = await backend.get(task.id)
+
+    assert type(lease.task.timeout) is float
+    assert stored is not None and type(stored.progress) is float and type(stored.timeout) is float
