@@ -208,3 +208,18 @@ async def test_times_and_progress_read_back_as_numbers_of_one_kind(backend: Back
 
     assert type(lease.task.timeout) is float
     assert stored is not None and type(stored.progress) is float and type(stored.timeout) is float
+
+
+async def test_a_new_type_leases_in_order_at_once(backend: Backend, clock: FrozenClock) -> None:
+    # Found by tests/differential: on Redis a lease of any type read the queue's types from a
+    # cache up to a second old, so a type first submitted since was passed over while older
+    # work of other types remained.
+    old = await submit(backend, clock, "old-type", queue="q")
+    await backend.lease(worker_id="w", max=1)  # reads (and caches) the queue's types
+    await submit(backend, clock, "old-type", queue="q")
+    clock.advance(1)
+    new = await submit(backend, clock, "new-type", queue="q", priority=3)
+
+    leased = [lease.task.id for lease in await backend.lease(worker_id="w", max=1)]
+
+    assert old.id not in leased and leased == [new.id]
