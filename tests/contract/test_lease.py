@@ -207,7 +207,9 @@ async def test_times_and_progress_read_back_as_numbers_of_one_kind(backend: Back
     stored = await backend.get(task.id)
 
     assert type(lease.task.timeout) is float
-    assert stored is not None and type(stored.progress) is float and type(stored.timeout) is float
+    assert stored is not None
+    assert type(stored.progress) is float
+    assert type(stored.timeout) is float
 
 
 async def test_a_new_type_leases_in_order_at_once(backend: Backend, clock: FrozenClock) -> None:
@@ -222,4 +224,5 @@ async def test_a_new_type_leases_in_order_at_once(backend: Backend, clock: Froze
 
     leased = [lease.task.id for lease in await backend.lease(worker_id="w", max=1)]
 
-    assert old.id not in leased and leased == [new.id]
+    assert old.id not in leased
+    assert leased == [new.id]

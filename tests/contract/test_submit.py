@@ -154,4 +154,5 @@ async def test_unique_ttl_without_a_key_is_kept_as_submitted(backend: Backend, c
 
     assert task.unique_ttl == 5
     stored = await backend.get(task.id)
-    assert stored is not None and stored.unique_ttl == 5
+    assert stored is not None
+    assert stored.unique_ttl == 5
