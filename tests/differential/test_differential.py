@@ -11,8 +11,8 @@ from hypothesis.stateful import run_state_machine_as_test
 
 from tests.differential.machine import Differential
 
-EXAMPLES = int(os.environ.get("TASKLINE_DIFFERENTIAL_EXAMPLES", "25"))
-STEPS = int(os.environ.get("TASKLINE_DIFFERENTIAL_STEPS", "30"))
+EXAMPLES = int(os.environ.get("TASKLINE_DIFFERENTIAL_EXAMPLES", "20"))
+STEPS = int(os.environ.get("TASKLINE_DIFFERENTIAL_STEPS", "25"))
 
 
 @pytest.mark.timeout(900)  # shrinking a failure replays many short runs, each on fresh stores

@@ -15,7 +15,7 @@ from taskline.history.rows import COLUMNS, row_of, task_of
 from taskline.wire import task_from_json, task_json
 from tests.helpers.records import same, tasks
 
-CHECKS = settings(max_examples=150, deadline=None)
+CHECKS = settings(max_examples=100, deadline=None)
 
 
 def _kept(task: Task, left_out: frozenset[str], back: Task) -> dict[str, object]:
