@@ -125,3 +125,12 @@ openapi: $(STAMP)
 
 clean:
 	rm -rf $(VENV) $(PEERS_VENV) bench/peers/bullmq/node_modules .pytest_cache .mypy_cache .ruff_cache build src/*.egg-info
+
+# Issue 12's differential test (tests/differential): SQLite and Redis driven through the same random
+# operations on one frozen clock, compared after every step. `make test` runs a short form (20 runs
+# of 25 steps); this one runs 300 runs of 60 steps. Sizes: TASKLINE_DIFFERENTIAL_EXAMPLES, _STEPS.
+.PHONY: test-differential
+test-differential: $(STAMP) services
+	TASKLINE_DIFFERENTIAL_EXAMPLES=$${TASKLINE_DIFFERENTIAL_EXAMPLES:-300} \
+	TASKLINE_DIFFERENTIAL_STEPS=$${TASKLINE_DIFFERENTIAL_STEPS:-60} \
+		$(PY) -m pytest -q tests/differential

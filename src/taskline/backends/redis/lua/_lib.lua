@@ -357,9 +357,21 @@ local function fail_task(ev, q, id, token, now, err, attempts, may_retry, delay_
 end
 
 -- pending -> running for up to #tokens tasks of one queue, best order key first across the
--- pending zsets KEYS[first_pending..] (one per type), none above `ask.bound` (nil: any), none
+-- pending zsets KEYS[first_pending..] (one per type), none after `ask.bound`/`bound_id` (nil: any), none
 -- from a paused queue. `ask`: now, lease_ms, worker, bound, wake (channel), timer_wait_ms.
 -- Returns 2 per leased task: id, record.
+-- Lease order: by order key, ties by id (submission order), as the SQLite backend orders them.
+local function before(score, id, other_score, other_id)
+  return score < other_score or (score == other_score and id < other_id)
+end
+
+-- A lease's bound ARGV ('<order key> <task id>', '' for none: leasing.py bound_arg) as ask fields.
+local function with_bound(ask, arg)
+  local score, id = string.match(arg, '^(%S+) (%S+)$')
+  ask.bound, ask.bound_id = tonumber(score), id
+  return ask
+end
+
 local function lease_tasks(ev, q, first_pending, tokens, ask)
   if redis.call('EXISTS', q.paused) == 1 then
     return {}
@@ -372,11 +384,11 @@ local function lease_tasks(ev, q, first_pending, tokens, ask)
     local best_index, best_score, best_id = nil, nil, nil
     for k = first_pending, #KEYS do
       local head = redis.call('ZRANGE', KEYS[k], 0, 0, 'WITHSCORES')
-      if head[1] and (best_score == nil or tonumber(head[2]) < best_score) then
+      if head[1] and (best_score == nil or before(tonumber(head[2]), head[1], best_score, best_id)) then
         best_index, best_score, best_id = k, tonumber(head[2]), head[1]
       end
     end
-    if best_index == nil or (ask.bound and best_score > ask.bound) then
+    if best_index == nil or (ask.bound and before(ask.bound, ask.bound_id, best_score, best_id)) then
       break
     end
     redis.call('ZREM', KEYS[best_index], best_id)
