@@ -27,8 +27,8 @@ def small_places(backend: RedisBackend, recent: int) -> Places:
     """Give the backend's catalog a table with a small bound for recent ids."""
     places = Places(recent=recent)
     backend._catalog._places = places
-    for name in ("remember", "leased", "settled", "place_of"):
-        setattr(backend._catalog, name, getattr(places, name))
+    backend._catalog.settled = places.settled
+    backend._catalog.place_of = places.place_of
     return places
 
 

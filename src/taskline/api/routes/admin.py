@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
 from taskline.api.auth import ADMINS, authorize
-from taskline.api.body import read_json
+from taskline.api.body import read_options
 from taskline.api.deps import service_of
 from taskline.api.render import JSONResponse
 from taskline.api.routes.tasks import retry_task
@@ -17,7 +17,7 @@ from taskline.errors import ValidationFailed
 from taskline.wire import queue_json, task_json, worker_json
 
 router = APIRouter(prefix="/admin", tags=["admin"], responses=ERRORS)
-QueueName = Annotated[str, Path(description="The queue's name")]
+QueueName = Annotated[str, Path(description="The queue's name", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
 WorkerId = Annotated[str, Path(min_length=1, max_length=128, description="The worker's id, as it polls with")]
 
 
@@ -108,7 +108,18 @@ async def dlq(
             "required": False,
             "content": {
                 "application/json": {
-                    "schema": {"type": "object", "properties": {"ids": {"type": "array", "items": {"type": "string"}}}}
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "ids": {
+                                "type": "array",
+                                "items": {"type": "string", "minLength": 1},
+                                "minItems": 1,
+                                "maxItems": 1000,
+                            }
+                        },
+                        "additionalProperties": False,
+                    }
                 }
             },
         }
@@ -118,9 +129,12 @@ async def dlq(
 async def dlq_retry(request: Request) -> Response:
     """`{"ids": [...]}` retries those (ids not failed are skipped); no body retries every failed task."""
     authorize(request, ADMINS)
-    body = await read_json(request, optional=True)
-    if body is not None and (not isinstance(body, dict) or set(body) - {"ids"}):
-        raise ValidationFailed("the body may only hold ids", [{"field": "", "message": 'must be {"ids": [...]}'}])
+    body = await read_options(request, frozenset({"ids"}))
+    if body is not None and "ids" in body and body["ids"] is None:
+        # Only leaving `ids` out means all: a client whose list came out null must not
+        # retry every failed task.
+        message = "must be an array of task ids; leave ids out to retry every failed task"
+        raise ValidationFailed("ids must be a list of task ids", [{"field": "ids", "message": message}])
     ids = body.get("ids") if body else None
     return JSONResponse({"retried": await service_of(request).dlq_retry(ids)})
 

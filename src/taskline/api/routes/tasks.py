@@ -6,15 +6,14 @@ from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
 from taskline.api.auth import PRODUCERS, READERS, authorize
-from taskline.api.body import read_json
+from taskline.api.body import read_json, read_options
 from taskline.api.deps import service_of
 from taskline.api.lean import lean
 from taskline.api.render import JSONResponse
-from taskline.api.schemas import ERRORS, IDEMPOTENCY_KEY, TASK_SPEC_SCHEMA
+from taskline.api.schemas import ERRORS, IDEMPOTENCY_KEY, TASK_SPEC_SCHEMA, task_response
 from taskline.core.sentinel import UNCHANGED
 from taskline.core.states import TaskState
 from taskline.core.task import Source, TaskFilter
-from taskline.errors import ValidationFailed
 from taskline.wire import queue_json, task_json
 
 router = APIRouter(prefix="/api/v1", tags=["tasks"], responses=ERRORS)
@@ -27,6 +26,10 @@ TaskId = Annotated[str, Path(description="The task's id (a UUIDv7)")]
     openapi_extra={
         "parameters": [IDEMPOTENCY_KEY],
         "requestBody": {"required": True, "content": {"application/json": {"schema": TASK_SPEC_SCHEMA}}},
+    },
+    responses={
+        201: task_response("The new task"),
+        200: task_response("The existing task a unique_key or Idempotency-Key names"),
     },
     summary="Submit a task",
 )
@@ -47,9 +50,14 @@ async def submit(request: Request) -> Response:
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": {"type": "array", "items": TASK_SPEC_SCHEMA}}},
+            "content": {
+                "application/json": {
+                    "schema": {"type": "array", "items": TASK_SPEC_SCHEMA, "minItems": 1, "maxItems": 1000}
+                }
+            },
         }
     },
+    responses={201: task_response('`{"tasks": [...]}` in request order', task_id="/tasks/0/id")},
     summary="Submit 1–1000 tasks, all or nothing",
 )
 @lean
@@ -109,7 +117,11 @@ async def cancel(request: Request, task_id: TaskId) -> Response:
     openapi_extra={
         "requestBody": {
             "required": False,
-            "content": {"application/json": {"schema": {"type": "object", "properties": {"payload": {}}}}},
+            "content": {
+                "application/json": {
+                    "schema": {"type": "object", "properties": {"payload": {}}, "additionalProperties": False}
+                }
+            },
         }
     },
     summary="Re-run a failed or cancelled task",
@@ -121,11 +133,7 @@ async def retry(request: Request, task_id: TaskId) -> Response:
 
 async def retry_task(request: Request, task_id: str) -> Any:
     """Shared by this route and `/admin/tasks/{id}/retry`: an optional `{"payload"}` body."""
-    body = await read_json(request, optional=True)
-    if body is not None and (not isinstance(body, dict) or set(body) - {"payload"}):
-        raise ValidationFailed(
-            "the body may only hold a payload", [{"field": "", "message": 'must be {"payload": ...}'}]
-        )
+    body = await read_options(request, frozenset({"payload"}))
     payload = body["payload"] if body and "payload" in body else UNCHANGED
     return await service_of(request).retry(task_id, payload=payload)
 

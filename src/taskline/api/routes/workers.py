@@ -23,6 +23,7 @@ from taskline.api.schemas import (
     OutcomesBody,
     ReleaseBody,
     WorkerReportBody,
+    links,
 )
 from taskline.core.outcomes import MAX_NEXT, Completion, Failure, LeaseAsk, Outcome
 from taskline.core.task import Lease
@@ -40,7 +41,14 @@ def _names(value: str | None) -> list[str] | None:
     return names or None
 
 
-@router.get("/poll", summary="Lease tasks, waiting up to `wait` seconds for one")
+@router.get(
+    "/poll",
+    responses={
+        200: {"description": "The leased tasks", "links": links("/tasks/0/id", token="/tasks/0/lease/token")},
+        204: {"description": "Nothing came within `wait`"},
+    },
+    summary="Lease tasks, waiting up to `wait` seconds for one",
+)
 @lean
 async def poll(
     request: Request,

@@ -17,7 +17,7 @@ from fastapi import APIRouter
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from taskline.api.auth import presented_key, role_of
-from taskline.api.errors import error_response
+from taskline.api.errors import taskline_error_response
 from taskline.errors import RateLimited, TasklineError, Unauthorized, ValidationFailed
 from taskline.events.filter import EventFilter
 from taskline.events.hub import Subscription
@@ -150,9 +150,10 @@ async def _client_gone(websocket: WebSocket) -> None:
 
 
 async def _refuse(websocket: WebSocket, error: TasklineError, close_code: int) -> None:
-    """An HTTP answer in SPEC's shape before the upgrade if the server can send one, else a close."""
+    """An HTTP answer in SPEC's shape before the upgrade if the server can send one (with the
+    Retry-After any other route gives the same error), else a close."""
     if "websocket.http.response" in websocket.scope.get("extensions", {}):
-        await websocket.send_denial_response(error_response(error.status, error.code, error.message, error.details))
+        await websocket.send_denial_response(taskline_error_response(error))
     else:
         await websocket.close(close_code, error.message[:120])
 

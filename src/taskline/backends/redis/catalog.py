@@ -107,10 +107,26 @@ class Catalog:
         self._types: dict[str, frozenset[str]] = {}
         self._types_read: dict[str, float] = {}
         self._places = Places()
-        self.remember = self._places.remember
-        self.leased = self._places.leased
         self.settled = self._places.settled
         self.place_of = self._places.place_of
+
+    def remember(self, task_id: str, queue: str, task_type: str) -> None:
+        """Note where a task this process has stored or read lives."""
+        self._places.remember(task_id, queue, task_type)
+        self._know_type(queue, task_type)
+
+    def leased(self, task_id: str, queue: str, task_type: str) -> None:
+        """Note where a task this process leased lives: kept until `settled`."""
+        self._places.leased(task_id, queue, task_type)
+        self._know_type(queue, task_type)
+
+    def _know_type(self, queue: str, task_type: str) -> None:
+        """A type new to a queue whose types are cached joins them at once: a lease of any type
+        here must not pass over a task submitted here until the cache is next read (another
+        process's new type waits for that)."""
+        known = self._types.get(queue)
+        if known is not None and task_type not in known:
+            self._types[queue] = known | {task_type}
 
     async def register(self, queues: set[str]) -> None:
         """Add queues to the global set before their first task is stored (once per process)."""
