@@ -13,6 +13,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from bench.soak.analysis import Thresholds, verdict
 from bench.soak.report import summary, svg, table
@@ -21,6 +22,13 @@ from bench.soak.run import Options, Recording, soak
 
 def log(message: str) -> None:
     print(time.strftime("%H:%M:%S ") + message, flush=True)
+
+
+def compact_json(document: dict[str, Any]) -> str:
+    """One line per top-level key: an hour's samples stay ~100 kB and a diff still shows which
+    part changed."""
+    lines = [f"{json.dumps(key)}: {json.dumps(value, separators=(',', ':'))}" for key, value in document.items()]
+    return "{\n" + ",\n".join(lines) + "\n}\n"
 
 
 def arguments() -> argparse.Namespace:
@@ -72,7 +80,7 @@ def main() -> int:
         Thresholds(),
     )
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "soak.json").write_text(json.dumps(summary(recording, judged, settings), indent=1) + "\n")
+    (args.out / "soak.json").write_text(compact_json(summary(recording, judged, settings)))
     (args.out / "soak.svg").write_text(svg(recording))
     (args.out / "soak-table.md").write_text(table(recording))
     print(table(recording))
