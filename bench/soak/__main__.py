@@ -35,7 +35,7 @@ def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=60.0)
     parser.add_argument("--rate", type=float, default=100.0, help="tasks submitted a second")
-    parser.add_argument("--producers", type=int, default=4, help="threads submitting, each its own Client")
+    parser.add_argument("--producers", type=int, default=16, help="threads submitting, each its own Client")
     parser.add_argument(
         "--workers", type=int, default=4, help="worker processes: even over HTTP, odd on Redis; 0 and 1 never killed"
     )

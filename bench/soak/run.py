@@ -87,6 +87,8 @@ def connected(url: str, follower: Follower, timeout_s: float = 30) -> None:
             asked = time.monotonic()
             while not follower.latencies and time.monotonic() - asked < 2:
                 time.sleep(0.05)  # paces the asking; the follower's count is what is waited for
+    # Probes still queued (the workers may start after the socket opens) end later: not the load.
+    follower.since = time.time()
     follower.latencies.clear()
 
 
