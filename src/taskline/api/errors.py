@@ -12,9 +12,8 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from taskline.api.auth import presented_key, role_of
 from taskline.api.render import JSONResponse
-from taskline.errors import BackendUnavailable, RetryLater, TasklineError, Unauthorized
+from taskline.errors import BackendUnavailable, RetryLater, TasklineError
 
 log = logging.getLogger("taskline.api")
 # How soon a client should try again when the backend is down: soon, since the server
@@ -78,12 +77,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    # FastAPI validates parameters before a route's body checks its role: a caller without a
-    # valid key is told so (401, SPEC §4) before anything about its request is.
-    try:
-        role_of(request.app.state.key_roles, presented_key(request.headers))
-    except Unauthorized as unauthorized:
-        return await _taskline_error(request, unauthorized)
+    # Roles were checked before validation began (guard.RoleGuard): who first, then what.
     details = [
         {"field": ".".join(str(part) for part in err["loc"][1:]) or str(err["loc"][0]), "message": err["msg"]}
         for err in exc.errors()
