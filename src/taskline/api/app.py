@@ -78,6 +78,7 @@ def create_app(settings: Settings, *, backend: Backend | None = None, clock: Clo
     # Built now, not with the middleware on the first request: a route declaring no roles fails here.
     framework_open = (app.openapi_url, app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
     access = RouteAccess(app.routes, settings, framework_open=[path for path in framework_open if path])
+    app.state.route_access = access  # who may call what: SECURITY.md's tests read it
 
     def take_token() -> TakeToken | None:
         take: TakeToken | None = app.state.take_token
