@@ -12,8 +12,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import orjson
-
+from taskline.core.jsonvalue import NotJson, encoded_size
 from taskline.core.priority import parse_priority
 from taskline.core.targets import refused_literal_host
 from taskline.errors import PayloadTooLarge, ValidationFailed
@@ -92,13 +91,17 @@ def _timestamp(errors: _Errors, value: object, now: float) -> float | None:
     return None
 
 
-def _encoded_size(value: object) -> int:
-    return len(orjson.dumps(value))
+def _encoded_size(value: object, field: str) -> int:
+    try:
+        return encoded_size(value)
+    except NotJson as exc:
+        raise ValidationFailed(f"{field} {exc}", [{"field": field, "message": str(exc)}]) from None
 
 
 def check_payload_size(payload: Any, max_payload_bytes: int) -> None:
-    """Raise PayloadTooLarge if `payload`, encoded, is over the limit (SPEC §1)."""
-    if _encoded_size(payload) > max_payload_bytes:
+    """Raise PayloadTooLarge if `payload`, encoded, is over the limit (SPEC §1), and
+    ValidationFailed if it nests too deep (`core.jsonvalue`)."""
+    if _encoded_size(payload, "payload") > max_payload_bytes:
         raise PayloadTooLarge(f"payload is larger than {max_payload_bytes} bytes", [{"field": "payload"}])
 
 
@@ -179,6 +182,6 @@ def parse_spec(data: object, *, now: float, max_payload_bytes: int, allow_privat
     if errors.items:
         raise ValidationFailed("the task is not valid", errors.items)
     check_payload_size(spec.payload, max_payload_bytes)
-    if spec.metadata and _encoded_size(spec.metadata) > MAX_METADATA_BYTES:
+    if spec.metadata and _encoded_size(spec.metadata, "metadata") > MAX_METADATA_BYTES:
         raise PayloadTooLarge(f"metadata is larger than {MAX_METADATA_BYTES} bytes", [{"field": "metadata"}])
     return spec
