@@ -2,7 +2,7 @@
 Redis password, a PostgreSQL password, the SMTP password, the webhook secret) logging at
 debug (uvicorn's access log on), called with keys in headers, in `?api_key=` and on `/ws`,
 right and wrong, and a worker over HTTP with its key; then every line they wrote is searched
-for every secret."""
+for every secret, and so is what `taskline config` prints with the same settings."""
 
 from collections.abc import Iterator
 from pathlib import Path
@@ -91,17 +91,9 @@ def test_no_secret_reaches_a_log_line(guarded_redis: RedisServer, postgres: Post
 def test_no_secret_in_taskline_config(guarded_redis: RedisServer, postgres: PostgresServer, tmp_path: Path) -> None:
     env = {f"TASKLINE_{name.upper()}": value for name, value in settings(guarded_redis, postgres).items()}
 
-    shown = [taskline("config", *form, cwd=tmp_path, **env, TASKLINE_API_KEY=ADMIN_KEY) for form in ([], ["--json"])]
+    run = taskline("config", cwd=tmp_path, **env, TASKLINE_API_KEY=ADMIN_KEY)
 
-    for run in shown:
-        assert run.returncode == 0, run.stderr
-        assert "***" in run.stdout
-        for secret in SECRETS:
-            assert secret not in run.stdout + run.stderr
-
-
-def test_a_wrong_url_is_refused_without_quoting_its_password(tmp_path: Path) -> None:
-    run = taskline("serve", cwd=tmp_path, TASKLINE_POSTGRES_URL=f"mysql://u:{PG_PASSWORD}@h/db")
-
-    assert run.returncode != 0
-    assert PG_PASSWORD not in run.stdout + run.stderr
+    assert run.returncode == 0, run.stderr
+    assert "***" in run.stdout
+    for secret in SECRETS:
+        assert secret not in run.stdout + run.stderr
