@@ -16,6 +16,10 @@ from dataclasses import dataclass
 from typing import Any, TypeAlias, TypeVar
 
 from fastapi.routing import RouteContext, iter_route_contexts
+
+# The router's own reading of a path (the part after root_path): the guard must look up exactly
+# the route the router will run, or a mounted app (root_path set) would pass unguarded.
+from starlette._utils import get_route_path
 from starlette.datastructures import Headers, QueryParams
 from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -171,7 +175,7 @@ class RoleGuard:
         if kind not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        allowed = self.access.of(_WEBSOCKET if kind == "websocket" else scope["method"], scope["path"])
+        allowed = self.access.of(_WEBSOCKET if kind == "websocket" else scope["method"], get_route_path(scope))
         if isinstance(allowed, _NoRoute):
             await self.app(scope, receive, send)
             return

@@ -159,3 +159,18 @@ def test_a_worker_key_with_bad_parameters_on_an_admin_route_is_403_not_422(guard
     assert [refused.status_code, refused_body.status_code] == [403, 403]
     assert refused.json()["error"]["code"] == "forbidden"
     assert validated.status_code == 422  # the same request from a role that may: then what it sent
+
+
+async def test_the_guard_reads_a_path_as_the_router_does_under_a_root_path(tmp_path: Path) -> None:
+    """Mounted under a prefix (root_path set, as a proxy or a parent ASGI app does), a route is
+    still the route the guard looks up: refused without a key, not run unguarded."""
+    app = create_app(Settings(sqlite_path=tmp_path / "t.db", api_keys=f"{KEYS['worker']}:worker"))
+    transport = httpx.ASGITransport(app=app, root_path="/taskline")
+    async with httpx.AsyncClient(transport=transport, base_url="http://mounted") as http:
+        anonymous = await http.get("/taskline/api/v1/whoami")
+        worker = await http.get("/taskline/api/v1/whoami", headers={"X-API-Key": KEYS["worker"]})
+        admin_route = await http.get("/taskline/admin/dlq", headers={"X-API-Key": KEYS["worker"]})
+
+    assert anonymous.status_code == 401
+    assert (worker.status_code, worker.json()["role"]) == (200, "worker")
+    assert admin_route.status_code == 403
