@@ -79,6 +79,19 @@ bench-scale: $(STAMP) services
 	$(PY) -m bench.scale --commands
 	$(PY) -m bench.retention
 
+# Issue 12's Redis failures (docs/reliability.md "Redis failures"): every route with Redis stopped and
+# black-holed, workers through outages, a bulk across queues killed at each phase of its commit, the
+# history flag's shard down. `make test` runs them too, the bulk killed at three of its seven points;
+# this runs just these, at every point, on two workers.
+REDIS_FAILURE_TESTS := tests/integration/api/test_outage.py tests/integration/api/test_outage_routes.py \
+	tests/integration/worker/test_redis_outage.py tests/integration/redis/test_bulk_faults.py \
+	tests/integration/redis/test_history_flag.py \
+	tests/cluster/test_failover.py::test_the_history_flags_shard_down_leaves_the_other_shards_scripts_running
+
+.PHONY: test-redis-failures
+test-redis-failures: $(STAMP) services
+	REDIS_FAILURES_FULL=1 $(PY) -m pytest -q -n 2 --dist loadscope $(REDIS_FAILURE_TESTS)
+
 # Taskline against Celery, RQ, arq, Dramatiq, Huey, Taskiq, SAQ and BullMQ (bench/peers/README.md).
 # The peers live in a virtualenv of their own, Taskline installed editable into it.
 PEERS_VENV  := bench/peers/.venv

@@ -200,7 +200,8 @@ async def _refuse(scope: Scope, receive: Receive, send: Send, error: TasklineErr
 
 
 async def refuse_socket(websocket: WebSocket, error: TasklineError, close_code: int) -> None:
-    """An HTTP answer in SPEC's shape before the upgrade if the server can send one, else a close."""
+    """An HTTP answer in SPEC's shape before the upgrade if the server can send one (with the
+    Retry-After any other route gives the same error), else a close."""
     if "websocket.http.response" in websocket.scope.get("extensions", {}):
         await websocket.send_denial_response(taskline_error_response(error))
     else:
