@@ -120,6 +120,13 @@ bench/peers/bullmq/node_modules/.installed: bench/peers/bullmq/package-lock.json
 bench-peers: $(PEERS_STAMP) bench/peers/bullmq/node_modules/.installed services
 	$(PEERS_VENV)/bin/python -m bench.peers $(PEERS_ARGS)
 
+# SECURITY.md's claims: every test file it names (tests/unit/test_security_md.py checks that
+# each claim names a test and that each named test exists). They also run in `make test`.
+.PHONY: test-security
+test-security: export PYTEST_ADDOPTS += -n auto --dist loadscope
+test-security: $(STAMP) services browser-deps
+	$(PY) -m pytest -q $$(grep -o 'tests/[a-z_/]*\.py' SECURITY.md | sort -u)
+
 openapi: $(STAMP)
 	$(PY) -m taskline.api.openapi docs/openapi.json
 

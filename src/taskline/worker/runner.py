@@ -25,8 +25,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-import orjson
-
+from taskline.core.jsonvalue import NotJson, encoded_size
 from taskline.core.outcomes import MAX_NEXT, Completion, Failure, LeaseAsk, Outcome
 from taskline.core.task import Lease
 from taskline.core.workers import WorkerDetails
@@ -284,9 +283,9 @@ class Worker:
 
     async def _complete(self, lease: Lease, result: Any) -> None:
         try:
-            orjson.dumps(result)
-        except TypeError as exc:
-            await self._fail(lease, f"result is not JSON: {exc}", retry=False)
+            encoded_size(result)  # the server's rule for a result, so it is not refused there
+        except NotJson as exc:
+            await self._fail(lease, f"result {exc}", retry=False)
             return
         await self._report(Completion(lease.task.id, lease.token, result))
         self.processed += 1
