@@ -1,0 +1,27 @@
+"""The short chaos run of `make test`: a couple of thousand tasks per backend under a few of
+each fault, judged by tests/chaos/checker.py. `make chaos` runs the full form (run.py)."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.chaos.run import Backend, Plan, run
+
+# TASKLINE_CHAOS_TASKS makes this run longer (or shorter) without editing it.
+TASKS = int(os.environ.get("TASKLINE_CHAOS_TASKS", "1000"))
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("backend", ["redis", "sqlite"])
+def test_nothing_acknowledged_is_lost_or_done_twice_under_faults(backend: Backend, tmp_path: Path) -> None:
+    plan = Plan(backend, TASKS, rate=150.0, fault_gap_s=0.3, lease_s=1.0, seed=12, http_workers=1, faults_each=2)
+    report = run(plan, tmp_path)
+    summary = report.summary()
+    assert report.violations == [], (summary, report.violations[:20])
+    assert summary["tasks_acknowledged"] == TASKS
+    # Every kind of fault, twice, and the run saw what it checks.
+    assert all(n == 2 for n in report.faults.values()), summary
+    assert len(report.faults) == (5 if backend == "redis" else 4), summary
+    assert summary["lease_expiries"] > 0, summary
+    assert summary["webhook_deliveries"] >= summary["with_webhook"], summary
