@@ -37,6 +37,9 @@ class Driver:
     injected: Counter[str] = field(default_factory=Counter)
     log: list[tuple[float, str, str]] = field(default_factory=list)
     """(seconds it took, fault, target), for the run's report."""
+    failures: list[str] = field(default_factory=list)
+    """Faults that could not be carried out (a process that would not start again): the run
+    restarts what is down when it settles, and reports these."""
     _busy: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -84,6 +87,9 @@ class Driver:
         began = time.monotonic()
         try:
             fault(target)
+        except Exception as exc:
+            with self._lock:
+                self.failures.append(f"{kind} {target.name}: {exc!r}")
         finally:
             with self._lock:
                 self._busy.discard(target.name)

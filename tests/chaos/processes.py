@@ -14,6 +14,9 @@ import httpx
 from tests.helpers.live import REPO_ROOT
 from tests.helpers.servers import RedisServer
 
+READY_TIMEOUT_S = 300.0
+"""How long a process may take to start: minutes on a machine shared with other test runs."""
+
 
 def _clean_env(settings: dict[str, str]) -> dict[str, str]:
     inherited = {k: v for k, v in os.environ.items() if not k.startswith("TASKLINE_")}
@@ -131,7 +134,7 @@ class Redis(Child):
         self.server = server
 
     def start(self) -> None:
-        self.server.start()
+        self.server.start(timeout_s=READY_TIMEOUT_S)
         self.process = self.server.process
         self.stopped = False
         self.ready()
@@ -144,7 +147,11 @@ class Redis(Child):
 
 
 def wait_for(
-    condition: Callable[[], bool], *, what: str, timeout_s: float = 300, alive: Callable[[], bool] | None = None
+    condition: Callable[[], bool],
+    *,
+    what: str,
+    timeout_s: float = READY_TIMEOUT_S,
+    alive: Callable[[], bool] | None = None,
 ) -> None:
     """Ask until `condition` holds (it is state of another process: nothing announces it)."""
     deadline = time.monotonic() + timeout_s

@@ -63,6 +63,7 @@ class Report:
     requests: dict[str, int]
     refused_webhooks: int
     looks: int
+    fault_failures: list[str]
     fault_log: list[tuple[float, str, str]] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
@@ -89,6 +90,7 @@ class Report:
             "webhook_redeliveries": sum(n - 1 for n in deliveries.values()),
             "webhook_refusals": self.refused_webhooks,
             "faults": dict(self.faults),
+            "faults_not_carried_out": self.fault_failures,
             "violations": len(self.violations),
             "duration_s": round(self.duration_s, 1),
         }
@@ -147,30 +149,41 @@ def run(plan: Plan, workdir: Path, *, progress: bool = False) -> Report:
             driver = Driver(targets, plan.lease_s, plan.fault_gap_s, plan.seed, each=plan.faults_each)
             stop_faults, stop_looking = threading.Event(), threading.Event()
             threads = [
-                threading.Thread(target=driver.run, args=(stop_faults,), name="chaos-faults"),
-                threading.Thread(target=observer.run, args=(stop_looking,), name="chaos-observer"),
+                threading.Thread(target=driver.run, args=(stop_faults,), name="chaos-faults", daemon=True),
+                threading.Thread(target=observer.run, args=(stop_looking,), name="chaos-observer", daemon=True),
             ]
+            if progress:
+                telling = threading.Thread(
+                    target=_tell,
+                    args=(urls[0], submitter, driver, began, stop_looking),
+                    name="chaos-progress",
+                    daemon=True,
+                )
+                threads.append(telling)
             for thread in threads:
                 thread.start()
             try:
                 submitter.run(threading.Event())
-            finally:
-                if plan.faults_each is None or sys.exc_info()[0] is not None:
+                if plan.faults_each is None:
                     stop_faults.set()  # else the driver ends once it has made its quota of faults
                 threads[0].join()
-            _say(progress, f"submitted {len(submitter.submitted)} in {time.monotonic() - began:.0f} s; settling")
-            for child in children:  # the last fault may have left none stopped, but make sure
-                child.resume()
-                if not child.alive():
-                    child.start()
-            settle(urls[0], timeout_s=120 + plan.tasks / 100)
-            stop_looking.set()
-            threads[1].join()
-            _say(progress, f"settled at {time.monotonic() - began:.0f} s")
-            webhooks = {s.id for s in submitter.submitted if s.webhook}
-            wait_for(lambda: webhooks <= receiver.task_ids(), what="every webhook", timeout_s=90)
-            _say(progress, f"webhooks in at {time.monotonic() - began:.0f} s")
-            finals = read_finals(urls[0])
+                _say(progress, f"submitted {len(submitter.submitted)} in {time.monotonic() - began:.0f} s; settling")
+                for child in children:  # no fault is under way, but one may have failed to start a process
+                    child.resume()
+                    if not child.alive():
+                        child.start()
+                settle(urls[0], timeout_s=600 + plan.tasks / 20)
+                stop_looking.set()
+                threads[1].join()
+                _say(progress, f"settled at {time.monotonic() - began:.0f} s")
+                webhooks = {s.id for s in submitter.submitted if s.webhook}
+                wait_for(lambda: webhooks <= receiver.task_ids(), what="every webhook", timeout_s=120)
+                _say(progress, f"webhooks in at {time.monotonic() - began:.0f} s")
+                finals = read_finals(urls[0])
+            finally:
+                stop_faults.set()
+                stop_looking.set()
+                threads[0].join()
         finally:
             for child in children:
                 child.terminate()
@@ -186,8 +199,22 @@ def run(plan: Plan, workdir: Path, *, progress: bool = False) -> Report:
         violations = check(history, Bounds(lease_s=plan.lease_s))
         return Report(
             plan, history, violations, driver.injected, time.monotonic() - began, submitter.unacknowledged,
-            submitter.errors, submitter.requests, receiver.refused, observer.looks, driver.log,
+            submitter.errors, submitter.requests, receiver.refused, observer.looks, driver.failures, driver.log,
         )  # fmt: skip
+
+
+def _tell(url: str, submitter: Submitter, driver: Driver, began: float, stop: threading.Event) -> None:
+    """Every half minute, how far the run is: for a person watching a long run."""
+    while not stop.wait(30):  # pacing: a line every half minute is the point
+        try:
+            states = httpx.get(f"{url}/api/v1/stats", timeout=5).json()["states"]
+        except (httpx.HTTPError, ValueError, KeyError):
+            states = "(no answer)"
+        faults = sum(driver.injected.values())
+        _say(
+            True,
+            f"{time.monotonic() - began:.0f} s: {len(submitter.submitted)} acknowledged, {faults} faults, {states}",
+        )
 
 
 def _say(progress: bool, message: str) -> None:
@@ -279,7 +306,7 @@ def main() -> None:
     print(json.dumps(report.summary(), indent=2))
     for violation in report.violations[:50]:
         print(f"VIOLATION {violation.check} {violation.task_id}: {violation.detail}")
-    sys.exit(1 if report.violations else 0)
+    sys.exit(1 if report.violations or report.fault_failures else 0)
 
 
 if __name__ == "__main__":

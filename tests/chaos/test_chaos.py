@@ -19,6 +19,7 @@ def test_nothing_acknowledged_is_lost_or_done_twice_under_faults(backend: Backen
     report = run(plan, tmp_path)
     summary = report.summary()
     assert report.violations == [], (summary, report.violations[:20])
+    assert report.fault_failures == [], summary
     assert summary["tasks_acknowledged"] == TASKS
     # Every kind of fault, twice, and the run saw what it checks.
     assert all(n == 2 for n in report.faults.values()), summary
