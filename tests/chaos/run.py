@@ -10,6 +10,7 @@ The exit status is 1 when the checker finds a violation.
 
 import argparse
 import json
+import signal
 import sys
 import tempfile
 import threading
@@ -287,6 +288,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workdir", type=Path, help="keep logs and records here (default: a temporary directory)")
     args = parser.parse_args()
+    # A run stopped with SIGTERM (nohup'd runs ignore SIGINT) still stops what it started.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     plan = Plan(
         args.backend,
         args.tasks,
