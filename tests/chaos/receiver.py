@@ -53,7 +53,14 @@ class Receiver:
 def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
-            body = orjson.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            raw = self.rfile.read(int(self.headers["Content-Length"]))
+            try:
+                body = orjson.loads(raw)
+            except orjson.JSONDecodeError:  # a dispatcher killed halfway through its request
+                self.send_response(400)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             ok = receiver.take(self.headers["X-Taskline-Delivery"], body)
             self.send_response(200 if ok else 503)
             self.send_header("Content-Length", "0")
