@@ -79,7 +79,7 @@ class Report:
             "scheduled": sum(1 for s in self.history.submitted if s.scheduled_at is not None),
             "with_webhook": sum(1 for s in self.history.submitted if s.webhook),
             "submit_requests": self.requests,
-            "unacknowledged_submits": self.unacknowledged,
+            "tasks_in_failed_submits": self.unacknowledged,
             "submit_errors": self.submit_errors,
             "unacknowledged_tasks_found": sum(1 for f in finals if f.id not in acknowledged),
             "final_states": dict(Counter(f.state for f in finals)),
