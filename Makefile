@@ -101,6 +101,16 @@ REDIS_FAILURE_TESTS := tests/integration/api/test_outage.py tests/integration/ap
 test-redis-failures: $(STAMP) services
 	REDIS_FAILURES_FULL=1 $(PY) -m pytest -q -n 2 --dist loadscope $(REDIS_FAILURE_TESTS)
 
+# Issue 12's fault injection (tests/chaos/, docs/reliability.md "Chaos"): the full form, 100,000
+# tasks per backend under kills, stops and Redis restarts, one backend after the other; the short
+# form runs inside `make test`. CHAOS_TASKS and CHAOS_ARGS (say --seed 7) change the run. Minutes.
+CHAOS_TASKS ?= 100000
+CHAOS_ARGS  ?=
+.PHONY: chaos
+chaos: $(STAMP) services
+	$(PY) -m tests.chaos.run --backend redis --tasks $(CHAOS_TASKS) $(CHAOS_ARGS)
+	$(PY) -m tests.chaos.run --backend sqlite --tasks $(CHAOS_TASKS) $(CHAOS_ARGS)
+
 # The soak (docs/reliability.md "Soak"): steady load for an hour on real redis-server, `taskline serve` and
 # `taskline worker` processes, a worker killed every ~10 minutes and the API once; memory and latency
 # over time into docs/soak.json, docs/soak.svg and docs/soak-table.md; exits non-zero when memory grows
@@ -128,6 +138,13 @@ bench/peers/bullmq/node_modules/.installed: bench/peers/bullmq/package-lock.json
 
 bench-peers: $(PEERS_STAMP) bench/peers/bullmq/node_modules/.installed services
 	$(PEERS_VENV)/bin/python -m bench.peers $(PEERS_ARGS)
+
+# SECURITY.md's claims: every test file it names (tests/unit/test_security_md.py checks that
+# each claim names a test and that each named test exists). They also run in `make test`.
+.PHONY: test-security
+test-security: export PYTEST_ADDOPTS += -n auto --dist loadscope
+test-security: $(STAMP) services browser-deps
+	$(PY) -m pytest -q $$(grep -o 'tests/[a-z_/]*\.py' SECURITY.md | sort -u)
 
 openapi: $(STAMP)
 	$(PY) -m taskline.api.openapi docs/openapi.json

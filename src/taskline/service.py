@@ -20,7 +20,7 @@ from taskline.core.priority import parse_priority
 from taskline.core.samples import KEPT_MINUTES, minute_of, totals_of
 from taskline.core.sentinel import UNCHANGED
 from taskline.core.series import MinuteFigures, series
-from taskline.core.spec import NAME_RE, TaskSpec, check_payload_size, encoded_json, parse_spec
+from taskline.core.spec import NAME_RE, TaskSpec, check_payload_size, parse_spec, stored_json_size
 from taskline.core.states import TaskState
 from taskline.core.task import (
     HeartbeatAck,
@@ -395,11 +395,11 @@ class TaskService:
         registered, and a paused one leases nothing.
 
         Raises:
-            ValidationFailed: a result cannot be stored as JSON (`encoded_json`), before anything is settled.
+            ValidationFailed: a result cannot be stored as JSON (`stored_json_size`), before anything is settled.
         """
         for outcome in outcomes:
             if isinstance(outcome, Completion) and outcome.result is not None:
-                encoded_json(outcome.result, "result")  # else the backend's encoder fails with a 500
+                stored_json_size(outcome.result, "result")  # else the backend's encoder fails with a 500
         if then_lease is not None:
             details = WorkerDetails(queues=list(then_lease.queues or []), types=list(then_lease.types or []))
             if then_lease.max < 1 or await self.roster.paused(then_lease.worker_id, details):

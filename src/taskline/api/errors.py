@@ -13,9 +13,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import Match
 
-from taskline.api.auth import presented_key, role_of
 from taskline.api.render import JSONResponse
-from taskline.errors import BackendUnavailable, RetryLater, TasklineError, Unauthorized
+from taskline.errors import BackendUnavailable, RetryLater, TasklineError
 
 log = logging.getLogger("taskline.api")
 # How soon a client should try again when the backend is down: soon, since the server
@@ -96,12 +95,7 @@ def _allowed_methods(request: Request) -> str:
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    # FastAPI validates parameters before a route's body checks its role: a caller without a
-    # valid key is told so (401, SPEC §4) before anything about its request is.
-    try:
-        role_of(request.app.state.key_roles, presented_key(request.headers))
-    except Unauthorized as unauthorized:
-        return await _taskline_error(request, unauthorized)
+    # Roles were checked before validation began (guard.RoleGuard): who first, then what.
     malformed = [err for err in exc.errors() if err["type"] == "json_invalid"]
     if malformed:  # SPEC §1: malformed JSON is 400 invalid_json, on every route, not a 422
         reason = malformed[0].get("ctx", {}).get("error", "malformed")

@@ -3,8 +3,9 @@ and response models that document the wire format in OpenAPI."""
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag
 
+from taskline.core.jsonvalue import check_json
 from taskline.core.outcomes import MAX_NEXT, MAX_OUTCOMES, Completion, Failure, Outcome
 from taskline.core.workers import WorkerDetails
 
@@ -28,7 +29,7 @@ class HeartbeatBody(_Body):
 
 class CompleteBody(_Body):
     token: str = Field(min_length=1)
-    result: Any = None
+    result: Annotated[Any, AfterValidator(check_json)] = None  # as deep as a payload may be
 
 
 class FailBody(_Body):

@@ -12,8 +12,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import orjson
-
+from taskline.core.jsonvalue import NotJson, encoded_size
 from taskline.core.priority import parse_priority
 from taskline.core.targets import refused_literal_host
 from taskline.errors import PayloadTooLarge, ValidationFailed
@@ -95,29 +94,24 @@ def _timestamp(errors: _Errors, value: object, now: float) -> float | None:
     return None
 
 
-def encoded_json(value: object, field: str) -> bytes:
-    """`value` as the JSON a backend stores, or a 422 naming `field` when it has none: nested
-    deeper than the encoder goes (254 levels; a request's parser allows more), an integer
-    past 64 bits, text with lone surrogates, or a value that is not JSON at all.
+def stored_json_size(value: object, field: str) -> int:
+    """The size of `value` encoded as JSON, or a 422 naming `field` when it cannot be stored:
+    nested deeper than `core.jsonvalue` allows, an integer past 64 bits, text with lone
+    surrogates, or a value that is not JSON at all (each a 500 from the backend's encoder else).
 
     Raises:
         ValidationFailed: `value` cannot be stored as JSON.
     """
     try:
-        return orjson.dumps(value)
-    except orjson.JSONEncodeError as exc:
-        message = f"must be JSON that can be stored: {exc}"
-        raise ValidationFailed(f"{field} cannot be stored", [{"field": field, "message": message}]) from None
-
-
-def _encoded_size(value: object, field: str) -> int:
-    return len(encoded_json(value, field))
+        return encoded_size(value)
+    except NotJson as exc:
+        raise ValidationFailed(f"{field} {exc}", [{"field": field, "message": str(exc)}]) from None
 
 
 def check_payload_size(payload: Any, max_payload_bytes: int) -> None:
     """Raise PayloadTooLarge if `payload`, encoded, is over the limit (SPEC §1), and
-    ValidationFailed if it cannot be encoded (`encoded_json`)."""
-    if _encoded_size(payload, "payload") > max_payload_bytes:
+    ValidationFailed if it cannot be stored (`stored_json_size`)."""
+    if stored_json_size(payload, "payload") > max_payload_bytes:
         raise PayloadTooLarge(f"payload is larger than {max_payload_bytes} bytes", [{"field": "payload"}])
 
 
@@ -199,6 +193,6 @@ def parse_spec(data: object, *, now: float, max_payload_bytes: int, allow_privat
     if errors.items:
         raise ValidationFailed("the task is not valid", errors.items)
     check_payload_size(spec.payload, max_payload_bytes)
-    if spec.metadata and _encoded_size(spec.metadata, "metadata") > MAX_METADATA_BYTES:
+    if spec.metadata and stored_json_size(spec.metadata, "metadata") > MAX_METADATA_BYTES:
         raise PayloadTooLarge(f"metadata is larger than {MAX_METADATA_BYTES} bytes", [{"field": "metadata"}])
     return spec

@@ -475,6 +475,16 @@ local function would_overflow(counts_key, creates, max_size)
   return queued + creates > max_size
 end
 
+-- A staged part's reservation given back (commit and abort): its first 4 bytes, as
+-- stage_batch.lua kept them. Not `-struct.unpack(...)`: a part of unique hits alone reserves 0,
+-- and -0 reads "-0", which HINCRBY refuses as not an integer.
+local function give_back_reservation(counts_key, staged)
+  local reserved = struct.unpack('>I4', staged)
+  if reserved > 0 then
+    redis.call('HINCRBY', counts_key, 'staged', -reserved)
+  end
+end
+
 -- Pass 2: store every task pass 1 did not find a holder for. A task's pending key is
 -- KEYS[pending_base + its index] (index 0: it is scheduled). Returns submit.lua's reply.
 local function store_new_tasks(q, args, first, hits, now, pending_base, wake_channel, queue)

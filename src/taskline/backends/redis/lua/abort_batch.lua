@@ -13,5 +13,5 @@ if not staged then
   return 0
 end
 redis.call('HDEL', staged_key, batch)
-redis.call('HINCRBY', counts_key, 'staged', -struct.unpack('>I4', staged))
+give_back_reservation(counts_key, staged)
 return 1

@@ -17,7 +17,7 @@ if not staged then
   return false
 end
 redis.call('HDEL', staged_key, batch)
-redis.call('HINCRBY', q.counts, 'staged', -struct.unpack('>I4', staged))
+give_back_reservation(q.counts, staged)
 local tasks = cmsgpack.unpack(string.sub(staged, 7 + struct.unpack('>I2', staged, 5)))
 local now = tonumber(ARGV[1])
 local hits = unique_hits(q, tasks, 1, now)
