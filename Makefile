@@ -111,6 +111,15 @@ chaos: $(STAMP) services
 	$(PY) -m tests.chaos.run --backend redis --tasks $(CHAOS_TASKS) $(CHAOS_ARGS)
 	$(PY) -m tests.chaos.run --backend sqlite --tasks $(CHAOS_TASKS) $(CHAOS_ARGS)
 
+# The soak (docs/reliability.md "Soak"): steady load for an hour on real redis-server, `taskline serve` and
+# `taskline worker` processes, a worker killed every ~10 minutes and the API once; memory and latency
+# over time into docs/soak.json, docs/soak.svg and docs/soak-table.md; exits non-zero when memory grows
+# after warm-up or latency drifts. SOAK_ARGS="--minutes 2 --out /tmp/soak" for a short trial.
+.PHONY: soak
+SOAK_ARGS ?=
+soak: $(STAMP) services
+	$(PY) -m bench.soak $(SOAK_ARGS)
+
 # Taskline against Celery, RQ, arq, Dramatiq, Huey, Taskiq, SAQ and BullMQ (bench/peers/README.md).
 # The peers live in a virtualenv of their own, Taskline installed editable into it.
 PEERS_VENV  := bench/peers/.venv

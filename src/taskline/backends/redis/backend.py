@@ -245,6 +245,7 @@ class RedisBackend:
             script_keys = [keys.tasks, keys.counts, keys.running, keys.cancelled, keys.pending(task_type), *keys.ending]
             args: Args = [task_id, token, self._now_ms(), *self._offsets, *self._channel_args(keys.name)]
             task = self._task_reply(keys, task_id, await self._scripts.run("release", script_keys, args))
+            self._catalog.settled(task_id)
             if task.state is TaskState.PENDING:  # ended cancelled instead: nothing to take
                 self._hub.work_ready(keys.name)
             return task

@@ -21,27 +21,77 @@ from taskline.backends.redis.failures import redis_unavailable
 from taskline.backends.redis.fanout import failed, partial_pipeline
 from taskline.backends.redis.keys import KeySpace
 
-_REMEMBERED_TASKS = 100_000
+IN_FLIGHT_KEPT = 100_000
+"""Tasks this process leased and has not settled, at most: a bound for leases it never settles
+(a worker killed, its lease left to expire); in steady work the table holds the tasks in flight."""
+RECENT_KEPT = 10_000
+"""Other task ids this process submitted or read, the last of them: for a read by id soon after."""
 REFRESH_S = 1.0
 """How old the cached queue set and queue types may be before a read asks Redis again."""
 
 
-class Places:
-    """Where tasks live, task id -> (queue, type), for the last `_REMEMBERED_TASKS` ids seen."""
+class _Lru:
+    """The last `most` entries put, oldest dropped first."""
 
-    def __init__(self) -> None:
-        self._places: OrderedDict[str, tuple[str, str]] = OrderedDict()
+    def __init__(self, most: int) -> None:
+        self._most = most
+        self._items: OrderedDict[str, tuple[str, str]] = OrderedDict()
+
+    def put(self, key: str, value: tuple[str, str]) -> None:
+        self._items[key] = value
+        self._items.move_to_end(key)
+        if len(self._items) > self._most:
+            self._items.popitem(last=False)
+
+    def get(self, key: str) -> tuple[str, str] | None:
+        return self._items.get(key)
+
+    def pop(self, key: str) -> None:
+        self._items.pop(key, None)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class Places:
+    """Where tasks live, task id -> (queue, type), in two tables with two bounds.
+
+    A task this process leased stays until this process settles it (`settled`), so its
+    heartbeats and its outcome go to its queue without a read, however long it runs. Any other
+    id seen (submitted, read by id, listed) is among the last `RECENT_KEPT`, so a client asking
+    for a task it has just submitted finds it at once; older ones cost a search of the queues
+    (one pipeline). One table of the last 100,000 ids of every kind held ~30 MB a process once
+    full, filling for the first 20 minutes at 100 tasks/s and for hours at lower rates: memory
+    that a soak reads as growth (docs/reliability.md "Soak"), for entries nothing would ask for.
+    """
+
+    def __init__(self, *, in_flight: int = IN_FLIGHT_KEPT, recent: int = RECENT_KEPT) -> None:
+        self._in_flight = _Lru(in_flight)
+        self._recent = _Lru(recent)
 
     def remember(self, task_id: str, queue: str, task_type: str) -> None:
         """Note where a task lives (its queue and type never change)."""
-        self._places[task_id] = (queue, task_type)
-        self._places.move_to_end(task_id)
-        if len(self._places) > _REMEMBERED_TASKS:
-            self._places.popitem(last=False)
+        if task_id not in self._in_flight:
+            self._recent.put(task_id, (queue, task_type))
+
+    def leased(self, task_id: str, queue: str, task_type: str) -> None:
+        """Note a task this process leased: kept until `settled`."""
+        self._recent.pop(task_id)
+        self._in_flight.put(task_id, (queue, task_type))
+
+    def settled(self, task_id: str) -> None:
+        """This process's lease of the task is over (settled, released, or refused as not its own)."""
+        self._in_flight.pop(task_id)
 
     def place_of(self, task_id: str) -> tuple[str, str] | None:
         """The remembered (queue, type) of a task, if this process has seen it."""
-        return self._places.get(task_id)
+        return self._in_flight.get(task_id) or self._recent.get(task_id)
+
+    def __len__(self) -> int:
+        return len(self._in_flight) + len(self._recent)
 
 
 class Catalog:
@@ -57,13 +107,23 @@ class Catalog:
         self._types: dict[str, frozenset[str]] = {}
         self._types_read: dict[str, float] = {}
         self._places = Places()
+        self.settled = self._places.settled
         self.place_of = self._places.place_of
 
     def remember(self, task_id: str, queue: str, task_type: str) -> None:
-        """Note where a task this process has stored or leased lives. A type new to a queue whose
-        types are cached joins them at once: a lease of any type here must not pass over a task
-        submitted here until the cache is next read (another process's new type waits for that)."""
+        """Note where a task this process has stored or read lives."""
         self._places.remember(task_id, queue, task_type)
+        self._know_type(queue, task_type)
+
+    def leased(self, task_id: str, queue: str, task_type: str) -> None:
+        """Note where a task this process leased lives: kept until `settled`."""
+        self._places.leased(task_id, queue, task_type)
+        self._know_type(queue, task_type)
+
+    def _know_type(self, queue: str, task_type: str) -> None:
+        """A type new to a queue whose types are cached joins them at once: a lease of any type
+        here must not pass over a task submitted here until the cache is next read (another
+        process's new type waits for that)."""
         known = self._types.get(queue)
         if known is not None and task_type not in known:
             self._types[queue] = known | {task_type}

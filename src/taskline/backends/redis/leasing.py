@@ -126,6 +126,6 @@ class Leaser:
         tasks = []
         for raw_id, raw in zip(reply[::2], reply[1::2], strict=True):
             task = decode_task(raw_id.decode(), queue, raw)
-            self._ctx.catalog.remember(task.id, queue, task.type)
+            self._ctx.catalog.leased(task.id, queue, task.type)
             tasks.append(task)
         return tasks

@@ -169,6 +169,9 @@ class Settler:
             task_id, state = item.outcome.task_id, raw_state.decode()
             if state == "STALE":
                 continue  # read again and retried by the caller
+            # Settled or refused, the lease is not this process's any more (a retry leased again,
+            # in this script's lease below too, is remembered again as it is decoded).
+            self._ctx.catalog.settled(task_id)
             refused = error_for(state)
             if isinstance(refused, NotFound | LeaseLost):
                 results[item.index] = Settled(task_id, refused=refused)
