@@ -310,10 +310,12 @@ class RedisBackend:
         recovered = await timers.recover_expired(
             self._ctx, self._now_ms(), limit, lambda task: self._retry_delay_ms(task, None)
         )
-        await batches.resolve_abandoned(self._ctx, self._now_ms())  # what a bulk's crash left, too
         if recovered:
             self._hub.timers_changed()
         return recovered
+
+    async def resolve_abandoned(self) -> int:
+        return await batches.resolve_abandoned(self._ctx, self._now_ms())
 
     async def next_timer(self) -> float | None:
         return await self._inspector.next_timer()

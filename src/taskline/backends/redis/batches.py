@@ -18,12 +18,13 @@ is a two-phase commit, the submitting process its coordinator and the scheduler 
 A refusal (a full queue) or a failure before the decision gives the batch up: abort is
 recorded, each part dropped. Whatever the coordinator does not finish (it died, its connection
 dropped, it stalled) the scheduler finishes once the deadline has passed (`resolve_abandoned`,
-run with lease recovery): it asks for abort, which is recorded unless commit came first, and
+its own step of the scheduler's tick): it asks for abort, which is recorded unless commit came first, and
 commits or drops every part by what was decided. Both steps are idempotent (a part is stored or
 dropped once, whoever gets there first), so the coordinator and the scheduler may race freely.
 """
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import Sequence
 from typing import Literal
@@ -55,7 +56,7 @@ async def submit_across(ctx: RedisContext, parts: dict[str, list[Task]], now_ms:
     """
     batch = uuid.uuid4().hex
     entry = " ".join([batch, *parts])  # queue names never hold a space (core.spec)
-    await ctx.pipeline([("zadd", (ctx.keys.batches_open, {entry: now_ms + to_ms(DEADLINE_S)}))])
+    await _open(ctx, entry, now_ms + to_ms(DEADLINE_S))
     calls = {queue: _part(ctx, queue, tasks, now_ms) for queue, tasks in parts.items()}
     staged = await asyncio.gather(
         *(_stage(ctx, queue, batch, now_ms, part) for queue, part in calls.items()), return_exceptions=True
@@ -74,31 +75,45 @@ async def submit_across(ctx: RedisContext, parts: dict[str, list[Task]], now_ms:
             raise reply  # committed: the scheduler stores what is left once the deadline passes
         tasks = parts[queue]
         outcomes[queue] = await _read_back(ctx, queue, tasks) if reply is None else submit_outcomes(queue, tasks, reply)
-    await _close(ctx, entry, batch)
+    # Every part is stored: the bulk is done whatever close does. Close is housekeeping the
+    # scheduler finishes after the deadline (decide answers commit, the commits store nothing
+    # twice), and a 503 here would make a client that retries on 503 store the bulk twice.
+    with contextlib.suppress(TasklineError):
+        await _close(ctx, entry, batch)
     return outcomes
 
 
 async def resolve_abandoned(ctx: RedisContext, now_ms: int) -> int:
     """Finish the bulks whose coordinator missed its deadline: store every part of those whose
     decision was commit, drop every part of the others. Returns how many were resolved; a batch
-    with a queue on a shard that does not answer is left for the next call."""
+    with a queue on a shard that does not answer is left for the next call.
+
+    The batches are resolved at once, not one after the other: each waits at most a command
+    timeout for a shard that does not answer, so a black-holed shard costs one timeout per call,
+    not one per batch, and the batches on shards that answer are resolved meanwhile.
+
+    Raises:
+        BackendUnavailable: the `{~batches}` shard did not answer.
+    """
     (entries,) = await ctx.pipeline([("zrangebyscore", (ctx.keys.batches_open, "-inf", now_ms, 0, RESOLVED_PER_TICK))])
-    resolved = 0
-    for raw in entries:
-        entry = text(raw)
-        batch, *queues = entry.split(" ")
-        try:
-            if await _decide(ctx, entry, batch, "abort") == "commit":
-                done = await asyncio.gather(*(_commit(ctx, q, batch, now_ms) for q in queues), return_exceptions=True)
-            else:
-                done = await asyncio.gather(*(_abort(ctx, q, batch, now_ms) for q in queues), return_exceptions=True)
-            if any(isinstance(d, BaseException) for d in done):
-                continue  # a shard did not answer: the rest is idempotent, all is tried again next time
-            await _close(ctx, entry, batch)
-        except BackendUnavailable:
-            continue
-        resolved += 1
-    return resolved
+    done = await asyncio.gather(*(_resolve(ctx, text(raw), now_ms) for raw in entries))
+    return sum(done)
+
+
+async def _resolve(ctx: RedisContext, entry: str, now_ms: int) -> bool:
+    """Resolve one abandoned batch; whether it is resolved (else it is tried again next time)."""
+    batch, *queues = entry.split(" ")
+    try:
+        if await _decide(ctx, entry, batch, "abort") == "commit":
+            done = await asyncio.gather(*(_commit(ctx, q, batch, now_ms) for q in queues), return_exceptions=True)
+        else:
+            done = await asyncio.gather(*(_abort(ctx, q, batch, now_ms) for q in queues), return_exceptions=True)
+        if any(isinstance(d, BaseException) for d in done):
+            return False  # a shard did not answer: the rest is idempotent, all is tried again next time
+        await _close(ctx, entry, batch)
+    except BackendUnavailable:
+        return False
+    return True
 
 
 def _part(ctx: RedisContext, queue: str, tasks: list[Task], now_ms: int) -> tuple[str, bytes]:
@@ -143,7 +158,7 @@ def _staged_types(staged: bytes) -> list[str]:
 async def _stage(ctx: RedisContext, queue: str, batch: str, now_ms: int, part: tuple[str, bytes]) -> int:
     keys = ctx.keys.queue(queue)
     script_keys = [keys.tasks, keys.counts, keys.unique, keys.staged, keys.aborted]
-    args: Args = [now_ms, ctx.config.max_queue_size, batch, now_ms + to_ms(DEADLINE_S), *part]
+    args: Args = [now_ms, ctx.config.max_queue_size, batch, *part]
     # With TASKLINE_REDIS_WAIT_REPLICAS each step waits for its replicas: a failover that lost a
     # stage or the decision after a part was committed would leave the batch half stored.
     return int(await ctx.scripts.run("stage_batch", script_keys, args, replicas=ctx.config.redis_wait_replicas))
@@ -163,7 +178,10 @@ async def _commit(ctx: RedisContext, queue: str, batch: str, now_ms: int) -> lis
 
 async def _abort(ctx: RedisContext, queue: str, batch: str, now_ms: int) -> None:
     keys = ctx.keys.queue(queue)
-    await ctx.scripts.run("abort_batch", [keys.counts, keys.staged, keys.aborted], [now_ms, batch])
+    script_keys = [keys.counts, keys.staged, keys.aborted]
+    # Replicated before it counts: a failover that lost the `aborted` tombstone would let a late
+    # stage of the batch be kept, and nobody would resolve it.
+    await ctx.scripts.run("abort_batch", script_keys, [now_ms, batch], replicas=ctx.config.redis_wait_replicas)
 
 
 async def _decide(ctx: RedisContext, entry: str, batch: str, wanted: Decision) -> str:
@@ -172,8 +190,16 @@ async def _decide(ctx: RedisContext, entry: str, batch: str, wanted: Decision) -
     return text(await ctx.scripts.run("decide_batch", script_keys, [entry, batch, wanted], replicas=replicas))
 
 
+async def _open(ctx: RedisContext, entry: str, deadline_ms: int) -> None:
+    # Replicated before anything is staged: a failover that lost the open entry while the stages
+    # survived would leave parts that nothing finds, holding their queue's room for good.
+    script_keys = [ctx.keys.batches_open]
+    await ctx.scripts.run("open_batch", script_keys, [entry, deadline_ms], replicas=ctx.config.redis_wait_replicas)
+
+
 async def _close(ctx: RedisContext, entry: str, batch: str) -> None:
-    await ctx.scripts.run("close_batch", [ctx.keys.batches_open, ctx.keys.batches_decided], [entry, batch])
+    script_keys = [ctx.keys.batches_open, ctx.keys.batches_decided]
+    await ctx.scripts.run("close_batch", script_keys, [entry, batch], replicas=ctx.config.redis_wait_replicas)
 
 
 async def _give_up(ctx: RedisContext, entry: str, batch: str, queues: Sequence[str], now_ms: int) -> None:
