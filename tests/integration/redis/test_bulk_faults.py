@@ -236,6 +236,65 @@ async def test_a_stage_that_arrives_after_its_bulk_was_given_up_is_abandoned(
     assert await leftovers(redis_backend) == []
 
 
+async def test_parts_whose_open_entry_was_lost_are_swept(redis_backend: RedisBackend, clock: FrozenClock) -> None:
+    """A failover that loses the open entry (not yet replicated) while the stages survive, and the
+    submitter gone: nothing lists the batch, yet its parts hold their queues' room. The
+    scheduler's sweep drops the parts of a batch that is not open and was not decided commit."""
+    runner = redis_backend._scripts
+    run = runner.run
+
+    async def losing_open(name: str, keys: list[str], args: list[Any], **options: Any) -> Any:
+        if name == "decide_batch" and args[2] == "commit":
+            await redis_backend._client.delete(redis_backend._keys.batches_open)  # the failover's loss
+            raise BackendUnavailable("the submitter's connection dropped")
+        return await run(name, keys, args, **options)
+
+    runner.run = losing_open  # type: ignore[method-assign]
+    with pytest.raises(BackendUnavailable):
+        await redis_backend.submit([spec(clock, queue=queue) for queue in QUEUES])
+    runner.run = run  # type: ignore[method-assign]
+    assert await leftovers(redis_backend) != []  # staged, room reserved, in no open batch
+
+    assert await redis_backend.resolve_abandoned() == len(QUEUES)
+    assert await stored_per_queue(redis_backend) == {}
+    assert await leftovers(redis_backend) == []
+
+
+async def test_a_bulk_cancelled_mid_stage_gives_its_room_back_at_once(
+    redis_backend: RedisBackend, clock: FrozenClock
+) -> None:
+    """The client went away (its request cancelled) while one stage hangs: the parts staged
+    meanwhile are dropped then, not held until the deadline where they would refuse other
+    submits with queue_full."""
+    runner = redis_backend._scripts
+    run = runner.run
+    hanging = asyncio.Event()
+
+    async def one_stage_hangs(name: str, keys: list[str], args: list[Any], **options: Any) -> Any:
+        if name == "stage_batch" and keys[0] == redis_backend._keys.queue(QUEUES[0]).tasks:
+            hanging.set()
+            await asyncio.Event().wait()  # a black-holed shard, until cancelled
+        return await run(name, keys, args, **options)
+
+    runner.run = one_stage_hangs  # type: ignore[method-assign]
+    submit = asyncio.create_task(redis_backend.submit([spec(clock, queue=queue) for queue in QUEUES]))
+    await hanging.wait()
+    for _ in range(100):  # the other stages land
+        if len(await redis_backend._client.hkeys(redis_backend._keys.queue(QUEUES[-1]).staged)):
+            break
+        await asyncio.sleep(0.05)
+    submit.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await submit
+    runner.run = run  # type: ignore[method-assign]
+    for _ in range(200):  # polled: the give-up runs in the background
+        if not await leftovers(redis_backend):
+            break
+        await asyncio.sleep(0.05)
+    assert await leftovers(redis_backend) == []  # clock never moved: not the scheduler's doing
+    assert await stored_per_queue(redis_backend) == {}
+
+
 @pytest.fixture
 def engine_config() -> EngineConfig:
     return EngineConfig(max_queue_size=2)
