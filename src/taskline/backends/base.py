@@ -141,6 +141,13 @@ class Backend(Protocol):
         Returns how many were recovered; their tokens are stale from then on."""
         ...
 
+    async def resolve_abandoned(self) -> int:
+        """Finish what a bulk's submitter left undone past its deadline (it died, its connection
+        dropped, it stalled): store the whole bulk if its decision was commit, else drop it all.
+        Returns how many bulks were resolved. Nothing to do where a bulk is one transaction
+        (SQLite); on Redis a bulk spanning queues is a two-phase commit (redis/batches.py)."""
+        ...
+
     async def next_timer(self) -> float | None:
         """The earliest time at which `forward_due` or `recover_expired` will have work."""
         ...

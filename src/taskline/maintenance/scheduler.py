@@ -38,6 +38,8 @@ TRIM_PER_TICK = 1000
 class TickReport:
     forwarded: int = 0
     recovered: int = 0
+    resolved: int = 0
+    """Bulks whose submitter left them undone, finished (Backend.resolve_abandoned)."""
     trimmed: int = 0
     workers_forgotten: int = 0
     workers_departed: int = 0
@@ -61,6 +63,7 @@ class Scheduler:
         report = TickReport()
         report.forwarded = await _in_batches(self._backend.forward_due)
         report.recovered = await _in_batches(self._backend.recover_expired)
+        report.resolved = await self._resolve_abandoned()
         if self.clock.now() >= self._next_departures:
             self._next_departures = self.clock.now() + DEPARTURES_EVERY_S
             report.workers_departed = await self._backend.depart_workers(seen_before=self.clock.now() - SEEN_WITHIN_S)
@@ -74,6 +77,16 @@ class Scheduler:
             report.workers_forgotten = await self._backend.prune_workers(seen_before=self.clock.now() - FORGET_AFTER_S)
         report.sampled = await self._sampler.run_once()
         return report
+
+    async def _resolve_abandoned(self) -> int:
+        """Its own step with its own failure: the bulks' bookkeeping lives on one shard of a
+        cluster, and that shard being down must not stop departures, retention and sampling
+        (the rest of the tick), which need none of it. Tried again at the next tick."""
+        try:
+            return await self._backend.resolve_abandoned()
+        except TasklineError as exc:
+            log.warning("resolving abandoned bulks failed: %s", exc.message)
+            return 0
 
     async def run(self) -> None:
         """Loop until cancelled; a failing step is logged and retried, never fatal.

@@ -22,15 +22,16 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
-from taskline.backends.redis.connecting import COMMAND_TIMEOUT_S
 from tests.helpers.live import live_server, wait_until
 from tests.helpers.servers import RedisServer
 
 OPENAPI = Path(__file__).parents[3] / "docs" / "openapi.json"
-ANSWER_BOUND_S = 2 * COMMAND_TIMEOUT_S + 2
-"""Two Redis command timeouts (a route whose first call's failure it survives, as a poll
-survives the worker registry's, then its next call hangs too) and two seconds for a loaded
-machine."""
+ANSWER_BOUND_S = 30.0
+"""Only a real hang passes it. The design bound is two Redis command timeouts (a route whose
+first call's failure it survives, as a poll survives the worker registry's, then its next call
+hangs too), measured in docs/reliability.md; asserting that here would fail on a loaded machine
+(poll was 6.5 s of 8 at load 17), and no test depends on wall-clock speed. Ten command timeouts,
+so a route that waits on Redis without any timeout still fails it."""
 
 TASK_ID = "0190d7e2-0000-7000-8000-000000000000"
 TOKEN = {"token": "t"}

@@ -22,6 +22,7 @@ from taskline.backends.redis.batches import DEADLINE_S
 from taskline.core.clock import FrozenClock
 from taskline.core.config import EngineConfig
 from taskline.errors import BackendUnavailable
+from taskline.maintenance.scheduler import Scheduler
 from tests.helpers.seed import spec
 from tests.integration.redis.dying_bulk import PER_QUEUE, QUEUES
 
@@ -67,7 +68,7 @@ async def recover(backend: RedisBackend) -> None:
     failed step is tried again at the next tick."""
     for _ in range(5):
         with contextlib.suppress(BackendUnavailable):
-            await backend.recover_expired()
+            await backend.resolve_abandoned()
             if not await leftovers(backend):
                 return
 
@@ -129,6 +130,169 @@ async def test_connections_dropped_before_the_decision_leave_the_bulk_whole_or_a
     finally:
         await admin.aclose()
         await backend.close()
+
+
+async def test_a_close_that_fails_after_every_part_is_stored_still_answers_the_bulk(
+    redis_backend: RedisBackend, clock: FrozenClock
+) -> None:
+    """Close is housekeeping: once every part is stored, a client that got 503 and retried would
+    store the bulk twice. The scheduler closes it after the deadline."""
+    runner = redis_backend._scripts
+    run = runner.run
+
+    async def failing_close(name: str, keys: list[str], args: list[Any], **options: Any) -> Any:
+        if name == "close_batch":
+            runner.run = run  # type: ignore[method-assign]  # once
+            raise BackendUnavailable("the {~batches} shard went away")
+        return await run(name, keys, args, **options)
+
+    runner.run = failing_close  # type: ignore[method-assign]
+    stored = await redis_backend.submit([spec(clock, queue=queue) for queue in QUEUES])
+
+    assert [s.created for s in stored] == [True] * len(QUEUES)
+    assert await stored_per_queue(redis_backend) == dict.fromkeys(QUEUES, 1)
+    assert await leftovers(redis_backend) != []  # still open, until the scheduler's tick
+    clock.advance(DEADLINE_S + 1)
+    assert (await Scheduler(redis_backend, clock).run_once()).resolved == 1
+    assert await stored_per_queue(redis_backend) == dict.fromkeys(QUEUES, 1)  # nothing stored twice
+    assert await leftovers(redis_backend) == []
+
+
+async def test_a_decided_bulk_whose_commits_failed_is_rolled_forward_by_the_scheduler(
+    redis_backend: RedisBackend, clock: FrozenClock
+) -> None:
+    runner = redis_backend._scripts
+    run = runner.run
+
+    async def failing_commits(name: str, keys: list[str], args: list[Any], **options: Any) -> Any:
+        if name == "commit_batch":
+            raise BackendUnavailable("the connection dropped")
+        return await run(name, keys, args, **options)
+
+    runner.run = failing_commits  # type: ignore[method-assign]
+    with pytest.raises(BackendUnavailable):
+        await redis_backend.submit([spec(clock, queue=queue) for queue in QUEUES])
+    runner.run = run  # type: ignore[method-assign]
+    assert await stored_per_queue(redis_backend) == {}  # decided, not stored yet
+
+    scheduler = Scheduler(redis_backend, clock)
+    assert (await scheduler.run_once()).resolved == 0  # the submitter's deadline has not passed
+    clock.advance(DEADLINE_S + 1)
+    assert (await scheduler.run_once()).resolved == 1
+    assert await stored_per_queue(redis_backend) == dict.fromkeys(QUEUES, 1)
+    assert len(await redis_backend.lease(worker_id="w", max=100)) == len(QUEUES)
+    assert await leftovers(redis_backend) == []
+
+
+async def test_a_stalled_submitter_finds_its_bulk_given_up_and_its_decision_refused(
+    redis_backend: RedisBackend, clock: FrozenClock
+) -> None:
+    """The submitter stalls past the deadline after staging; the scheduler gives the batch up and
+    closes it. Its late commit must be answered abort (decide_batch.lua), and nothing stored."""
+    runner = redis_backend._scripts
+    run = runner.run
+
+    async def stalling(name: str, keys: list[str], args: list[Any], **options: Any) -> Any:
+        if name == "decide_batch" and args[2] == "commit":
+            clock.advance(DEADLINE_S + 1)
+            assert await Scheduler(redis_backend, clock).run_once() is not None
+        return await run(name, keys, args, **options)
+
+    runner.run = stalling  # type: ignore[method-assign]
+    with pytest.raises(BackendUnavailable, match="given up"):
+        await redis_backend.submit([spec(clock, queue=queue) for queue in QUEUES])
+
+    assert await stored_per_queue(redis_backend) == {}
+    assert await redis_backend.lease(worker_id="w", max=100) == []
+    assert await leftovers(redis_backend) == []  # no decision recorded after the close either
+
+
+async def test_a_stage_that_arrives_after_its_bulk_was_given_up_is_abandoned(
+    redis_backend: RedisBackend, clock: FrozenClock
+) -> None:
+    """A stage delayed past its batch's abort (a command buffered on a hung connection) meets the
+    abort's tombstone and is refused with ABANDONED: nothing is kept that nobody would resolve."""
+    runner = redis_backend._scripts
+    run = runner.run
+    refused: list[BaseException] = []
+
+    async def late_stage(name: str, keys: list[str], args: list[Any], **options: Any) -> Any:
+        if name == "stage_batch" and keys[0] == redis_backend._keys.queue(QUEUES[0]).tasks:
+            clock.advance(DEADLINE_S + 1)
+            assert (await redis_backend.resolve_abandoned()) == 1  # aborted in every queue, closed
+            try:
+                return await run(name, keys, args, **options)
+            except BackendUnavailable as exc:
+                refused.append(exc)
+                raise
+        return await run(name, keys, args, **options)
+
+    runner.run = late_stage  # type: ignore[method-assign]
+    with pytest.raises(BackendUnavailable):
+        await redis_backend.submit([spec(clock, queue=queue) for queue in QUEUES])
+
+    assert len(refused) == 1  # the stage_batch.lua ABANDONED reply
+    assert await stored_per_queue(redis_backend) == {}
+    assert await leftovers(redis_backend) == []
+
+
+async def test_parts_whose_open_entry_was_lost_are_swept(redis_backend: RedisBackend, clock: FrozenClock) -> None:
+    """A failover that loses the open entry (not yet replicated) while the stages survive, and the
+    submitter gone: nothing lists the batch, yet its parts hold their queues' room. The
+    scheduler's sweep drops the parts of a batch that is not open and was not decided commit."""
+    runner = redis_backend._scripts
+    run = runner.run
+
+    async def losing_open(name: str, keys: list[str], args: list[Any], **options: Any) -> Any:
+        if name == "decide_batch" and args[2] == "commit":
+            await redis_backend._client.delete(redis_backend._keys.batches_open)  # the failover's loss
+            raise BackendUnavailable("the submitter's connection dropped")
+        return await run(name, keys, args, **options)
+
+    runner.run = losing_open  # type: ignore[method-assign]
+    with pytest.raises(BackendUnavailable):
+        await redis_backend.submit([spec(clock, queue=queue) for queue in QUEUES])
+    runner.run = run  # type: ignore[method-assign]
+    assert await leftovers(redis_backend) != []  # staged, room reserved, in no open batch
+
+    assert await redis_backend.resolve_abandoned() == len(QUEUES)
+    assert await stored_per_queue(redis_backend) == {}
+    assert await leftovers(redis_backend) == []
+
+
+async def test_a_bulk_cancelled_mid_stage_gives_its_room_back_at_once(
+    redis_backend: RedisBackend, clock: FrozenClock
+) -> None:
+    """The client went away (its request cancelled) while one stage hangs: the parts staged
+    meanwhile are dropped then, not held until the deadline where they would refuse other
+    submits with queue_full."""
+    runner = redis_backend._scripts
+    run = runner.run
+    hanging = asyncio.Event()
+
+    async def one_stage_hangs(name: str, keys: list[str], args: list[Any], **options: Any) -> Any:
+        if name == "stage_batch" and keys[0] == redis_backend._keys.queue(QUEUES[0]).tasks:
+            hanging.set()
+            await asyncio.Event().wait()  # a black-holed shard, until cancelled
+        return await run(name, keys, args, **options)
+
+    runner.run = one_stage_hangs  # type: ignore[method-assign]
+    submit = asyncio.create_task(redis_backend.submit([spec(clock, queue=queue) for queue in QUEUES]))
+    await hanging.wait()
+    for _ in range(100):  # the other stages land
+        if len(await redis_backend._client.hkeys(redis_backend._keys.queue(QUEUES[-1]).staged)):
+            break
+        await asyncio.sleep(0.05)
+    submit.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await submit
+    runner.run = run  # type: ignore[method-assign]
+    for _ in range(200):  # polled: the give-up runs in the background
+        if not await leftovers(redis_backend):
+            break
+        await asyncio.sleep(0.05)
+    assert await leftovers(redis_backend) == []  # clock never moved: not the scheduler's doing
+    assert await stored_per_queue(redis_backend) == {}
 
 
 @pytest.fixture

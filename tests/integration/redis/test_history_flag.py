@@ -15,6 +15,7 @@ from taskline.client.sync import Client
 from taskline.core.clock import FrozenClock
 from taskline.core.config import EngineConfig
 from taskline.core.states import TaskState
+from taskline.errors import BackendUnavailable
 from tests.helpers.seed import in_state
 from tests.helpers.servers import running_redis
 
@@ -87,5 +88,27 @@ async def test_a_flag_that_cannot_be_read_keeps_its_last_value(tmp_path: Path, m
             store.start()
             await client.delete("taskline:history")
             assert not await flag.on(client)  # read again once Redis answers
+        finally:
+            await client.aclose()
+
+
+async def test_a_flag_never_read_is_not_taken_as_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the flag's shard down at a process's first script call there is no last value: the
+    call is refused (and tried again) rather than run as if history were off, which would end
+    tasks that never reach the outbox. Once a read succeeds, its value is kept through failures."""
+    monkeypatch.setattr(history_flag, "REFRESH_S", 60.0)  # a failed first read must not wait for this
+    with running_redis(tmp_path) as store:
+        client = aioredis.Redis.from_url(store.url)
+        try:
+            flag = HistoryFlag("taskline:history", always=False)
+            store.stop()
+            for _ in range(2):  # every call asks again until one read works, not once a REFRESH_S
+                with pytest.raises(BackendUnavailable):
+                    await flag.on(client)
+            store.start()
+            await client.set("taskline:history", "1")  # history on (a restarted store lost it)
+            assert await flag.on(client)
+            store.stop()
+            assert await flag.on(client)  # read once: kept
         finally:
             await client.aclose()

@@ -124,7 +124,7 @@ async def exercise_every_script(backend: RedisBackend, clock: FrozenClock) -> No
     # A bulk spanning queues that its process left open (it crashed after opening it): the
     # scheduler gives it up once the deadline has passed (batches.py).
     await backend._client.zadd(backend._keys.batches_open, {"abandoned q4": 0})
-    await backend.recover_expired()
+    await backend.resolve_abandoned()
     assert await backend._client.zcard(backend._keys.batches_open) == 0
 
 

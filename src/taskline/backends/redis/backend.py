@@ -82,6 +82,7 @@ class RedisBackend:
         self._hub = WakeupHub()
         self._coalescer = SubmitCoalescer(self._submit_to_queue)
         self._listener = WakeListener(client, self._keys.wake_channel, self._hub)
+        self._next_orphan_sweep_ms = 0  # batches.sweep_orphans, from resolve_abandoned
         self._archive_reader = uuid.uuid4().hex  # who holds a queue's archive claim (archive.py)
 
     @classmethod
@@ -311,10 +312,17 @@ class RedisBackend:
         recovered = await timers.recover_expired(
             self._ctx, self._now_ms(), limit, lambda task: self._retry_delay_ms(task, None)
         )
-        await batches.resolve_abandoned(self._ctx, self._now_ms())  # what a bulk's crash left, too
         if recovered:
             self._hub.timers_changed()
         return recovered
+
+    async def resolve_abandoned(self) -> int:
+        now_ms = self._now_ms()
+        resolved = await batches.resolve_abandoned(self._ctx, now_ms)
+        if now_ms >= self._next_orphan_sweep_ms:  # a read of every queue: not at every tick
+            self._next_orphan_sweep_ms = now_ms + to_ms(batches.DEADLINE_S)
+            resolved += await batches.sweep_orphans(self._ctx, await self._catalog.queues(fresh=True), now_ms)
+        return resolved
 
     async def next_timer(self) -> float | None:
         return await self._inspector.next_timer()

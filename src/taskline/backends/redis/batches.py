@@ -18,14 +18,17 @@ is a two-phase commit, the submitting process its coordinator and the scheduler 
 A refusal (a full queue) or a failure before the decision gives the batch up: abort is
 recorded, each part dropped. Whatever the coordinator does not finish (it died, its connection
 dropped, it stalled) the scheduler finishes once the deadline has passed (`resolve_abandoned`,
-run with lease recovery): it asks for abort, which is recorded unless commit came first, and
+its own step of the scheduler's tick): it asks for abort, which is recorded unless commit came first, and
 commits or drops every part by what was decided. Both steps are idempotent (a part is stored or
 dropped once, whoever gets there first), so the coordinator and the scheduler may race freely.
+Every step waits for replicas when asked to (TASKLINE_REDIS_WAIT_REPLICAS); should an open entry
+be lost all the same, the scheduler's sweep (`sweep_orphans`) resolves parts no open batch names.
 """
 
 import asyncio
+import contextlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from typing import Literal
 
 from taskline.backends.redis.calls import Args, submit_call, submit_keys, submit_outcomes
@@ -55,11 +58,17 @@ async def submit_across(ctx: RedisContext, parts: dict[str, list[Task]], now_ms:
     """
     batch = uuid.uuid4().hex
     entry = " ".join([batch, *parts])  # queue names never hold a space (core.spec)
-    await ctx.pipeline([("zadd", (ctx.keys.batches_open, {entry: now_ms + to_ms(DEADLINE_S)}))])
+    await _open(ctx, entry, now_ms + to_ms(DEADLINE_S))
     calls = {queue: _part(ctx, queue, tasks, now_ms) for queue, tasks in parts.items()}
-    staged = await asyncio.gather(
-        *(_stage(ctx, queue, batch, now_ms, part) for queue, part in calls.items()), return_exceptions=True
-    )
+    try:
+        staged = await asyncio.gather(
+            *(_stage(ctx, queue, batch, now_ms, part) for queue, part in calls.items()), return_exceptions=True
+        )
+    except asyncio.CancelledError:
+        # The client went away mid-stage: give the room back now, not after the deadline (other
+        # submits would meanwhile be refused queue_full for room nobody will use).
+        _in_background(_give_up(ctx, entry, batch, list(parts), now_ms))
+        raise
     refusals = [r for r in staged if isinstance(r, BaseException)]
     if refusals:
         await _give_up(ctx, entry, batch, list(parts), now_ms)
@@ -67,38 +76,82 @@ async def submit_across(ctx: RedisContext, parts: dict[str, list[Task]], now_ms:
     if await _decide(ctx, entry, batch, "commit") != "commit":
         await _give_up(ctx, entry, batch, list(parts), now_ms)
         raise BackendUnavailable("the bulk submit took too long and was given up; nothing of it was stored")
-    replies = await asyncio.gather(*(_commit(ctx, queue, batch, now_ms) for queue in parts), return_exceptions=True)
+    replies = await asyncio.gather(
+        *(_commit(ctx, queue, batch, now_ms, types=calls[queue][0].split()) for queue in parts), return_exceptions=True
+    )
     outcomes = {}
     for queue, reply in zip(parts, replies, strict=True):
         if isinstance(reply, BaseException):
             raise reply  # committed: the scheduler stores what is left once the deadline passes
         tasks = parts[queue]
         outcomes[queue] = await _read_back(ctx, queue, tasks) if reply is None else submit_outcomes(queue, tasks, reply)
-    await _close(ctx, entry, batch)
+    # Every part is stored: the bulk is done whatever close does. Close is housekeeping the
+    # scheduler finishes after the deadline (decide answers commit, the commits store nothing
+    # twice), and a 503 here would make a client that retries on 503 store the bulk twice.
+    with contextlib.suppress(TasklineError):
+        await _close(ctx, entry, batch)
     return outcomes
 
 
 async def resolve_abandoned(ctx: RedisContext, now_ms: int) -> int:
     """Finish the bulks whose coordinator missed its deadline: store every part of those whose
     decision was commit, drop every part of the others. Returns how many were resolved; a batch
-    with a queue on a shard that does not answer is left for the next call."""
+    with a queue on a shard that does not answer is left for the next call.
+
+    The batches are resolved at once, not one after the other: each waits at most a command
+    timeout for a shard that does not answer, so a black-holed shard costs one timeout per call,
+    not one per batch, and the batches on shards that answer are resolved meanwhile.
+
+    Raises:
+        BackendUnavailable: the `{~batches}` shard did not answer.
+    """
     (entries,) = await ctx.pipeline([("zrangebyscore", (ctx.keys.batches_open, "-inf", now_ms, 0, RESOLVED_PER_TICK))])
-    resolved = 0
-    for raw in entries:
-        entry = text(raw)
-        batch, *queues = entry.split(" ")
-        try:
-            if await _decide(ctx, entry, batch, "abort") == "commit":
-                done = await asyncio.gather(*(_commit(ctx, q, batch, now_ms) for q in queues), return_exceptions=True)
-            else:
-                done = await asyncio.gather(*(_abort(ctx, q, batch, now_ms) for q in queues), return_exceptions=True)
-            if any(isinstance(d, BaseException) for d in done):
-                continue  # a shard did not answer: the rest is idempotent, all is tried again next time
-            await _close(ctx, entry, batch)
-        except BackendUnavailable:
-            continue
-        resolved += 1
-    return resolved
+    done = await asyncio.gather(*(_resolve(ctx, text(raw), now_ms) for raw in entries))
+    return sum(done)
+
+
+async def _resolve(ctx: RedisContext, entry: str, now_ms: int) -> bool:
+    """Resolve one abandoned batch; whether it is resolved (else it is tried again next time)."""
+    batch, *queues = entry.split(" ")
+    try:
+        if await _decide(ctx, entry, batch, "abort") == "commit":
+            done = await asyncio.gather(*(_commit(ctx, q, batch, now_ms) for q in queues), return_exceptions=True)
+        else:
+            done = await asyncio.gather(*(_abort(ctx, q, batch, now_ms) for q in queues), return_exceptions=True)
+        if any(isinstance(d, BaseException) for d in done):
+            return False  # a shard did not answer: the rest is idempotent, all is tried again next time
+        await _close(ctx, entry, batch)
+    except BackendUnavailable:
+        return False
+    return True
+
+
+async def sweep_orphans(ctx: RedisContext, queues: Sequence[str], now_ms: int) -> int:
+    """Resolve the staged parts whose batch is not open: what a lost open entry (a failover before
+    it was replicated, with the stages kept) would leave for good, holding its queue's room.
+    Each is committed if its decision is commit, else dropped (its abort tombstone refuses a
+    stage still on the way). Returns how many parts were resolved.
+
+    The parts are read before the open batches: a batch is open before any part of it is staged
+    and closed only after every part is resolved, so a part read here whose batch is not open
+    then is an orphan, or was resolved meanwhile (then its commit or abort finds nothing).
+    """
+    staged = await ctx.pipeline([("hkeys", (ctx.keys.queue(q).staged,)) for q in queues])
+    parts = [(queue, text(batch)) for queue, batches in zip(queues, staged, strict=True) for batch in batches]
+    if not parts:
+        return 0
+    (entries,) = await ctx.pipeline([("zrange", (ctx.keys.batches_open, 0, -1))])
+    open_ids = {text(entry).split(" ")[0] for entry in entries}
+    orphans = [(queue, batch) for queue, batch in parts if batch not in open_ids]
+    if not orphans:
+        return 0
+    (decisions,) = await ctx.pipeline([("hmget", (ctx.keys.batches_decided, [batch for _, batch in orphans]))])
+    for (queue, batch), decision in zip(orphans, decisions, strict=True):
+        if decision is not None and text(decision) == "commit":
+            await _commit(ctx, queue, batch, now_ms)
+        else:
+            await _abort(ctx, queue, batch, now_ms)
+    return len(orphans)
 
 
 def _part(ctx: RedisContext, queue: str, tasks: list[Task], now_ms: int) -> tuple[str, bytes]:
@@ -143,19 +196,27 @@ def _staged_types(staged: bytes) -> list[str]:
 async def _stage(ctx: RedisContext, queue: str, batch: str, now_ms: int, part: tuple[str, bytes]) -> int:
     keys = ctx.keys.queue(queue)
     script_keys = [keys.tasks, keys.counts, keys.unique, keys.staged, keys.aborted]
-    args: Args = [now_ms, ctx.config.max_queue_size, batch, now_ms + to_ms(DEADLINE_S), *part]
+    args: Args = [now_ms, ctx.config.max_queue_size, batch, *part]
     # With TASKLINE_REDIS_WAIT_REPLICAS each step waits for its replicas: a failover that lost a
     # stage or the decision after a part was committed would leave the batch half stored.
     return int(await ctx.scripts.run("stage_batch", script_keys, args, replicas=ctx.config.redis_wait_replicas))
 
 
-async def _commit(ctx: RedisContext, queue: str, batch: str, now_ms: int) -> list[object] | None:
-    """Store a queue's staged part; its submit reply, or None if nothing was staged (any more)."""
+async def _commit(
+    ctx: RedisContext, queue: str, batch: str, now_ms: int, *, types: list[str] | None = None
+) -> list[object] | None:
+    """Store a queue's staged part; its submit reply, or None if nothing was staged (any more).
+
+    `types`: the part's pending types (their keys must be named to the script, for a cluster),
+    as the submitter staged them; the scheduler, which does not know them, reads them from the
+    staged part (one more round trip, on the rare path)."""
     keys = ctx.keys.queue(queue)
-    (staged,) = await ctx.pipeline([("hget", (keys.staged, batch))])
-    if staged is None:
-        return None
-    script_keys = [*submit_keys(keys), keys.staged, *(keys.pending(t) for t in _staged_types(staged))]
+    if types is None:
+        (staged,) = await ctx.pipeline([("hget", (keys.staged, batch))])
+        if staged is None:
+            return None
+        types = _staged_types(staged)
+    script_keys = [*submit_keys(keys), keys.staged, *(keys.pending(t) for t in types)]
     args: Args = [now_ms, ctx.keys.wake_channel, queue, batch]
     reply = await ctx.scripts.run("commit_batch", script_keys, args, replicas=ctx.config.redis_wait_replicas)
     return None if reply is None else list(reply)
@@ -163,7 +224,10 @@ async def _commit(ctx: RedisContext, queue: str, batch: str, now_ms: int) -> lis
 
 async def _abort(ctx: RedisContext, queue: str, batch: str, now_ms: int) -> None:
     keys = ctx.keys.queue(queue)
-    await ctx.scripts.run("abort_batch", [keys.counts, keys.staged, keys.aborted], [now_ms, batch])
+    script_keys = [keys.counts, keys.staged, keys.aborted]
+    # Replicated before it counts: a failover that lost the `aborted` tombstone would let a late
+    # stage of the batch be kept, and nobody would resolve it.
+    await ctx.scripts.run("abort_batch", script_keys, [now_ms, batch], replicas=ctx.config.redis_wait_replicas)
 
 
 async def _decide(ctx: RedisContext, entry: str, batch: str, wanted: Decision) -> str:
@@ -172,8 +236,16 @@ async def _decide(ctx: RedisContext, entry: str, batch: str, wanted: Decision) -
     return text(await ctx.scripts.run("decide_batch", script_keys, [entry, batch, wanted], replicas=replicas))
 
 
+async def _open(ctx: RedisContext, entry: str, deadline_ms: int) -> None:
+    # Replicated before anything is staged: a failover that lost the open entry while the stages
+    # survived would leave parts that nothing finds, holding their queue's room for good.
+    script_keys = [ctx.keys.batches_open]
+    await ctx.scripts.run("open_batch", script_keys, [entry, deadline_ms], replicas=ctx.config.redis_wait_replicas)
+
+
 async def _close(ctx: RedisContext, entry: str, batch: str) -> None:
-    await ctx.scripts.run("close_batch", [ctx.keys.batches_open, ctx.keys.batches_decided], [entry, batch])
+    script_keys = [ctx.keys.batches_open, ctx.keys.batches_decided]
+    await ctx.scripts.run("close_batch", script_keys, [entry, batch], replicas=ctx.config.redis_wait_replicas)
 
 
 async def _give_up(ctx: RedisContext, entry: str, batch: str, queues: Sequence[str], now_ms: int) -> None:
@@ -186,6 +258,16 @@ async def _give_up(ctx: RedisContext, entry: str, batch: str, queues: Sequence[s
             await _close(ctx, entry, batch)
     except TasklineError:
         pass
+
+
+_background: set[asyncio.Task[None]] = set()
+"""Give-ups running after their request was cancelled, held so they are not collected midway."""
+
+
+def _in_background(work: Coroutine[object, object, None]) -> None:
+    task = asyncio.get_running_loop().create_task(work)
+    _background.add(task)
+    task.add_done_callback(_background.discard)
 
 
 def _worst(refusals: list[BaseException]) -> BaseException:

@@ -11,7 +11,9 @@ A read that fails keeps the last value read, until the next read REFRESH_S later
 on one shard of a cluster, and every script call asks the flag first, so a failed read that
 raised made that shard's outage fail every script on every shard (and a black-holed Redis cost
 each call one more command timeout). Meanwhile the scripts run as before: a script that needs
-the failed shard fails on its own.
+the failed shard fails on its own. Until a first read has succeeded there is no last value, and
+guessing "off" would end tasks without archiving them while history is on: so a read that fails
+before that raises (the script is refused and tried again), and every call reads until one works.
 """
 
 import logging
@@ -40,24 +42,33 @@ class HistoryFlag:
         self.always = always
         self._now = now
         self._on = always
+        self._known = always
+        """Whether `_on` was read (or is `always`): before that, a failed read raises."""
         self._read_at = float("-inf")
 
     def _due(self) -> bool:
-        if self.always or self._now() - self._read_at < REFRESH_S:
+        if self.always or (self._known and self._now() - self._read_at < REFRESH_S):
             return False
         self._read_at = self._now()  # one caller reads; the others use the value meanwhile
         return True
 
     def _seen(self, value: object) -> bool:
         self._on = value is not None
+        self._known = True
         return self._on
 
     def _kept(self, exc: BackendUnavailable) -> bool:
+        if not self._known:
+            raise exc  # never read: no last value to keep
         log.debug("history flag unread (%s); keeping the last value read, %s", exc.message, self._on)
         return self._on
 
     async def on(self, client: "AnyRedis") -> bool:
-        """Whether ends are archived now: the last value read if Redis does not answer now."""
+        """Whether ends are archived now: the last value read if Redis does not answer now.
+
+        Raises:
+            BackendUnavailable: Redis did not answer, and no read has succeeded yet.
+        """
         if not self._due():
             return self._on
         try:

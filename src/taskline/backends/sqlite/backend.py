@@ -159,6 +159,9 @@ class SqliteBackend:
     async def recover_expired(self, *, limit: int = 1000) -> int:
         return await self._writer.run(partial(self._tx.recover_expired, limit=limit))
 
+    async def resolve_abandoned(self) -> int:
+        return 0  # a bulk is one transaction here: nothing is ever left half done
+
     async def next_timer(self) -> float | None:
         return await self._reader.run(inspection.next_timer)
 
