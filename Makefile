@@ -54,7 +54,7 @@ unit: $(STAMP)
 # The suite is mostly CPU (a server process per fixture), so `make test` and the groups below
 # run on every core: each xdist worker has its own redis-server, free ports and tmp dirs, and
 # loadscope keeps a module's tests, and the servers they share, on one worker.
-test test-contract test-integration test-e2e test-scale test-history: export PYTEST_ADDOPTS += -n auto --dist loadscope
+test test-contract test-integration test-e2e test-scale test-history test-fuzz: export PYTEST_ADDOPTS += -n auto --dist loadscope
 
 # test-cluster runs without xdist: test_cluster.py shares one cluster, and test_failover.py's tests
 # start (and kill nodes of) clusters of their own, six redis-servers each: on 2 cores, one at a time.
@@ -65,6 +65,15 @@ test-contract test-integration test-e2e test-scale test-cluster test-history: $(
 
 # PostgreSQL history (tests/history: a real PostgreSQL from initdb + pg_ctl, one per xdist worker).
 test-postgres: test-history
+
+# Issue 12's fuzzing (tests/fuzz; docs/reliability.md "Fuzzing"): `make test` runs a small
+# form; this one FUZZ_SCALE times the cases of every fuzzer, and schemathesis' coverage phase
+# (every boundary of every field, hundreds of cases an operation). Several minutes.
+.PHONY: test-fuzz
+FUZZ_SCALE ?= 20
+test-fuzz: $(STAMP) services
+	TASKLINE_FUZZ_SCALE=$(FUZZ_SCALE) TASKLINE_FUZZ_COVERAGE=1 \
+		$(PY) -m pytest -q --timeout 1800 tests/fuzz tests/integration/api/test_fuzz_findings.py
 
 bench: $(STAMP) services
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
@@ -78,6 +87,19 @@ bench-scale: $(STAMP) services
 	$(PY) -m bench.scale
 	$(PY) -m bench.scale --commands
 	$(PY) -m bench.retention
+
+# Issue 12's Redis failures (docs/reliability.md "Redis failures"): every route with Redis stopped and
+# black-holed, workers through outages, a bulk across queues killed at each phase of its commit, the
+# history flag's shard down. `make test` runs them too, the bulk killed at three of its seven points;
+# this runs just these, at every point, on two workers.
+REDIS_FAILURE_TESTS := tests/integration/api/test_outage.py tests/integration/api/test_outage_routes.py \
+	tests/integration/worker/test_redis_outage.py tests/integration/redis/test_bulk_faults.py \
+	tests/integration/redis/test_history_flag.py \
+	tests/cluster/test_failover.py::test_the_history_flags_shard_down_leaves_the_other_shards_scripts_running
+
+.PHONY: test-redis-failures
+test-redis-failures: $(STAMP) services
+	REDIS_FAILURES_FULL=1 $(PY) -m pytest -q -n 2 --dist loadscope $(REDIS_FAILURE_TESTS)
 
 # Issue 12's fault injection (tests/chaos/, docs/reliability.md "Chaos"): the full form, 100,000
 # tasks per backend under kills, stops and Redis restarts, one backend after the other; the short
@@ -108,8 +130,24 @@ bench/peers/bullmq/node_modules/.installed: bench/peers/bullmq/package-lock.json
 bench-peers: $(PEERS_STAMP) bench/peers/bullmq/node_modules/.installed services
 	$(PEERS_VENV)/bin/python -m bench.peers $(PEERS_ARGS)
 
+# SECURITY.md's claims: every test file it names (tests/unit/test_security_md.py checks that
+# each claim names a test and that each named test exists). They also run in `make test`.
+.PHONY: test-security
+test-security: export PYTEST_ADDOPTS += -n auto --dist loadscope
+test-security: $(STAMP) services browser-deps
+	$(PY) -m pytest -q $$(grep -o 'tests/[a-z_/]*\.py' SECURITY.md | sort -u)
+
 openapi: $(STAMP)
 	$(PY) -m taskline.api.openapi docs/openapi.json
 
 clean:
 	rm -rf $(VENV) $(PEERS_VENV) bench/peers/bullmq/node_modules .pytest_cache .mypy_cache .ruff_cache build src/*.egg-info
+
+# Issue 12's differential test (tests/differential): SQLite and Redis driven through the same random
+# operations on one frozen clock, compared after every step. `make test` runs a short form (20 runs
+# of 25 steps); this one runs 300 runs of 60 steps. Sizes: TASKLINE_DIFFERENTIAL_EXAMPLES, _STEPS.
+.PHONY: test-differential
+test-differential: $(STAMP) services
+	TASKLINE_DIFFERENTIAL_EXAMPLES=$${TASKLINE_DIFFERENTIAL_EXAMPLES:-300} \
+	TASKLINE_DIFFERENTIAL_STEPS=$${TASKLINE_DIFFERENTIAL_STEPS:-60} \
+		$(PY) -m pytest -q tests/differential

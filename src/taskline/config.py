@@ -161,12 +161,24 @@ class Settings(BaseSettings):
         return shown
 
 
+_PASSWORD_PARAMS = frozenset({"password", "pass", "passwd", "sslpassword"})
+"""Query parameters that carry a password: redis-py and libpq both take `?password=`."""
+
+
 def _mask_url(url: str) -> str:
+    """`url` with its password hidden, in the user part and in the query; taken apart by
+    hand, not through `urlsplit(...).port`, which raises on a malformed port: a setting that
+    is wrong must still be shown, and without its password."""
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username or ''}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
+    userinfo, at, host = parts.netloc.rpartition("@")
+    if at and ":" in userinfo:
+        userinfo = userinfo.partition(":")[0] + ":***"
+    query = "&".join(
+        f"{name}=***" if name.lower() in _PASSWORD_PARAMS else pair
+        for pair in parts.query.split("&")
+        for name in [pair.partition("=")[0]]
+    )
+    return urlunsplit(parts._replace(netloc=f"{userinfo}{at}{host}", query=query))
 
 
 def load_settings(config_file: str | Path | None = None, **flags: Any) -> Settings:

@@ -15,12 +15,12 @@ from taskline.backends.factory import open_backend
 from taskline.core.archive import ArchiveBacklog
 from taskline.core.clock import Clock, SystemClock
 from taskline.core.measures import TaskMetrics
-from taskline.core.outcomes import LeaseAsk, Outcome, Settlement
+from taskline.core.outcomes import Completion, LeaseAsk, Outcome, Settlement
 from taskline.core.priority import parse_priority
 from taskline.core.samples import KEPT_MINUTES, minute_of, totals_of
 from taskline.core.sentinel import UNCHANGED
 from taskline.core.series import MinuteFigures, series
-from taskline.core.spec import NAME_RE, TaskSpec, check_payload_size, parse_spec
+from taskline.core.spec import NAME_RE, TaskSpec, check_payload_size, parse_spec, stored_json_size
 from taskline.core.states import TaskState
 from taskline.core.task import (
     HeartbeatAck,
@@ -392,7 +392,14 @@ class TaskService:
     ) -> Settlement:
         """End many attempts (one refused alone, see `Backend.settle`), then lease up to
         `then_lease.max` tasks for the worker as a poll without waiting would: the worker is
-        registered, and a paused one leases nothing."""
+        registered, and a paused one leases nothing.
+
+        Raises:
+            ValidationFailed: a result cannot be stored as JSON (`stored_json_size`), before anything is settled.
+        """
+        for outcome in outcomes:
+            if isinstance(outcome, Completion) and outcome.result is not None:
+                stored_json_size(outcome.result, "result")  # else the backend's encoder fails with a 500
         if then_lease is not None:
             details = WorkerDetails(queues=list(then_lease.queues or []), types=list(then_lease.types or []))
             if then_lease.max < 1 or await self.roster.paused(then_lease.worker_id, details):

@@ -14,12 +14,17 @@ import httpx
 import pytest
 import redis
 
+from taskline.backends.redis import history_flag
+from taskline.backends.redis.backend import RedisBackend
 from taskline.client import Client
 from taskline.config import Settings
+from taskline.core.clock import FrozenClock
+from taskline.core.states import TaskState
 from taskline.errors import BackendUnavailable
 from tests.helpers import http_seed
 from tests.helpers.cluster import RedisClusterNodes, running_cluster
 from tests.helpers.live import LiveServer, live_server, wait_until, worker_process
+from tests.helpers.seed import lease_one, submit
 
 APP = "tests.integration.worker.tasks_app:app"
 # Keys outside any queue that every process reads (the queue catalog, the record format, the
@@ -244,3 +249,30 @@ def test_the_blocking_client_waiting_for_replicas_carries_on_after_a_failover(tm
             wait_until(accepted_one, timeout_s=30, what="a blocking submit accepted after the failover")
             assert client.get(accepted[0]).state == "pending"
     print(f"blocking Client with WAIT: carried on {time.monotonic() - promoted_at:.2f} s after the promotion")
+
+
+async def test_the_history_flags_shard_down_leaves_the_other_shards_scripts_running(
+    partial_cluster: RedisClusterNodes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every script call asks the history flag (backends/redis/history_flag.py) first; its key
+    lives on one shard. With that shard down, a queue on another shard still completes its
+    tasks, archiving their ends as the flag last said."""
+    monkeypatch.setattr(history_flag, "REFRESH_S", 0.0)  # read the flag at every call
+    dead = partial_cluster.shard_of("taskline:history")
+    queue = next(f"q{n}" for n in range(1000) if partial_cluster.shard_of(f"taskline:{{q{n}}}:tasks")[0] not in dead)
+    live_node = next(port for port in partial_cluster.processes if port not in dead)
+    clock = FrozenClock()
+    backend = await RedisBackend.connect(partial_cluster.url(live_node), clock=clock, wake_ups=False)
+    try:
+        await backend.keep_history_on(900)
+        task = await submit(backend, clock, queue=queue)
+        lease = await lease_one(backend, task)
+        for port in dead:
+            partial_cluster.kill(port)
+
+        completed = await backend.complete(task.id, lease.token)
+
+        assert completed.state is TaskState.COMPLETED
+        assert await backend._client.xlen(backend._keys.queue(queue).archive) == 1
+    finally:
+        await backend.close()

@@ -153,3 +153,11 @@ async def test_retention_frees_a_unique_key(backend: Backend, clock: FrozenClock
     (again,) = await backend.submit([spec(clock, type=task.type, unique_key="k")])
 
     assert again.created
+
+
+async def test_resuming_an_unknown_queue_makes_up_no_queue(backend: Backend, clock: FrozenClock) -> None:
+    # Found by tests/differential: SQLite listed a queue that only a resume had named.
+    await backend.resume_queue("never-used")
+    await backend.pause_queue("paused-early")
+
+    assert [(q.name, q.paused) for q in await backend.queue_stats()] == [("paused-early", True)]

@@ -183,3 +183,46 @@ async def test_a_new_attempt_starts_with_no_progress(backend: Backend, clock: Fr
     retried = await backend.retry(task.id)
     assert retried.progress is None
     assert (await backend.get(task.id)).progress is None  # type: ignore[union-attr]
+
+
+async def test_ties_lease_in_submission_order_across_queues_and_types(backend: Backend, clock: FrozenClock) -> None:
+    # Found by tests/differential: on Redis equal order keys went by queue name, then type name;
+    # on SQLite by id. One bulk shares its due time, so its tasks lease in the order given.
+    shapes = [("q2", "b"), ("q1", "b"), ("q2", "a"), ("q1", "a"), ("q2", "b")]
+    results = await backend.submit([spec(clock, type_, queue=queue) for queue, type_ in shapes])
+    ids = [result.task.id for result in results]
+
+    leased = [lease.task.id for lease in await backend.lease(worker_id="w", max=3)]
+    leased += [lease.task.id for lease in await backend.lease(worker_id="w", queues=["q1", "q2"], max=5)]
+
+    assert leased == ids
+
+
+async def test_times_and_progress_read_back_as_numbers_of_one_kind(backend: Backend, clock: FrozenClock) -> None:
+    # Found by tests/differential: SQLite's RETURNING gave a whole REAL back as an int, so a
+    # leased task's timeout went out as 300 where a GET (and Redis) said 300.0.
+    task = await submit(backend, clock, timeout=300)
+    (lease,) = await backend.lease(worker_id="w", types=[task.type])
+    await backend.heartbeat(task.id, lease.token, progress=50)
+    stored = await backend.get(task.id)
+
+    assert type(lease.task.timeout) is float
+    assert stored is not None
+    assert type(stored.progress) is float
+    assert type(stored.timeout) is float
+
+
+async def test_a_new_type_leases_in_order_at_once(backend: Backend, clock: FrozenClock) -> None:
+    # Found by tests/differential: on Redis a lease of any type read the queue's types from a
+    # cache up to a second old, so a type first submitted since was passed over while older
+    # work of other types remained.
+    old = await submit(backend, clock, "old-type", queue="q")
+    await backend.lease(worker_id="w", max=1)  # reads (and caches) the queue's types
+    await submit(backend, clock, "old-type", queue="q")
+    clock.advance(1)
+    new = await submit(backend, clock, "new-type", queue="q", priority=3)
+
+    leased = [lease.task.id for lease in await backend.lease(worker_id="w", max=1)]
+
+    assert old.id not in leased
+    assert leased == [new.id]

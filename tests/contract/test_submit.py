@@ -146,3 +146,13 @@ async def test_duplicate_keys_inside_one_batch_share_the_first_task(backend: Bac
     assert results[1].task.id == results[0].task.id
     counts = await backend.counts()
     assert counts[TaskState.PENDING] == 2
+
+
+async def test_unique_ttl_without_a_key_is_kept_as_submitted(backend: Backend, clock: FrozenClock) -> None:
+    # Found by tests/differential: Redis showed the default ttl of a task submitted without a key.
+    task = await submit(backend, clock, unique_ttl=5)
+
+    assert task.unique_ttl == 5
+    stored = await backend.get(task.id)
+    assert stored is not None
+    assert stored.unique_ttl == 5

@@ -75,7 +75,9 @@ def live_server(
 
 
 def _wait_until_healthy(server: LiveServer) -> None:
-    deadline = time.monotonic() + 20
+    # Generous: a start takes about a second here, but a 2-core machine under a full `-n auto`
+    # run (or six sessions' tests at once) has taken longer than 20 s; a dead server fails at once.
+    deadline = time.monotonic() + 60
     # One client for all the asking: `httpx.get` would build a client, and its TLS context, each
     # time, which took the starting server's CPU on a small machine.
     with server.client(timeout=1) as http:

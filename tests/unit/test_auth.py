@@ -46,3 +46,15 @@ def test_every_configured_key_is_compared_in_constant_time(monkeypatch: pytest.M
 
 def test_open_mode_is_admin_for_everyone() -> None:
     assert role_of({}, None) == "admin"
+
+
+def test_a_key_names_a_client_only_when_keys_are_on() -> None:
+    from taskline.api.guard import client_identity
+
+    scope = {"type": "http", "client": ("203.0.113.9", 5000)}
+    with_keys = {client_identity(scope, key, keys_on=True) for key in ("k1", "k2")}
+    open_mode = {client_identity(scope, key, keys_on=False) for key in ("k1", "k2", None)}
+
+    assert len(with_keys) == 2  # each valid key is a client of its own, hashed
+    assert not any("k1" in identity for identity in with_keys)
+    assert open_mode == {"ip:203.0.113.9"}  # in open mode a made-up key per request dodges nothing

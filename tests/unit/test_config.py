@@ -150,3 +150,25 @@ def test_wait_replicas_without_a_redis_url_is_a_usage_error_at_start(
     load_settings(redis_url="redis://127.0.0.1:1/0").check_wait_replicas()  # with Redis: fine
     monkeypatch.setenv("TASKLINE_REDIS_WAIT_REPLICAS", "0")
     load_settings().check_wait_replicas()  # off: fine
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("redis://:hunter2@cache:6379/0?password=hunter2", "redis://:***@cache:6379/0?password=***"),
+        ("postgresql://app:hunter2@db/tasks?sslmode=require&password=hunter2",
+         "postgresql://app:***@db/tasks?sslmode=require&password=***"),
+        ("redis://:hunter2@cache:notaport/0", "redis://:***@cache:notaport/0"),
+    ],
+)  # fmt: skip
+def test_masked_hides_a_password_in_the_query_and_in_a_malformed_url(
+    url: str, shown: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TASKLINE_REDIS_URL", url)
+    monkeypatch.setenv("TASKLINE_POSTGRES_URL", url)
+
+    masked = load_settings().masked()
+
+    assert (masked["redis_url"], masked["postgres_url"]) == (shown, shown)
+    assert "hunter2" not in repr(masked)

@@ -79,7 +79,7 @@ def test_a_webhook_whose_host_dns_cannot_carry_is_refused_at_submit(url: str) ->
 
 
 async def test_a_host_dns_cannot_carry_is_refused_at_delivery_not_raised() -> None:
-    from taskline.webhooks.targets import TargetRefused, check_target
+    from taskline.webhooks.targets import TargetRefused, checked_addresses
 
     with pytest.raises(TargetRefused, match="not a host name"):
-        await check_target("a" * 64 + ".example", 443)
+        await checked_addresses("a" * 64 + ".example", 443)

@@ -18,6 +18,7 @@ from taskline import __version__
 from taskline.api import errors
 from taskline.api.auth import SECURITY_SCHEMES
 from taskline.api.closing import Closing
+from taskline.api.guard import RoleGuard, RouteAccess, declared, routes_of
 from taskline.api.lean import LeanRoutes
 from taskline.api.limits import BodyLimit, RateLimit, TakeToken
 from taskline.api.redact import redact_keys_in_uvicorn_logs
@@ -67,7 +68,6 @@ def create_app(settings: Settings, *, backend: Backend | None = None, clock: Clo
     app.state.started = time.monotonic()
     app.state.take_token = None
     app.state.closing = Closing()
-    app.state.open_metrics = settings.open_metrics
     app.state.http_meter = HttpMeter()  # per app, not global: tests build many apps in one process
     errors.install(app)
     app.state.sockets = ws.SocketLimits()
@@ -75,16 +75,22 @@ def create_app(settings: Settings, *, backend: Backend | None = None, clock: Clo
     for router in routers:
         app.include_router(router)
     app.include_router(dashboard.router)  # not lean: a page load is not a hot path
+    # Built now, not with the middleware on the first request: a route declaring no roles fails here.
+    framework_open = (app.openapi_url, app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
+    access = RouteAccess(app.routes, settings, framework_open=[path for path in framework_open if path])
+    app.state.route_access = access  # who may call what: SECURITY.md's tests read it
 
     def take_token() -> TakeToken | None:
         take: TakeToken | None = app.state.take_token
         return take
 
-    # Added last runs first: size is checked before the rate limit spends a token, and the
-    # lean routes (innermost) answer only requests that passed both.
+    # Added last runs first: the caller's role is checked before anything about its request
+    # (who first, then what), size before the rate limit spends a token, and the lean routes
+    # (innermost) answer only requests that passed all three.
     app.add_middleware(LeanRoutes, routes=[route for router in routers for route in router.routes])
-    app.add_middleware(RateLimit, take_token=take_token)
+    app.add_middleware(RateLimit, take_token=take_token, keys_on=bool(key_roles))
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RoleGuard, access=access, key_roles=key_roles)
     if settings.cors_origin_list():
         app.add_middleware(
             CORSMiddleware,
@@ -99,7 +105,8 @@ def create_app(settings: Settings, *, backend: Backend | None = None, clock: Clo
 
 
 def _document_security(app: FastAPI) -> None:
-    """Every operation takes a key unless it says `security: []` (auth.OPEN)."""
+    """Every operation takes a key unless it says `security: []`: the routes the guard opens
+    (`open_route`, and `/metrics`, open by default), read from the same declarations."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -107,6 +114,13 @@ def _document_security(app: FastAPI) -> None:
             document = generate()  # FastAPI keeps it in app.openapi_schema
             document.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
             document["security"] = [{name: []} for name in SECURITY_SCHEMES]
+            for route in routes_of(app.routes):
+                found = declared(route)
+                operations = document["paths"].get(route.path, {})
+                if found is not None and (found.roles is None or found.open_if is not None):
+                    for method in route.methods or ():
+                        if method.lower() in operations:
+                            operations[method.lower()]["security"] = []
         return app.openapi_schema  # type: ignore[return-value]
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -11,18 +11,21 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
-from taskline.api.auth import presented_key, role_of
 from taskline.api.render import JSONResponse
-from taskline.errors import BackendUnavailable, RetryLater, TasklineError, Unauthorized
+from taskline.errors import BackendUnavailable, RetryLater, TasklineError
 
 log = logging.getLogger("taskline.api")
 # How soon a client should try again when the backend is down: soon, since the server
 # reconnects by itself, but not in a tight loop.
 BACKEND_RETRY_AFTER_S = 2
 
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 _HTTP_CODES = {
-    400: "bad_request",
+    # Our routes take JSON bodies only: FastAPI's one 400 is a body its parser gave up on
+    # (nested past Python's recursion limit); malformed JSON is `invalid_json` (SPEC §1).
+    400: "invalid_json",
     401: "unauthorized",
     403: "forbidden",
     404: "not_found",
@@ -71,19 +74,32 @@ async def http_error(request: Request, exc: Exception) -> Response:
     message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
     if exc.status_code == 404 and message == "Not Found":
         message = f"there is no route {request.url.path}"
-    elif exc.status_code == 405:
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
         message = f"{request.method} is not allowed on {request.url.path}"
-    return error_response(exc.status_code, code, message, None, dict(exc.headers or {}))
+        headers["Allow"] = _allowed_methods(request)
+    return error_response(exc.status_code, code, message, None, headers)
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method the path takes (RFC 9110: a 405 lists them in Allow). Starlette names only
+    the first route that matched the path, so GET-and-POST /tasks said `Allow: POST` alone.
+    Asked of the router itself, method by method, however its routes are nested."""
+    allowed = []
+    for method in _METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return ", ".join(allowed)
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    # FastAPI validates parameters before a route's body checks its role: a caller without a
-    # valid key is told so (401, SPEC §4) before anything about its request is.
-    try:
-        role_of(request.app.state.key_roles, presented_key(request.headers))
-    except Unauthorized as unauthorized:
-        return await _taskline_error(request, unauthorized)
+    # Roles were checked before validation began (guard.RoleGuard): who first, then what.
+    malformed = [err for err in exc.errors() if err["type"] == "json_invalid"]
+    if malformed:  # SPEC §1: malformed JSON is 400 invalid_json, on every route, not a 422
+        reason = malformed[0].get("ctx", {}).get("error", "malformed")
+        return error_response(400, "invalid_json", f"the body is not valid JSON: {reason}")
     details = [
         {"field": ".".join(str(part) for part in err["loc"][1:]) or str(err["loc"][0]), "message": err["msg"]}
         for err in exc.errors()

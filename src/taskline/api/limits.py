@@ -1,7 +1,6 @@
 """Request limits of SPEC §4 as ASGI middleware: body size before reading, and the
 per-client rate limit over `/api/v1` and `/admin`."""
 
-import hashlib
 import math
 from collections.abc import Awaitable, Callable
 
@@ -10,6 +9,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from taskline.api.auth import presented_key
 from taskline.api.errors import error_response, taskline_error_response
+from taskline.api.guard import client_identity
 from taskline.errors import BackendUnavailable, PayloadTooLarge, TasklineError
 
 TakeToken = Callable[[str], Awaitable[float]]
@@ -49,20 +49,12 @@ class BodyLimit:
         await self.app(scope, limited, send)
 
 
-def client_identity(scope: Scope) -> str:
-    """Who a bucket belongs to: the API key (hashed, never stored as is), else the IP."""
-    key = presented_key(Headers(scope=scope))
-    if key is not None:
-        return "key:" + hashlib.sha256(key.encode()).hexdigest()[:32]
-    client = scope.get("client")
-    return "ip:" + (client[0] if client else "unknown")
-
-
 class RateLimit:
     """429 `rate_limited` with Retry-After once a client's token bucket is empty."""
 
-    def __init__(self, app: ASGIApp, take_token: Callable[[], TakeToken | None]) -> None:
+    def __init__(self, app: ASGIApp, take_token: Callable[[], TakeToken | None], *, keys_on: bool) -> None:
         self.app = app
+        self.keys_on = keys_on  # whether a key names a client (see guard.client_identity)
         # Resolved per request: the bucket store is built by the lifespan, after this middleware.
         self.take_token = take_token
 
@@ -70,7 +62,7 @@ class RateLimit:
         take = self.take_token() if scope["type"] == "http" else None
         if take is not None and scope["path"].startswith(_LIMITED_PREFIXES):
             try:
-                wait_s = await take(client_identity(scope))
+                wait_s = await take(client_identity(scope, presented_key(Headers(scope=scope)), keys_on=self.keys_on))
             except TasklineError as exc:  # the buckets live in the backend, which may be down
                 # ...and then the health route is let through, to say so in its own shape.
                 if not (isinstance(exc, BackendUnavailable) and scope["path"] == _HEALTH_PATH):

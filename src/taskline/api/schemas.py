@@ -3,14 +3,23 @@ and response models that document the wire format in OpenAPI."""
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag
 
+from taskline.core.jsonvalue import check_json
 from taskline.core.outcomes import MAX_NEXT, MAX_OUTCOMES, Completion, Failure, Outcome
 from taskline.core.workers import WorkerDetails
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Strict: `true` is not a count, `1` is not `retry: true`, and `2.0` is not an integer
+    # (SPEC §1's rule for priority, kept for every body): what the schema says, no coercion.
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+# The largest count a backend stores (SQLite's INTEGER and Redis' integers are 64-bit signed):
+# a larger one is the client's mistake, 422, not the backend's overflow, 500.
+MAX_COUNT = 2**63 - 1
+Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
 
 
 class HeartbeatBody(_Body):
@@ -20,7 +29,7 @@ class HeartbeatBody(_Body):
 
 class CompleteBody(_Body):
     token: str = Field(min_length=1)
-    result: Any = None
+    result: Annotated[Any, AfterValidator(check_json)] = None  # as deep as a payload may be
 
 
 class FailBody(_Body):
@@ -81,13 +90,13 @@ class WorkerReportBody(_Body):
     """What a worker reports of itself with its heartbeat; a field left out keeps its last value."""
 
     host: str | None = Field(None, min_length=1, max_length=255)
-    pid: int | None = Field(None, ge=0)
+    pid: Count | None = None
     queues: list[Name] | None = Field(None, max_length=100, description="Queues it takes from; empty: any")
     types: list[Name] | None = Field(None, max_length=1000, description="Task types it takes; empty: any")
-    concurrency: int | None = Field(None, ge=1, description="Tasks it runs at once, at most")
-    active: int | None = Field(None, ge=0, description="Tasks running now")
-    processed: int | None = Field(None, ge=0, description="Tasks completed since it started")
-    failed: int | None = Field(None, ge=0, description="Attempts failed since it started")
+    concurrency: int | None = Field(None, ge=1, le=MAX_COUNT, description="Tasks it runs at once, at most")
+    active: Count | None = Field(None, description="Tasks running now")
+    processed: Count | None = Field(None, description="Tasks completed since it started")
+    failed: Count | None = Field(None, description="Attempts failed since it started")
 
     def details(self) -> WorkerDetails:
         return WorkerDetails(**self.model_dump())
@@ -148,3 +157,36 @@ class TaskSubmission(BaseModel):
 
 
 TASK_SPEC_SCHEMA: dict[str, Any] = TaskSubmission.model_json_schema()
+
+
+def _ref(path: str, method: str) -> str:
+    """An OpenAPI operationRef: `/` in the path escaped as `~1` (JSON Pointer)."""
+    return "#/paths/" + path.replace("~", "~0").replace("/", "~1") + "/" + method
+
+
+def links(task_id: str, token: str | None = None) -> dict[str, Any]:
+    """OpenAPI links from a response that holds a task (at the JSON Pointer `task_id`) to
+    what a client does next with it: with a lease `token`, a worker's calls; else a
+    producer's. They document the API's flow, and stateful fuzzing follows them."""
+    task = "/api/v1/tasks/{task_id}"
+    if token is None:
+        calls = {"GetTask": (task, "get"), "CancelTask": (task, "delete"), "RetryTask": (task + "/retry", "post")}
+        return {
+            name: {"operationRef": _ref(path, method), "parameters": {"task_id": f"$response.body#{task_id}"}}
+            for name, (path, method) in calls.items()
+        }
+    calls = {name: (f"{task}/{name.lower()}", "post") for name in ("Heartbeat", "Complete", "Fail", "Release")}
+    body: dict[str, Any] = {"token": f"$response.body#{token}"}
+    return {
+        name: {
+            "operationRef": _ref(path, method),
+            "parameters": {"task_id": f"$response.body#{task_id}"},
+            "requestBody": {**body, "error": "failed"} if name == "Fail" else body,
+        }
+        for name, (path, method) in calls.items()
+    }
+
+
+def task_response(description: str, task_id: str = "/id") -> dict[str, Any]:
+    """A documented response that holds a task, with its links."""
+    return {"description": description, "links": links(task_id)}

@@ -7,8 +7,8 @@ wait), cancel and retry run here. The rest goes through the async service on a l
 thread, started the first time one of them is called:
 - reads and admin (list, stats, queues, pause/resume, purge, the DLQ): not what a producer
   calls in a loop, and each spans every queue through the catalog the async backend keeps;
-- a submit_many spanning queues: all or nothing across queues (withdrawing what one queue
-  took when another is full) is the backend's to keep.
+- a submit_many spanning queues: all or nothing across queues (staged in each, then one
+  decision: backends/redis/batches.py) is the backend's to keep.
 """
 
 import time

@@ -12,8 +12,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import orjson
-
+from taskline.core.jsonvalue import NotJson, encoded_size
 from taskline.core.priority import parse_priority
 from taskline.core.targets import refused_literal_host
 from taskline.errors import PayloadTooLarge, ValidationFailed
@@ -27,6 +26,9 @@ FIELDS = frozenset(
         "delay", "unique_key", "unique_ttl", "metadata", "webhook",
     }
 )  # fmt: skip
+# The optional fields whose response value is null when unset: a null given for one is the
+# field left out, so a client that sends every field (or resends a task it read) is not refused.
+NULL_MEANS_UNSET = frozenset({"scheduled_at", "delay", "unique_key", "webhook"})
 
 
 @dataclass(slots=True)
@@ -92,13 +94,24 @@ def _timestamp(errors: _Errors, value: object, now: float) -> float | None:
     return None
 
 
-def _encoded_size(value: object) -> int:
-    return len(orjson.dumps(value))
+def stored_json_size(value: object, field: str) -> int:
+    """The size of `value` encoded as JSON, or a 422 naming `field` when it cannot be stored:
+    nested deeper than `core.jsonvalue` allows, an integer past 64 bits, text with lone
+    surrogates, or a value that is not JSON at all (each a 500 from the backend's encoder else).
+
+    Raises:
+        ValidationFailed: `value` cannot be stored as JSON.
+    """
+    try:
+        return encoded_size(value)
+    except NotJson as exc:
+        raise ValidationFailed(f"{field} {exc}", [{"field": field, "message": str(exc)}]) from None
 
 
 def check_payload_size(payload: Any, max_payload_bytes: int) -> None:
-    """Raise PayloadTooLarge if `payload`, encoded, is over the limit (SPEC §1)."""
-    if _encoded_size(payload) > max_payload_bytes:
+    """Raise PayloadTooLarge if `payload`, encoded, is over the limit (SPEC §1), and
+    ValidationFailed if it cannot be stored (`stored_json_size`)."""
+    if stored_json_size(payload, "payload") > max_payload_bytes:
         raise PayloadTooLarge(f"payload is larger than {max_payload_bytes} bytes", [{"field": "payload"}])
 
 
@@ -124,6 +137,7 @@ def parse_spec(data: object, *, now: float, max_payload_bytes: int, allow_privat
     """
     if not isinstance(data, Mapping):
         raise ValidationFailed("a task must be a JSON object", [{"field": "", "message": "must be an object"}])
+    data = {key: value for key, value in data.items() if value is not None or key not in NULL_MEANS_UNSET}
     errors = _Errors()
     for key in data:
         if key not in FIELDS:
@@ -179,6 +193,6 @@ def parse_spec(data: object, *, now: float, max_payload_bytes: int, allow_privat
     if errors.items:
         raise ValidationFailed("the task is not valid", errors.items)
     check_payload_size(spec.payload, max_payload_bytes)
-    if spec.metadata and _encoded_size(spec.metadata) > MAX_METADATA_BYTES:
+    if spec.metadata and stored_json_size(spec.metadata, "metadata") > MAX_METADATA_BYTES:
         raise PayloadTooLarge(f"metadata is larger than {MAX_METADATA_BYTES} bytes", [{"field": "metadata"}])
     return spec

@@ -3,7 +3,7 @@
 Times in the domain are float seconds since the Unix epoch; backends store integer ms.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Literal
 
 from taskline.core.states import TaskState
@@ -67,6 +67,22 @@ class Task:
     def may_retry(self) -> bool:
         """Whether a failure of the current attempt leaves a retry (max_retries counts from `retry_base`)."""
         return self.attempts - self.retry_base <= self.max_retries
+
+
+TASK_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Task))
+"""Every field of a task, in one place: the Task dataclass above, with its defaults. Each codec
+(wire.py for HTTP, backends/sqlite/records.py, backends/redis/codec.py with _lib.lua, and
+history/rows.py) carries every one of them except those it names below, and the all-fields
+round-trip tests (tests/unit/test_task_codecs.py, tests/integration/*/test_record.py) hold each
+to that: a field added here and forgotten in a codec fails them."""
+
+NOT_ON_THE_WIRE = frozenset({"due_at", "lease_token", "lease_expires_at", "retry_base"})
+"""Lease and retry bookkeeping the server keeps to itself (a lease's token and end go out in
+the lease's own `lease` object)."""
+
+NOT_IN_HISTORY = NOT_ON_THE_WIRE | {"worker_id"}
+"""What PostgreSQL history does not keep of an ended task: the bookkeeping, and which worker
+ran its last attempt (history's due_at reads back as its created_at)."""
 
 
 @dataclass(slots=True, frozen=True)

@@ -14,6 +14,7 @@ from importlib import resources
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from taskline.api.guard import open_route
 from taskline.errors import NotFound
 
 CONTENT_SECURITY_POLICY = (
@@ -69,12 +70,14 @@ def _serve(request: Request, asset: Asset) -> Response:
 
 
 @router.api_route("/", methods=["GET", "HEAD"])
+@open_route
 async def page(request: Request) -> Response:
     """The page shell; the hash part of the URL (`#/tasks/<id>`) picks the view in the browser."""
     return _serve(request, ASSETS["index.html"])
 
 
 @router.api_route("/dashboard/{name}", methods=["GET", "HEAD"])
+@open_route
 async def asset(request: Request, name: str) -> Response:
     """One of the page's files by name (`app.js`, `app.css`, a view module)."""
     found = ASSETS.get(name)

@@ -26,7 +26,7 @@ class EventName(StrEnum):
     TASK_RETRYING = "task.retrying"
     TASK_FAILED = "task.failed"
     TASK_CANCELLED = "task.cancelled"
-    TASK_DELETED = "task.deleted"  # purged, cleared from the DLQ, or a refused batch withdrawn;
+    TASK_DELETED = "task.deleted"  # purged or cleared from the DLQ;
     # retention's quiet removal of old finished tasks is not announced
     WORKER_JOINED = "worker.joined"
     WORKER_LEFT = "worker.left"

@@ -22,7 +22,7 @@ from taskline.core.webhooks import Delivery, outcome_of
 from taskline.errors import TasklineError
 from taskline.service import TaskService
 from taskline.webhooks.signing import DELIVERY_HEADER, SIGNATURE_HEADER, sign
-from taskline.webhooks.targets import TargetRefused, TargetUnresolvable, check_target, default_port
+from taskline.webhooks.targets import TargetRefused, TargetUnresolvable, target_transport
 from taskline.wire import task_json
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,10 @@ class Dispatcher:
     async def run(self) -> None:
         """Claim, deliver and settle in a loop; sleep IDLE_S when nothing is due."""
         timeout = httpx.Timeout(TIMEOUT_S)
-        async with httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False) as client:
+        transport = target_transport(allow_private=self._settings.allow_private)
+        async with httpx.AsyncClient(
+            timeout=timeout, follow_redirects=False, trust_env=False, transport=transport
+        ) as client:
             while True:
                 try:
                     batch = await self._service.claim_deliveries(limit=BATCH, claim_s=CLAIM_S)
@@ -118,13 +121,6 @@ class Dispatcher:
             target = httpx.URL(url)
         except httpx.InvalidURL as exc:
             return _Attempt(None, f"not a valid URL: {exc}", retry=False)
-        if not self._settings.allow_private:
-            try:
-                await check_target(target.host, target.port or default_port(target.scheme))
-            except TargetRefused as exc:
-                return _Attempt(None, str(exc), retry=False)
-            except TargetUnresolvable as exc:
-                return _Attempt(None, str(exc))
         body = orjson.dumps({"event": delivery.event, "task": task_json(delivery.task)})
         headers = {
             "Content-Type": "application/json",
@@ -139,6 +135,10 @@ class Dispatcher:
                 client.build_request("POST", target, content=body, headers=headers), stream=True
             )
             await response.aclose()
+        except TargetRefused as exc:  # the transport checks each connection's address (SPEC §6)
+            return _Attempt(None, str(exc), retry=False)
+        except TargetUnresolvable as exc:
+            return _Attempt(None, str(exc))
         except httpx.TimeoutException:
             return _Attempt(None, f"no answer within {TIMEOUT_S:g} s")
         except httpx.HTTPError as exc:

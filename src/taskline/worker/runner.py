@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-import orjson
-
+from taskline.core.backoff import Backoff
+from taskline.core.jsonvalue import NotJson, encoded_size
 from taskline.core.outcomes import MAX_NEXT, Completion, Failure, LeaseAsk, Outcome
 from taskline.core.task import Lease
 from taskline.core.workers import WorkerDetails
@@ -129,6 +129,7 @@ class Worker:
         self._reporter = Reporter(transport, next_leases=self._next_leases, arrived=self._arrived)
         self._room = asyncio.Event()
         self._stopping = asyncio.Event()
+        self._failed_polls = 0  # in a row: how long the next pause is
         self._threads = HandlerThreads(concurrency, name="taskline-handler")
         self._processes: ProcessPoolExecutor | None = None
         self.presence = Presence(transport, self.worker_id, self._details)
@@ -200,12 +201,16 @@ class Worker:
             await asyncio.gather(poll, return_exceptions=True)
             return []
         try:
-            return poll.result()
-        except TasklineError as exc:  # the server is away or refused: try again shortly rather than spin
+            leases = poll.result()
+        except TasklineError as exc:  # the server is away or refused: try again later rather than spin
             log.warning("worker %s: poll failed: %s", self.worker_id, exc)
         except Exception:  # an answer we could not read: the loop must outlive it all the same
             log.exception("worker %s: poll failed", self.worker_id)
-        await _first(asyncio.sleep(1.0), self._stopping.wait())
+        else:
+            self._failed_polls = 0
+            return leases
+        self._failed_polls += 1
+        await _first(asyncio.sleep(_poll_pause_s(self._failed_polls)), self._stopping.wait())
         return []
 
     async def _poll(self, free: int) -> list[Lease]:
@@ -289,9 +294,9 @@ class Worker:
 
     async def _complete(self, lease: Lease, result: Any) -> None:
         try:
-            orjson.dumps(result)
-        except TypeError as exc:
-            await self._fail(lease, f"result is not JSON: {exc}", retry=False)
+            encoded_size(result)  # the server's rule for a result, so it is not refused there
+        except NotJson as exc:
+            await self._fail(lease, f"result {exc}", retry=False)
             return
         await self._report(lease, Completion(lease.task.id, lease.token, result))
         self.processed += 1
@@ -446,6 +451,16 @@ def _ignore_signals() -> None:
 def _being_cancelled() -> bool:
     task = asyncio.current_task()
     return task is not None and task.cancelling() > 0
+
+
+POLL_BACKOFF = Backoff(base_s=0.5, cap_s=5.0)
+"""The pause after failed polls in a row: 0.5, 1, 2, 4, then 5 s at most, each drawn between
+half and all of it, so a fleet whose server went away does not come back in step, and a worker
+is back within 5 s of the server."""
+
+
+def _poll_pause_s(failed_polls: int) -> float:
+    return POLL_BACKOFF.delay_s(failed_polls, random.uniform(0.5, 1.0))
 
 
 async def _first(*waits: Any) -> None:

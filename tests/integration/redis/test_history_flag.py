@@ -2,6 +2,7 @@
 outbox while a server archives the store, and stops once that server's word runs out."""
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,11 +10,13 @@ import redis.asyncio as aioredis
 
 from taskline.backends.redis import history_flag
 from taskline.backends.redis.backend import RedisBackend
+from taskline.backends.redis.history_flag import HistoryFlag
 from taskline.client.sync import Client
 from taskline.core.clock import FrozenClock
 from taskline.core.config import EngineConfig
 from taskline.core.states import TaskState
 from tests.helpers.seed import in_state
+from tests.helpers.servers import running_redis
 
 S = TaskState
 
@@ -66,3 +69,23 @@ async def test_a_blocking_client_without_the_url_archives_its_cancels_while_a_se
         assert [e.task_id for e in await server.read_archive(limit=10)] == [cancelled]
     finally:
         await server.close()
+
+
+async def test_a_flag_that_cannot_be_read_keeps_its_last_value(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failed read is not a failed script: on a cluster the key's shard may be down while the
+    queue's answers (tests/cluster/test_failover.py shows the scripts running on)."""
+    monkeypatch.setattr(history_flag, "REFRESH_S", 0.0)  # read the flag at every call
+    with running_redis(tmp_path) as store:
+        client = aioredis.Redis.from_url(store.url)
+        try:
+            flag = HistoryFlag("taskline:history", always=False)
+            await client.set("taskline:history", "1")
+            assert await flag.on(client)
+            store.stop()
+
+            assert await flag.on(client)  # the last value read, not BackendUnavailable
+            store.start()
+            await client.delete("taskline:history")
+            assert not await flag.on(client)  # read again once Redis answers
+        finally:
+            await client.aclose()

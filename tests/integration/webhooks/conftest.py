@@ -58,6 +58,8 @@ def _handler(receiver: Receiver) -> type[http.server.BaseHTTPRequestHandler]:
             signed = verify(SECRET, body, self.headers.get("X-Taskline-Signature"))
             status = receiver.record(Hit(self.headers.get("X-Taskline-Delivery", ""), signed, orjson.loads(body)))
             self.send_response(status)
+            if 300 <= status < 400:  # somewhere a delivery must never be taken to
+                self.send_header("Location", "http://169.254.169.254/latest/meta-data/")
             self.send_header("Content-Length", "0")
             self.end_headers()
 

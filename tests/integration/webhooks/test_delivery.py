@@ -72,6 +72,19 @@ def test_a_receiver_that_always_fails_is_given_up_after_max_attempts(
         assert http.get(f"/api/v1/tasks/{task_id}").json()["state"] == "cancelled"  # the task is untouched
 
 
+@pytest.mark.parametrize("start_server", ["sqlite"], indirect=True)  # the dispatcher is the same on both
+def test_a_redirect_is_an_answer_not_followed(start_server: StartServer, receiver: Receiver) -> None:
+    receiver.answers = [302]
+    with start_server(webhook_max_attempts="1") as server, server.client() as http:
+        task_id = cancelled_with_hook(http, receiver.url)
+
+        status = settled(http, task_id, "failed")
+
+    assert status["last_status"] == 302
+    assert "redirects are not followed" in str(status["last_error"])
+    assert len(receiver.hits) == 1
+
+
 def test_a_delivery_survives_a_killed_server(start_server: StartServer) -> None:
     receiver = Receiver(free_port())  # not listening yet: every attempt is refused
     env = {"webhook_max_attempts": "1000"}

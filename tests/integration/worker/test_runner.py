@@ -10,6 +10,7 @@ import pytest
 
 from taskline.core.clock import FrozenClock
 from taskline.core.config import EngineConfig
+from taskline.core.jsonvalue import MAX_DEPTH
 from taskline.core.states import TaskState
 from taskline.service import TaskService
 from taskline.worker.app import App, TaskContext
@@ -111,6 +112,27 @@ async def test_a_result_that_is_not_json_fails_for_good(
     task = await service.get(task_id)
     assert task.state is TaskState.FAILED
     assert str(task.error).startswith("result is not JSON")
+
+
+async def test_a_result_nested_deeper_than_the_server_takes_fails_for_good(
+    service: TaskService, transport: RecordingTransport, run_worker: RunWorker
+) -> None:
+    app = App(builtins=False)
+
+    @app.task("deep")
+    async def deep(payload: Any) -> object:
+        result: object = []
+        for _ in range(MAX_DEPTH):  # one level more than MAX_DEPTH: the list around the last
+            result = [result]
+        return result
+
+    task_id = await submit(service, "deep")
+    async with run_worker(app):
+        await transport.next_outcome()
+
+    task = await service.get(task_id)
+    assert task.state is TaskState.FAILED
+    assert str(task.error).startswith(f"result nests deeper than {MAX_DEPTH} levels")
 
 
 async def test_an_attempt_past_its_timeout_is_stopped_and_failed(

@@ -4,8 +4,9 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from taskline import __version__
-from taskline.api.auth import ADMINS, OPEN, authorize
+from taskline.api.auth import ADMINS
 from taskline.api.deps import service_of
+from taskline.api.guard import requires
 from taskline.metrics.collector import CONTENT_TYPE, HistoryFigures, Snapshot, render
 
 router = APIRouter(tags=["metrics"])
@@ -14,10 +15,10 @@ router = APIRouter(tags=["metrics"])
 @router.get(
     "/metrics",
     summary="Prometheus metrics",
-    openapi_extra=OPEN,
     response_class=Response,
     responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "Prometheus text"}},
 )
+@requires(ADMINS, open_if="open_metrics")
 async def metrics(request: Request) -> Response:
     """Task counters, run and wait histograms, queue depths and workers, read from the backend
     (the same on every instance sharing it), and this process's HTTP request and event-stream metrics;
@@ -25,8 +26,6 @@ async def metrics(request: Request) -> Response:
 
     Open by default; with `TASKLINE_OPEN_METRICS=false` it takes an admin key (401 without a
     valid key, 403 for other roles)."""
-    if not request.app.state.open_metrics:
-        authorize(request, ADMINS)
     service = service_of(request)
     server = request.app.state.server
     # The outbox always: entries piling up with no server archiving them must show (0 when empty).

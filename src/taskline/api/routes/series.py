@@ -5,8 +5,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from taskline.api.auth import READERS, authorize
+from taskline.api.auth import READERS
 from taskline.api.deps import service_of
+from taskline.api.guard import requires
 from taskline.api.render import JSONResponse
 from taskline.api.schemas import ERRORS
 from taskline.core.samples import KEPT_MINUTES, MINUTE_S
@@ -18,6 +19,7 @@ _PARAMETERS = frozenset({"minutes"})
 
 
 @router.get("/stats/series", summary="Tasks completed, failed, retried, submitted, cancelled per minute")
+@requires(READERS)
 async def stats_series(
     request: Request,
     minutes: Annotated[int, Query(ge=1, le=KEPT_MINUTES, description="How many minutes, ending now")] = 60,
@@ -27,7 +29,6 @@ async def stats_series(
     `retried`, `submitted`, `cancelled`, and `wait_s`/`run_s` as `{count, avg, p50, p95}` in
     seconds (percentiles estimated from the histogram buckets; null when the count is 0).
     Cluster-wide, all queues: a minute when no server was running has null figures."""
-    authorize(request, READERS)
     # Samples are kept for all queues together, so `?queue=` cannot be answered: refusing an
     # unknown parameter beats answering cluster-wide figures to a caller who asked for one queue.
     if unknown := sorted(set(request.query_params) - _PARAMETERS):

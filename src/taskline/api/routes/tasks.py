@@ -5,16 +5,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
-from taskline.api.auth import PRODUCERS, READERS, authorize
-from taskline.api.body import read_json
+from taskline.api.auth import PRODUCERS, READERS
+from taskline.api.body import read_json, read_options
 from taskline.api.deps import service_of
+from taskline.api.guard import requires
 from taskline.api.lean import lean
 from taskline.api.render import JSONResponse
-from taskline.api.schemas import ERRORS, IDEMPOTENCY_KEY, TASK_SPEC_SCHEMA
+from taskline.api.schemas import ERRORS, IDEMPOTENCY_KEY, TASK_SPEC_SCHEMA, task_response
 from taskline.core.sentinel import UNCHANGED
 from taskline.core.states import TaskState
 from taskline.core.task import Source, TaskFilter
-from taskline.errors import ValidationFailed
 from taskline.wire import queue_json, task_json
 
 router = APIRouter(prefix="/api/v1", tags=["tasks"], responses=ERRORS)
@@ -28,13 +28,17 @@ TaskId = Annotated[str, Path(description="The task's id (a UUIDv7)")]
         "parameters": [IDEMPOTENCY_KEY],
         "requestBody": {"required": True, "content": {"application/json": {"schema": TASK_SPEC_SCHEMA}}},
     },
+    responses={
+        201: task_response("The new task"),
+        200: task_response("The existing task a unique_key or Idempotency-Key names"),
+    },
     summary="Submit a task",
 )
 @lean
+@requires(PRODUCERS)
 async def submit(request: Request) -> Response:
     """201 with the new task; 200 with the existing one when `unique_key` (or the
     `Idempotency-Key` header) names a live task."""
-    authorize(request, PRODUCERS)
     submitted = await service_of(request).submit(
         await read_json(request), idempotency_key=request.headers.get("idempotency-key")
     )
@@ -47,14 +51,19 @@ async def submit(request: Request) -> Response:
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": {"type": "array", "items": TASK_SPEC_SCHEMA}}},
+            "content": {
+                "application/json": {
+                    "schema": {"type": "array", "items": TASK_SPEC_SCHEMA, "minItems": 1, "maxItems": 1000}
+                }
+            },
         }
     },
+    responses={201: task_response('`{"tasks": [...]}` in request order', task_id="/tasks/0/id")},
     summary="Submit 1–1000 tasks, all or nothing",
 )
 @lean
+@requires(PRODUCERS)
 async def submit_bulk(request: Request) -> Response:
-    authorize(request, PRODUCERS)
     results = await service_of(request).submit_many(await read_json(request))
     return JSONResponse({"tasks": [task_json(r.task) for r in results]}, status_code=201)
 
@@ -68,15 +77,16 @@ SOURCE_HEADER = "X-Taskline-Source"
     summary="Read a task",
     responses={200: {"headers": {SOURCE_HEADER: {"description": "live, or history", "schema": {"type": "string"}}}}},
 )
+@requires(READERS)
 async def get_task(request: Request, task_id: TaskId) -> Response:
     """The task from the live backend, or, once retention removed it and history is on
     (TASKLINE_POSTGRES_URL), from PostgreSQL history; `X-Taskline-Source` says which."""
-    authorize(request, READERS)
     task, source = await service_of(request).find(task_id)
     return JSONResponse(task_json(task), headers={SOURCE_HEADER: source})
 
 
 @router.get("/tasks", summary="List tasks, newest first")
+@requires(READERS)
 async def list_tasks(
     request: Request,
     state: TaskState | None = None,
@@ -91,7 +101,6 @@ async def list_tasks(
 ) -> Response:
     """Newest first, filtered by `state`, `type`, `queue`; `next_cursor` pages on. With
     `source=history` the same from PostgreSQL history (422 when the server has none)."""
-    authorize(request, READERS)
     page = await service_of(request).list_tasks(
         TaskFilter(state=state, type=type, queue=queue), limit=limit, cursor=cursor, source=source
     )
@@ -99,8 +108,8 @@ async def list_tasks(
 
 
 @router.delete("/tasks/{task_id}", summary="Cancel a task")
+@requires(PRODUCERS)
 async def cancel(request: Request, task_id: TaskId) -> Response:
-    authorize(request, PRODUCERS)
     return JSONResponse(task_json(await service_of(request).cancel(task_id)))
 
 
@@ -109,36 +118,36 @@ async def cancel(request: Request, task_id: TaskId) -> Response:
     openapi_extra={
         "requestBody": {
             "required": False,
-            "content": {"application/json": {"schema": {"type": "object", "properties": {"payload": {}}}}},
+            "content": {
+                "application/json": {
+                    "schema": {"type": "object", "properties": {"payload": {}}, "additionalProperties": False}
+                }
+            },
         }
     },
     summary="Re-run a failed or cancelled task",
 )
+@requires(PRODUCERS)
 async def retry(request: Request, task_id: TaskId) -> Response:
-    authorize(request, PRODUCERS)
     return JSONResponse(task_json(await retry_task(request, task_id)))
 
 
 async def retry_task(request: Request, task_id: str) -> Any:
     """Shared by this route and `/admin/tasks/{id}/retry`: an optional `{"payload"}` body."""
-    body = await read_json(request, optional=True)
-    if body is not None and (not isinstance(body, dict) or set(body) - {"payload"}):
-        raise ValidationFailed(
-            "the body may only hold a payload", [{"field": "", "message": 'must be {"payload": ...}'}]
-        )
+    body = await read_options(request, frozenset({"payload"}))
     payload = body["payload"] if body and "payload" in body else UNCHANGED
     return await service_of(request).retry(task_id, payload=payload)
 
 
 @router.get("/stats", summary="Tasks per state, and workers seen in the last minute")
+@requires(READERS)
 async def stats(request: Request) -> Response:
-    authorize(request, READERS)
     stats = await service_of(request).stats()
     states = {state.value: n for state, n in stats.states.items()}
     return JSONResponse({"states": states, "total": stats.total, "workers": stats.workers})
 
 
 @router.get("/queues", summary="Every queue's depth and state counts")
+@requires(READERS)
 async def queues(request: Request) -> Response:
-    authorize(request, READERS)
     return JSONResponse({"queues": [queue_json(q) for q in await service_of(request).queues()]})

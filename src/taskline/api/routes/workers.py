@@ -10,9 +10,10 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
-from taskline.api.auth import WORKERS, authorize
+from taskline.api.auth import WORKERS
 from taskline.api.closing import unless_abandoned
 from taskline.api.deps import service_of
+from taskline.api.guard import requires
 from taskline.api.lean import lean
 from taskline.api.render import JSONResponse
 from taskline.api.schemas import (
@@ -23,6 +24,7 @@ from taskline.api.schemas import (
     OutcomesBody,
     ReleaseBody,
     WorkerReportBody,
+    links,
 )
 from taskline.core.outcomes import MAX_NEXT, Completion, Failure, LeaseAsk, Outcome
 from taskline.core.task import Lease
@@ -40,8 +42,16 @@ def _names(value: str | None) -> list[str] | None:
     return names or None
 
 
-@router.get("/poll", summary="Lease tasks, waiting up to `wait` seconds for one")
+@router.get(
+    "/poll",
+    responses={
+        200: {"description": "The leased tasks", "links": links("/tasks/0/id", token="/tasks/0/lease/token")},
+        204: {"description": "Nothing came within `wait`"},
+    },
+    summary="Lease tasks, waiting up to `wait` seconds for one",
+)
 @lean
+@requires(WORKERS)
 async def poll(
     request: Request,
     worker_id: Annotated[str, Query(min_length=1, max_length=128)],
@@ -54,7 +64,6 @@ async def poll(
 
     The poll registers `worker_id` in the worker registry (`/admin/workers`); a paused
     worker's poll leases nothing (204 after `wait`, or its tasks if resumed meanwhile)."""
-    authorize(request, WORKERS)
     service = service_of(request)
     polling = service.poll(worker_id=worker_id, queues=_names(queues), types=_names(types), wait_s=wait, max=max)
     # A waiting poll ends early when its client goes or the server shuts down; the poll hands
@@ -67,8 +76,8 @@ async def poll(
 
 @router.post("/tasks/{task_id}/heartbeat", summary="Renew a lease; learn of a cancel")
 @lean
+@requires(WORKERS)
 async def heartbeat(request: Request, task_id: TaskId, body: HeartbeatBody) -> Response:
-    authorize(request, WORKERS)
     ack = await service_of(request).heartbeat(task_id, body.token, progress=body.progress)
     return JSONResponse({"expires_at": rfc3339(ack.expires_at), "cancel_requested": ack.cancel_requested})
 
@@ -117,6 +126,7 @@ async def _report(request: Request, outcome: Outcome, then_lease: LeaseAsk | Non
 
 @router.post("/tasks/{task_id}/complete", summary="Finish an attempt with its result")
 @lean
+@requires(WORKERS)
 async def complete(
     request: Request,
     task_id: TaskId,
@@ -128,13 +138,13 @@ async def complete(
 ) -> Response:
     """200 with the task. With `next=N` (and `worker_id`; `queues`, `types` as on `/poll`), the
     same step also leases up to N tasks for the worker: the task gains `"next": [task + lease]`."""
-    authorize(request, WORKERS)
     then_lease = next_leases(next, worker_id, _names(queues), _names(types))
     return await _report(request, Completion(task_id, body.token, body.result), then_lease)
 
 
 @router.post("/tasks/{task_id}/fail", summary="Fail an attempt")
 @lean
+@requires(WORKERS)
 async def fail(
     request: Request,
     task_id: TaskId,
@@ -145,7 +155,6 @@ async def fail(
     types: NameList = None,
 ) -> Response:
     """200 with the task. `next=N` leases the worker's next tasks in the same step, as on `complete`."""
-    authorize(request, WORKERS)
     then_lease = next_leases(next, worker_id, _names(queues), _names(types))
     outcome = Failure(task_id, body.token, body.error, body.retry, body.retry_after)
     return await _report(request, outcome, then_lease)
@@ -153,11 +162,11 @@ async def fail(
 
 @router.post("/outcomes", summary="Report many attempts' outcomes; lease the next tasks in the same step")
 @lean
+@requires(WORKERS)
 async def outcomes(request: Request, body: OutcomesBody) -> Response:
     """200 `{"results": [...], "tasks": [...]}`: per outcome, in order, `{"id", "state"}` or
     `{"id", "error": {"code", "message"}}` (a stale token or unknown task fails alone, with
     `lease_lost` or `not_found`); and with `next=N`, up to N leased tasks as `/poll` gives them."""
-    authorize(request, WORKERS)
     then_lease = next_leases(body.next, body.worker_id, body.queues, body.types)
     settlement = await service_of(request).settle([item.outcome() for item in body.outcomes], then_lease=then_lease)
     results = [settled_json(settled) for settled in settlement.settled]
@@ -166,28 +175,28 @@ async def outcomes(request: Request, body: OutcomesBody) -> Response:
 
 
 @router.post("/tasks/{task_id}/release", summary="Hand a task back without using up its attempt")
+@requires(WORKERS)
 async def release(request: Request, task_id: TaskId, body: ReleaseBody) -> Response:
     """running → pending (→ cancelled if a cancel was requested): a worker shutting down gives back
     what it has not started or could not finish, and the attempt does not count."""
-    authorize(request, WORKERS)
     return JSONResponse(task_json(await service_of(request).release(task_id, body.token)))
 
 
 @router.post("/workers/{worker_id}/heartbeat", summary="Report this worker to the registry; learn if it is paused")
+@requires(WORKERS)
 async def worker_heartbeat(request: Request, worker_id: WorkerId, body: WorkerReportBody) -> Response:
     """An addition to SPEC §3 for "workers register and heartbeat" (SPEC §5): a worker sends
     its details about once a second (any field left out keeps its last value) and gets
     200 `{"state": "active" | "paused"}`. A paused worker takes no new tasks and finishes
     what it has. Polling alone also registers a worker, without these details."""
-    authorize(request, WORKERS)
     record = await service_of(request).worker_heartbeat(worker_id, body.details())
     return JSONResponse({"state": record.state.value})
 
 
 @router.delete("/workers/{worker_id}", status_code=204, summary="Say this worker has shut down")
+@requires(WORKERS)
 async def worker_left(request: Request, worker_id: WorkerId) -> Response:
     """An addition to SPEC §3: a worker shutting down leaves `/admin/workers` at once instead of
     a minute after its last sighting. 204 whether or not the registry knew it."""
-    authorize(request, WORKERS)
     await service_of(request).worker_left(worker_id)
     return Response(status_code=204)

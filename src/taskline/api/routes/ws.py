@@ -8,7 +8,6 @@ server allows (an HTTP answer in SPEC's error shape), else as a close code.
 
 import asyncio
 import contextlib
-import hashlib
 import time
 from collections import Counter
 
@@ -16,9 +15,9 @@ import orjson
 from fastapi import APIRouter
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from taskline.api.auth import presented_key, role_of
-from taskline.api.errors import error_response
-from taskline.errors import RateLimited, TasklineError, Unauthorized, ValidationFailed
+from taskline.api.auth import READERS
+from taskline.api.guard import CLOSE_POLICY, client_identity, refuse_socket, request_key, requires
+from taskline.errors import RateLimited, TasklineError, ValidationFailed
 from taskline.events.filter import EventFilter
 from taskline.events.hub import Subscription
 from taskline.events.types import Event, EventCursor, EventsLost, Lagged, position
@@ -28,9 +27,7 @@ from taskline.wire import event_json
 router = APIRouter(tags=["events"])
 
 CLOSE_GOING_AWAY = 1001
-CLOSE_POLICY = 1008
 CLOSE_ERROR = 1011
-CLOSE_UNAUTHORIZED = 4401
 
 
 class SocketLimits:
@@ -56,37 +53,35 @@ class SocketLimits:
 
 
 @router.websocket("/ws")
+@requires(READERS)  # any role may listen
 async def events_socket(websocket: WebSocket) -> None:
     """Stream events matching `?events=a,b&task_id=&queue=`, after replaying from `?since=`."""
     state = websocket.app.state
     params = websocket.query_params
-    key = params.get("api_key") or presented_key(websocket.headers)
     try:
-        role_of(state.key_roles, key)  # any role may listen
         names = params["events"].split(",") if params.get("events") else None
         filter = EventFilter.of(names, task_id=params.get("task_id"), queue=params.get("queue"))
         since = params.get("since") or None
         if since is not None:
             position(since)
-    except Unauthorized as exc:
-        await _refuse(websocket, exc, CLOSE_UNAUTHORIZED)
-        return
     except ValueError as exc:
         field = "since" if "event id" in str(exc) else "events"
-        await _refuse(websocket, ValidationFailed(str(exc), [{"field": field, "message": str(exc)}]), CLOSE_POLICY)
+        await refuse_socket(
+            websocket, ValidationFailed(str(exc), [{"field": field, "message": str(exc)}]), CLOSE_POLICY
+        )
         return
     limits: SocketLimits = state.sockets
-    client = _client_of(websocket, key)
+    client = client_identity(websocket.scope, request_key(websocket.scope), keys_on=bool(state.key_roles))
     if not limits.admit(client):
         limited = RateLimited(f"too many event streams open (at most {limits.per_client} per client)")
-        await _refuse(websocket, limited, CLOSE_POLICY)
+        await refuse_socket(websocket, limited, CLOSE_POLICY)
         return
     # Subscribed before the handshake completes: whatever the client does once connected is seen.
     try:
         subscription = await state.server.hub.subscribe(filter)
     except TasklineError as exc:  # the store does not answer: 503 before the upgrade
         limits.release(client)
-        await _refuse(websocket, exc, CLOSE_ERROR)
+        await refuse_socket(websocket, exc, CLOSE_ERROR)
         return
     try:
         await websocket.accept()
@@ -147,18 +142,3 @@ async def _client_gone(websocket: WebSocket) -> None:
     """Returns once the client disconnects; what it sends is ignored."""
     while (await websocket.receive())["type"] != "websocket.disconnect":
         pass
-
-
-async def _refuse(websocket: WebSocket, error: TasklineError, close_code: int) -> None:
-    """An HTTP answer in SPEC's shape before the upgrade if the server can send one, else a close."""
-    if "websocket.http.response" in websocket.scope.get("extensions", {}):
-        await websocket.send_denial_response(error_response(error.status, error.code, error.message, error.details))
-    else:
-        await websocket.close(close_code, error.message[:120])
-
-
-def _client_of(websocket: WebSocket, key: str | None) -> str:
-    """Whom a connection counts against: its key (hashed, never kept as is), else its IP."""
-    if key is not None:
-        return "key:" + hashlib.sha256(key.encode()).hexdigest()[:32]
-    return "ip:" + (websocket.client.host if websocket.client else "unknown")

@@ -16,7 +16,7 @@ from typing import Any, Literal, TypeVar
 from redis.asyncio.cluster import RedisCluster
 
 from taskline.backends.base import UNCHANGED
-from taskline.backends.redis import archive, housekeeping, nodes, outbox, timers
+from taskline.backends.redis import archive, batches, housekeeping, nodes, outbox, timers
 from taskline.backends.redis import samples as sampled
 from taskline.backends.redis.calls import Args, cancel_call, new_tasks, retry_call, submit_call, submit_outcomes
 from taskline.backends.redis.coalescer import SubmitCoalescer
@@ -45,7 +45,7 @@ from taskline.core.states import TaskState
 from taskline.core.task import HeartbeatAck, Lease, QueueStats, Submitted, Task, TaskFilter, TaskPage
 from taskline.core.webhooks import Delivery, DeliveryOutcome
 from taskline.core.workers import WorkerDetails, WorkerRecord
-from taskline.errors import BackendUnavailable, NotFound, QueueFull, TasklineError
+from taskline.errors import BackendUnavailable, NotFound, TasklineError
 from taskline.events.types import Event, EventCursor
 
 T = TypeVar("T")
@@ -149,25 +149,15 @@ class RedisBackend:
         await self._catalog.register(set(by_queue))
         if len(by_queue) == 1:
             return await self._coalescer.submit(tasks[0].queue, tasks)
+        # Spanning queues (slots, on a cluster): staged everywhere, then one decision (batches.py).
+        parts = {queue: [tasks[i] for i in indexes] for queue, indexes in by_queue.items()}
+        stored = await batches.submit_across(self._ctx, parts, self._now_ms())
         results: list[Submitted | None] = [None] * len(tasks)
-        stored: list[tuple[str, list[Task]]] = []
-        try:
-            for queue in await self._fullest_first(by_queue):
-                batch = [tasks[i] for i in by_queue[queue]]
-                outcomes = await self._submit_to_queue(queue, batch)
-                stored.append((queue, [o.task for o in outcomes if o.created]))
-                for index, outcome in zip(by_queue[queue], outcomes, strict=True):
-                    results[index] = outcome
-        except QueueFull:
-            for queue, created in stored:  # another queue refused: the batch is all or nothing
-                await self._withdraw(queue, created)
-            raise
+        for queue, outcomes in stored.items():
+            self._announce(queue, outcomes)
+            for index, outcome in zip(by_queue[queue], outcomes, strict=True):
+                results[index] = outcome
         return [r for r in results if r is not None]
-
-    async def _fullest_first(self, by_queue: dict[str, list[int]]) -> list[str]:
-        """Queues in order of least room left, so a refusal usually comes before anything is stored."""
-        stats = {q.name: q.queued for q in await self._inspector.queue_stats()}
-        return sorted(by_queue, key=lambda q: self._config.max_queue_size - stats.get(q, 0) - len(by_queue[q]))
 
     async def _submit_to_queue(self, queue: str, batch: list[Task]) -> list[Submitted]:
         keys = self._keys.queue(queue)
@@ -177,6 +167,11 @@ class RedisBackend:
         replicas = self._config.redis_wait_replicas
         reply = await self._scripts.run(call.name, call.keys, call.args, replicas=replicas)
         outcomes = submit_outcomes(queue, batch, reply)
+        self._announce(queue, outcomes)
+        return outcomes
+
+    def _announce(self, queue: str, outcomes: list[Submitted]) -> None:
+        """Remember where the new tasks live, and wake this process's pollers and scheduler."""
         for outcome in outcomes:
             if outcome.created:
                 self._catalog.remember(outcome.task.id, queue, outcome.task.type)
@@ -184,20 +179,6 @@ class RedisBackend:
             self._hub.work_ready(queue)
         if any(o.created and o.task.state is TaskState.SCHEDULED for o in outcomes):
             self._hub.timers_changed()
-        return outcomes
-
-    async def _withdraw(self, queue: str, created: list[Task]) -> None:
-        keys = self._keys.queue(queue)
-        script_keys = [keys.tasks, keys.counts, keys.scheduled, keys.unique, keys.events]
-        args: Args = [self._now_ms()]
-        for task in created:
-            index = 0
-            if task.state is TaskState.PENDING:
-                script_keys.append(keys.pending(task.type))
-                index = len(script_keys)
-            args += [task.id, index]
-        if len(args) > 1:
-            await self._scripts.run("withdraw", script_keys, args)
 
     # --- one task by id -----------------------------------------------------------------
 
@@ -329,6 +310,7 @@ class RedisBackend:
         recovered = await timers.recover_expired(
             self._ctx, self._now_ms(), limit, lambda task: self._retry_delay_ms(task, None)
         )
+        await batches.resolve_abandoned(self._ctx, self._now_ms())  # what a bulk's crash left, too
         if recovered:
             self._hub.timers_changed()
         return recovered

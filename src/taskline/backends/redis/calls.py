@@ -41,12 +41,17 @@ def new_tasks(specs: Sequence[TaskSpec], now: float) -> list[Task]:
     return tasks
 
 
+def submit_keys(keys: QueueKeys) -> list[str]:
+    """submit.lua's fixed KEYS (commit_batch.lua's first ones too), before the pending keys."""
+    return [keys.tasks, keys.counts, keys.scheduled, keys.unique, keys.types, keys.log, *keys.announcing]
+
+
 def submit_call(
     keys: QueueKeys, batch: list[Task], *, now_ms: int, config: EngineConfig, wake_channel: str
 ) -> ScriptCall:
     """The `submit` script's KEYS and ARGV for `batch`, all tasks of the queue `keys` name."""
     pending_keys: dict[str, int] = {}
-    script_keys = [keys.tasks, keys.counts, keys.scheduled, keys.unique, keys.types, keys.log, *keys.announcing]
+    script_keys = submit_keys(keys)
     args: Args = [now_ms, config.max_queue_size, wake_channel, keys.name]
     for task in batch:
         due_ms = to_ms(task.due_at)

@@ -57,8 +57,16 @@ class Catalog:
         self._types: dict[str, frozenset[str]] = {}
         self._types_read: dict[str, float] = {}
         self._places = Places()
-        self.remember = self._places.remember
         self.place_of = self._places.place_of
+
+    def remember(self, task_id: str, queue: str, task_type: str) -> None:
+        """Note where a task this process has stored or leased lives. A type new to a queue whose
+        types are cached joins them at once: a lease of any type here must not pass over a task
+        submitted here until the cache is next read (another process's new type waits for that)."""
+        self._places.remember(task_id, queue, task_type)
+        known = self._types.get(queue)
+        if known is not None and task_type not in known:
+            self._types[queue] = known | {task_type}
 
     async def register(self, queues: set[str]) -> None:
         """Add queues to the global set before their first task is stored (once per process)."""

@@ -112,8 +112,9 @@ def encode_task(task: Task) -> bytes:
         "scheduled_ms": _since(task.scheduled_at, created_ms),
         "max_retries": None if task.max_retries == _DEFAULTS.max_retries else task.max_retries,
         "unique_key": task.unique_key,
-        # Lua reads the ttl on a unique-key hit, so it is stored whenever a key is.
-        "unique_ttl": None if task.unique_key is None else task.unique_ttl,
+        # Lua reads the ttl on a unique-key hit, so it is stored whenever a key is; without a key
+        # only when not the default, so the task shows the ttl it was submitted with (as on SQLite).
+        "unique_ttl": None if task.unique_key is None and task.unique_ttl == _DEFAULTS.unique_ttl else task.unique_ttl,
         "webhook": task.webhook,
         "metadata": encode_json(task.metadata) if task.metadata else None,
         "webhook_status": None if task.webhook_status is None else encode_json(task.webhook_status),

@@ -19,6 +19,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.cluster import RedisCluster as BlockingRedisCluster
 from redis.connection import parse_url
+from redis.maint_notifications import MaintNotificationsConfig
 from redis.retry import Retry as BlockingRetry
 
 from taskline.backends.redis.failures import redis_unavailable
@@ -28,6 +29,16 @@ from taskline.errors import BackendUnavailable
 AnyRedis = Redis | RedisCluster
 """The asyncio client the backend runs on: commands, pipelines and EVALSHA look the same on both."""
 AnyBlockingRedis = BlockingRedis | BlockingRedisCluster
+
+COMMAND_TIMEOUT_S = 3.0
+"""How long the asyncio client waits to connect to Redis and for any one reply (asynq's read
+timeout). A stopped Redis refuses at once, but a black-holed one (SIGSTOPped, a dead host, a
+partition) accepts or drops packets and never answers: with redis-py's default (5 s a command,
+several commands a request) a route took 8-9 s to answer. Every command we send is quick: the
+slowest is an `XREAD BLOCK` of at most a second (events.py), and scripts work in batches of at
+most 1,000; 3 s rather than less leaves room for a loaded machine. A route meeting a
+black-holed Redis answers 503 within two of these (one hung reply, then a fresh connection
+that hangs too)."""
 
 
 class QueuingRedisCluster(RedisCluster):
@@ -158,7 +169,18 @@ async def open_client(url: str, *, max_connections: int) -> AnyRedis:
     """
     # A blocking pool makes a burst of concurrent calls queue for a connection instead of
     # failing with "Too many connections".
-    pool = BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=20)
+    pool = BlockingConnectionPool.from_url(
+        url,
+        max_connections=max_connections,
+        timeout=20,
+        socket_timeout=COMMAND_TIMEOUT_S,
+        socket_connect_timeout=COMMAND_TIMEOUT_S,
+        # redis-py 8 turns "maintenance notifications" (a Redis Enterprise feature) on by default,
+        # and while they are on its pool skips the check that a connection it hands out is still
+        # open: after a Redis restart (or CLIENT KILL) each pooled connection failed one request
+        # with a 503 before it was replaced. Off, a closed connection is reopened on checkout.
+        maint_notifications_config=MaintNotificationsConfig(enabled=False),
+    )
     pool.connection_class = packing_with_hiredis(pool.connection_class)
     client = Redis.from_pool(pool)
     try:
@@ -171,7 +193,13 @@ async def open_client(url: str, *, max_connections: int) -> AnyRedis:
         return client
     await client.aclose()
     _database_zero(url)
-    cluster = QueuingRedisCluster.from_url(url, max_connections=max_connections, retry=Retry(NoBackoff(), 0))
+    cluster = QueuingRedisCluster.from_url(
+        url,
+        max_connections=max_connections,
+        retry=Retry(NoBackoff(), 0),
+        socket_timeout=COMMAND_TIMEOUT_S,
+        socket_connect_timeout=COMMAND_TIMEOUT_S,
+    )
     # The nodes it discovers are built from these kwargs: hiredis packs their commands too.
     kwargs = cluster.nodes_manager.connection_kwargs
     kwargs["connection_class"] = packing_with_hiredis(kwargs["connection_class"])

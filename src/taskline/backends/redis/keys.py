@@ -116,6 +116,18 @@ class QueueKeys:
         return self.prefix + "archiving"
 
     @property
+    def staged(self) -> str:
+        """HASH batch id -> a bulk's part staged in this queue (batches.py): the room it reserves
+        (4 bytes) and the part (msgpack: its pending types and submit.lua's arguments)."""
+        return self.prefix + "staged"
+
+    @property
+    def aborted(self) -> str:
+        """ZSET batch id -> aborted_ms: bulks given up in this queue in the last hour, so a stage
+        arriving after its batch's abort is refused (abort_batch.lua)."""
+        return self.prefix + "aborted"
+
+    @property
     def announcing(self) -> list[str]:
         """The keys of a script that changes tasks but never ends one: events, metrics."""
         return [self.events, self.metrics]
@@ -175,6 +187,19 @@ class KeySpace:
         """HASH minute (since the epoch) -> the task totals at its start (core.samples' JSON):
         the per-minute samples, written first-writer-wins (HSETNX), in a slot of their own."""
         return f"{self.namespace}:samples"
+
+    @property
+    def batches_open(self) -> str:
+        """ZSET "<batch id> <queue> <queue> ..." -> deadline_ms: bulks spanning queues not yet
+        resolved in every queue (batches.py), in a slot of their own with their decisions.
+
+        The tag `{~batches}`, like `{~workers}`, can be no queue's."""
+        return f"{self.namespace}:{{~batches}}:open"
+
+    @property
+    def batches_decided(self) -> str:
+        """HASH batch id -> 'commit' | 'abort': the decision of each open bulk (decide_batch.lua)."""
+        return f"{self.namespace}:{{~batches}}:decided"
 
     def worker(self, worker_id: str) -> str:
         """HASH one worker's record (`started_ms`, `last_seen_ms`, `state`, reported details).

@@ -4,12 +4,21 @@ from the best queue for as long as its tasks stay ahead of the next queue's head
 import secrets
 from collections.abc import Sequence
 
-from taskline.backends.redis.codec import decode_task, to_ms
+from taskline.backends.redis.codec import decode_task, text, to_ms
 from taskline.backends.redis.context import Command, RedisContext
 from taskline.backends.redis.fanout import failed
 from taskline.backends.wakeup import MAX_TIMER_WAIT_S
 from taskline.core.outcomes import LeaseAsk
 from taskline.core.task import Task
+
+Head = tuple[float, str, str]
+"""A queue's best pending task: (order key, task id, queue). Lease order is that of heads: by
+order key, then by id (submission order) where keys tie, across queues as within one."""
+
+
+def bound_arg(bound: Head | None) -> str:
+    """The scripts' ARGV for "take nothing past this head" ('' for no bound): key and id."""
+    return "" if bound is None else f"{bound[0]!r} {bound[1]}"
 
 
 class Leaser:
@@ -19,7 +28,7 @@ class Leaser:
         self._ctx = ctx
 
     async def lease(self, ask: LeaseAsk, now_ms: int) -> list[Task]:
-        """The leased tasks, best order key first (ties across queues in queue-name order)."""
+        """The leased tasks, best order key first (ties in submission order, across queues too)."""
         candidates = await self.candidates(ask.queues, ask.types)
         leased = await self._lease_in_order(candidates, ask.worker_id, ask.max, now_ms)
         return leased or await self.lease_from_new(candidates, ask, now_ms)
@@ -50,8 +59,8 @@ class Leaser:
             wanted = {q: sorted(t) for q, t in (await catalog.types(names, fresh=fresh)).items()}
         return {q: [self._ctx.keys.queue(q).pending(t) for t in ts] for q, ts in wanted.items() if ts}
 
-    async def heads(self, candidates: dict[str, list[str]]) -> list[tuple[float, str]]:
-        """(best order key, queue) of every unpaused queue with pending work, best first."""
+    async def heads(self, candidates: dict[str, list[str]]) -> list[Head]:
+        """The head of every unpaused queue with pending work, best first."""
         commands: list[Command] = []
         for queue, pending_keys in candidates.items():
             commands.append(("exists", (self._ctx.keys.queue(queue).paused,)))
@@ -65,13 +74,13 @@ class Leaser:
             tops = [next(replies) for _ in pending_keys]
             if failed(paused) or any(failed(top) for top in tops):
                 continue
-            scores = [float(reply[0][1]) for reply in tops if reply]
-            if scores and not paused:
-                heads.append((min(scores), queue))
+            firsts = [(float(reply[0][1]), text(reply[0][0])) for reply in tops if reply]
+            if firsts and not paused:
+                heads.append((*min(firsts), queue))
         return sorted(heads)
 
     async def lease_in_order(
-        self, candidates: dict[str, list[str]], ask: LeaseAsk, now_ms: int, *, heads: list[tuple[float, str]] | None
+        self, candidates: dict[str, list[str]], ask: LeaseAsk, now_ms: int, *, heads: list[Head] | None
     ) -> list[Task]:
         """Lease from `candidates` in lease order; `heads`: their heads just read, if they were."""
         return await self._lease_in_order(candidates, ask.worker_id, ask.max, now_ms, first_heads=heads)
@@ -83,7 +92,7 @@ class Leaser:
         max_tasks: int,
         now_ms: int,
         *,
-        first_heads: list[tuple[float, str]] | None = None,
+        first_heads: list[Head] | None = None,
     ) -> list[Task]:
         if len(candidates) <= 1:  # one queue: its script alone keeps the order
             return [
@@ -97,17 +106,17 @@ class Leaser:
             first_heads = None
             if not heads or len(leased) >= max_tasks:
                 break
-            (_, best), bound = heads[0], (heads[1][0] if len(heads) > 1 else None)
+            best, bound = heads[0][2], (heads[1] if len(heads) > 1 else None)
             leased += await self._lease_from(best, candidates[best], worker_id, max_tasks - len(leased), bound, now_ms)
         return leased
 
     async def _lease_from(
-        self, queue: str, pending_keys: list[str], worker_id: str, count: int, bound: float | None, now_ms: int
+        self, queue: str, pending_keys: list[str], worker_id: str, count: int, bound: Head | None, now_ms: int
     ) -> list[Task]:
         keys = self._ctx.keys.queue(queue)
         script_keys = [keys.tasks, keys.counts, keys.running, keys.paused, *keys.announcing, *pending_keys]
         args: list[str | int | float] = [now_ms, to_ms(self._ctx.config.lease_s), worker_id]
-        args += ["" if bound is None else repr(bound), self._ctx.keys.wake_channel, to_ms(MAX_TIMER_WAIT_S)]
+        args += [bound_arg(bound), self._ctx.keys.wake_channel, to_ms(MAX_TIMER_WAIT_S)]
         args += [secrets.token_hex(16) for _ in range(count)]
         reply = await self._ctx.scripts.run("lease", script_keys, args)
         return self.decode_leased(queue, reply)

@@ -25,7 +25,7 @@ from taskline.backends.redis.history_flag import HistoryFlag
 from taskline.backends.redis.replicas import run_and_wait, run_and_wait_blocking
 from taskline.core.measures import DURATION_BUCKETS_S
 from taskline.core.task import pending_webhook_status
-from taskline.errors import InvalidTransition, LeaseLost, NotFound, QueueFull
+from taskline.errors import BackendUnavailable, InvalidTransition, LeaseLost, NotFound, QueueFull
 from taskline.events.tally import COUNTED
 from taskline.events.types import EVENTS_KEPT, TERMINAL_EVENTS
 
@@ -157,11 +157,13 @@ _REPLIES: dict[str, type[Exception]] = {
     "LEASE_LOST": LeaseLost,
     "INVALID_STATE": InvalidTransition,
     "QUEUE_FULL": QueueFull,
+    "ABANDONED": BackendUnavailable,
 }
 _MESSAGES = {
     "NOT_FOUND": "no such task",
     "LEASE_LOST": "the lease token is not the running attempt's",
     "QUEUE_FULL": "the queue is full",
+    "ABANDONED": "the bulk submit took too long and was given up; nothing of it was stored",
 }
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from taskline.backends.redis.codec import decode_task, encode_json, to_ms
 from taskline.backends.redis.context import Command, RedisContext
 from taskline.backends.redis.inspect import Inspector
-from taskline.backends.redis.leasing import Leaser
+from taskline.backends.redis.leasing import Head, Leaser, bound_arg
 from taskline.backends.redis.scripts import error_for
 from taskline.backends.wakeup import MAX_TIMER_WAIT_S
 from taskline.core.outcomes import Completion, Failure, LeaseAsk, Outcome, Settled
@@ -123,13 +123,13 @@ class Settler:
         if queue in candidates and len(candidates) > 1:
             heads = await self._leaser.heads(candidates)  # lease order across queues: every head
         # The settled queue leads when the lease looks at no other, or its head is the best of all.
-        leads = queue in candidates and (heads is None or (bool(heads) and heads[0][1] == queue))
+        leads = queue in candidates and (heads is None or (bool(heads) and heads[0][2] == queue))
         if queue is None or not leads:
             await self._settle_only(by_queue, results, with_tasks, now_ms)
             # Settling adds no pending task, so heads read before it still tell the lease order.
             leased = await self._leaser.lease_in_order(candidates, ask, now_ms, heads=heads)
         else:
-            bound = heads[1][0] if heads and len(heads) > 1 else None
+            bound = heads[1] if heads and len(heads) > 1 else None
             items = by_queue[queue]
             leased = await self._run(queue, items, ask, candidates[queue], bound, results, with_tasks, now_ms)
             if len(leased) < ask.max and bound is not None:  # stopped at another queue's head: go on
@@ -149,7 +149,7 @@ class Settler:
         items: list[_Item],
         ask: LeaseAsk | None,
         pending_keys: list[str],
-        bound: float | None,
+        bound: Head | None,
         results: list[Settled | None],
         with_tasks: bool,
         now_ms: int,
@@ -159,7 +159,7 @@ class Settler:
         script_keys += [keys.cancelled, keys.paused, *keys.ending, *pending_keys]
         args: list[str | int | float] = [now_ms, self._ctx.keys.wake_channel, len(items), int(with_tasks)]
         args += [to_ms(self._ctx.config.lease_s), "" if ask is None else ask.worker_id, to_ms(MAX_TIMER_WAIT_S)]
-        args.append("" if bound is None else repr(bound))
+        args.append(bound_arg(bound))
         for item in items:
             args += self._outcome_args(item)
         args += [secrets.token_hex(16) for _ in range(0 if ask is None else ask.max)]

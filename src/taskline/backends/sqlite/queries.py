@@ -22,6 +22,7 @@ class Queries:
     add_queue: str
     add_queue_type: str
     set_paused: str
+    resume_queue: str
     leasable_pairs: str
     lease_candidates: str
     lease_task: str

@@ -49,6 +49,9 @@ INSERT INTO queue_types (queue, type) VALUES (?, ?) ON CONFLICT (queue, type) DO
 INSERT INTO queues (name, paused) VALUES (:queue, :paused)
     ON CONFLICT (name) DO UPDATE SET paused = excluded.paused;
 
+-- name: resume_queue
+UPDATE queues SET paused = 0 WHERE name = :queue;
+
 -- name: leasable_pairs
 SELECT qt.queue, qt.type FROM queue_types AS qt JOIN queues AS q ON q.name = qt.queue WHERE q.paused = 0;
 

@@ -73,7 +73,9 @@ def decode(row: sqlite3.Row | dict[str, Any]) -> Task:
         payload=orjson.loads(row["payload"]),
         priority=row["priority"],
         max_retries=row["max_retries"],
-        timeout=row["timeout"],
+        # REAL columns: SQLite keeps a whole 300.0 as the integer 300, and RETURNING hands that
+        # back as an int, so the wire would say 300 here and 300.0 from a SELECT (and on Redis).
+        timeout=float(row["timeout"]),
         scheduled_at=_seconds_or_none(row["scheduled_ms"]),
         unique_key=row["unique_key"],
         unique_ttl=row["unique_ttl"],
@@ -84,7 +86,7 @@ def decode(row: sqlite3.Row | dict[str, Any]) -> Task:
         result=orjson.loads(row["result"]),
         error=row["error"],
         errors=[AttemptError(e["attempt"], e["error"], e["at_ms"] / 1000) for e in orjson.loads(row["errors"])],
-        progress=row["progress"],
+        progress=None if row["progress"] is None else float(row["progress"]),
         worker_id=row["worker_id"],
         cancel_requested=bool(row["cancel_requested"]),
         webhook_status=orjson.loads(row["webhook_status"]),

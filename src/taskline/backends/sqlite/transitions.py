@@ -394,9 +394,13 @@ class Transitions:
         return _deleted(wakeups, conn.execute(Q.purge_pending, {"queue": queue, "priority": priority}).fetchall())
 
     def set_paused(self, conn: sqlite3.Connection, wakeups: Wakeups, queue: str, paused: bool) -> None:
-        """Pause or resume a queue (making it known if it was not); resuming wakes its watchers."""
-        conn.execute(Q.set_paused, {"queue": queue, "paused": int(paused)})
-        if not paused:
+        """Pause a queue (making it known if it was not: it may be paused before its first
+        submit), or resume one; resuming wakes its watchers. Resuming a queue nobody knows
+        leaves it unknown, as on Redis: `GET /queues` lists no queue a resume made up."""
+        if paused:
+            conn.execute(Q.set_paused, {"queue": queue, "paused": 1})
+        else:
+            conn.execute(Q.resume_queue, {"queue": queue})
             wakeups.ready.add(queue)
 
     # -- the scheduler's side -------------------------------------------------------------

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import orjson
 
-from taskline.webhooks.targets import TargetRefused, TargetUnresolvable, check_target, default_port
+from taskline.webhooks.targets import TargetRefused, TargetUnresolvable, target_transport
 from taskline.worker.builtin.payload import HandlerError, fields_of, seconds_of, string_map
 from taskline.worker.outcomes import Fail
 
@@ -30,21 +30,24 @@ async def http_request(payload: Any, *, allow_private: bool, tls: ssl.SSLContext
     status fails the attempt with an error naming the status.
 
     Targets on private, loopback or link-local addresses are refused (SPEC §6, the webhook rule)
-    unless `allow_private` (`TASKLINE_WEBHOOK_ALLOW_PRIVATE`). The check resolves the name
-    before httpx does, so a DNS answer that changes in between (rebinding) is not caught.
+    unless `allow_private` (`TASKLINE_WEBHOOK_ALLOW_PRIVATE`): the name is resolved once and
+    the connection made to the address checked (`webhooks.targets`), so DNS rebinding misses.
     """
     request, timeout_s = _http_request_of(payload)
     target = f"{request.method} {request.url}"
     try:
         async with asyncio.timeout(timeout_s):
-            if not allow_private:
-                await _refuse_private_host(request.url.host, request.url.port or default_port(request.url.scheme))
-            async with httpx.AsyncClient(verify=tls, trust_env=False, follow_redirects=False) as client:
+            transport = target_transport(allow_private=allow_private, tls=tls)
+            async with httpx.AsyncClient(transport=transport, trust_env=False, follow_redirects=False) as client:
                 response = await client.send(request, stream=True)
                 try:
                     content, truncated = await _read_bounded(response)
                 finally:
                     await response.aclose()
+    except TargetRefused as exc:
+        raise Fail(f"http: {exc}") from exc
+    except TargetUnresolvable as exc:
+        raise HandlerError(f"http: {exc}") from exc
     except (TimeoutError, httpx.TimeoutException) as exc:
         raise HandlerError(f"http: {target}: no answer within {timeout_s:g} s") from exc
     except httpx.HTTPError as exc:
@@ -80,15 +83,6 @@ def _http_request_of(payload: Any) -> tuple[httpx.Request, float]:
     if not request.url.host or not 0 < (request.url.port or 80) < 65536:
         raise Fail(f"http: url needs a host and a port from 1 to 65535: {url!r}")
     return request, timeout_s
-
-
-async def _refuse_private_host(host: str, port: int) -> None:
-    try:
-        await check_target(host, port)
-    except TargetUnresolvable as exc:
-        raise HandlerError(f"http: {exc}") from exc
-    except TargetRefused as exc:
-        raise Fail(f"http: {exc}") from exc
 
 
 async def _read_bounded(response: httpx.Response) -> tuple[bytes, bool]:

@@ -357,9 +357,21 @@ local function fail_task(ev, q, id, token, now, err, attempts, may_retry, delay_
 end
 
 -- pending -> running for up to #tokens tasks of one queue, best order key first across the
--- pending zsets KEYS[first_pending..] (one per type), none above `ask.bound` (nil: any), none
+-- pending zsets KEYS[first_pending..] (one per type), none after `ask.bound`/`bound_id` (nil: any), none
 -- from a paused queue. `ask`: now, lease_ms, worker, bound, wake (channel), timer_wait_ms.
 -- Returns 2 per leased task: id, record.
+-- Lease order: by order key, ties by id (submission order), as the SQLite backend orders them.
+local function before(score, id, other_score, other_id)
+  return score < other_score or (score == other_score and id < other_id)
+end
+
+-- A lease's bound ARGV ('<order key> <task id>', '' for none: leasing.py bound_arg) as ask fields.
+local function with_bound(ask, arg)
+  local score, id = string.match(arg, '^(%S+) (%S+)$')
+  ask.bound, ask.bound_id = tonumber(score), id
+  return ask
+end
+
 local function lease_tasks(ev, q, first_pending, tokens, ask)
   if redis.call('EXISTS', q.paused) == 1 then
     return {}
@@ -372,11 +384,11 @@ local function lease_tasks(ev, q, first_pending, tokens, ask)
     local best_index, best_score, best_id = nil, nil, nil
     for k = first_pending, #KEYS do
       local head = redis.call('ZRANGE', KEYS[k], 0, 0, 'WITHSCORES')
-      if head[1] and (best_score == nil or tonumber(head[2]) < best_score) then
+      if head[1] and (best_score == nil or before(tonumber(head[2]), head[1], best_score, best_id)) then
         best_index, best_score, best_id = k, tonumber(head[2]), head[1]
       end
     end
-    if best_index == nil or (ask.bound and best_score > ask.bound) then
+    if best_index == nil or (ask.bound and before(ask.bound, ask.bound_id, best_score, best_id)) then
       break
     end
     redis.call('ZREM', KEYS[best_index], best_id)
@@ -411,4 +423,116 @@ local function argv_from(first)
     values[#values + 1] = ARGV[i]
   end
   return values
+end
+
+-- New tasks of one queue: submit.lua stores them at once; a bulk spanning queues stages them
+-- (stage_batch.lua) and stores them at its commit (commit_batch.lua), one code for both.
+-- `args` holds SUBMIT_WIDTH values per task from `first` (submit.lua's header says which); `q`
+-- names the queue's keys: tasks, counts, scheduled, uniques, types, log, events, metrics.
+local SUBMIT_WIDTH = 9
+
+-- Pass 1: every unique-key hit, decided before anything is written, so a refusal stores
+-- nothing. Returns per task false or {holder id, holder record ('' when this same batch
+-- stores the holder)}, and how many tasks the batch creates.
+local function unique_hits(q, args, first, now)
+  local hits, claimed, creates = {}, {}, 0
+  for i = 1, (#args - first + 1) / SUBMIT_WIDTH do
+    local b = first + (i - 1) * SUBMIT_WIDTH
+    local unique = args[b + 5]
+    local hit = false
+    if unique ~= '' then
+      hit = claimed[unique] or false
+      if not hit then
+        local existing = redis.call('HGET', q.uniques, unique)
+        local task = existing and load_task(q.tasks, existing)
+        if task and (not is_terminal(task.state) or now < task.created_ms + task.unique_ttl * 1000) then
+          hit = {existing, redis.call('HGET', q.tasks, existing)}
+        end
+      end
+      claimed[unique] = hit or {args[b], ''}
+    end
+    hits[i] = hit
+    if not hit then
+      creates = creates + 1
+    end
+  end
+  return hits, creates
+end
+
+-- Whether `creates` more tasks would pass max_queue_size: pending, scheduled and retrying
+-- tasks count, and so do the tasks of staged batches (counts field `staged`), which their
+-- commit stores without asking again.
+local function would_overflow(counts_key, creates, max_size)
+  if creates == 0 then
+    return false
+  end
+  local c = redis.call('HMGET', counts_key, 'pending:0', 'pending:1', 'pending:2', 'pending:3', 'scheduled',
+    'retrying', 'staged')
+  local queued = 0
+  for _, v in ipairs(c) do
+    queued = queued + (tonumber(v) or 0)
+  end
+  return queued + creates > max_size
+end
+
+-- A staged part's reservation given back (commit and abort): its first 4 bytes, as
+-- stage_batch.lua kept them. Not `-struct.unpack(...)`: a part of unique hits alone reserves 0,
+-- and -0 reads "-0", which HINCRBY refuses as not an integer.
+local function give_back_reservation(counts_key, staged)
+  local reserved = struct.unpack('>I4', staged)
+  if reserved > 0 then
+    redis.call('HINCRBY', counts_key, 'staged', -reserved)
+  end
+end
+
+-- Pass 2: store every task pass 1 did not find a holder for. A task's pending key is
+-- KEYS[pending_base + its index] (index 0: it is scheduled). Returns submit.lua's reply.
+local function store_new_tasks(q, args, first, hits, now, pending_base, wake_channel, queue)
+  local ev = {tasks = q.tasks, events = q.events, metrics = q.metrics}
+  local reply, made_pending, made_scheduled = {}, false, false
+  begin_tally()
+  for i = 1, #hits do
+    local b = first + (i - 1) * SUBMIT_WIDTH
+    local id, task_type, field, score = args[b], args[b + 1], args[b + 2], args[b + 3]
+    local pending_at = tonumber(args[b + 4])
+    if hits[i] then
+      reply[#reply + 1] = hits[i][1]
+      reply[#reply + 1] = hits[i][2]
+    else
+      redis.call('HSET', q.tasks, id, args[b + 8])
+      if args[b + 5] ~= '' then
+        redis.call('HSET', q.uniques, args[b + 5], id)
+      end
+      if pending_at > 0 then
+        pending_at = pending_base + pending_at
+        redis.call('ZADD', KEYS[pending_at], score, id)
+        made_pending = true
+      else
+        redis.call('ZADD', q.scheduled, score, id)
+        made_scheduled = true
+      end
+      incr(q.counts, field, 1)
+      redis.call('SADD', q.types, task_type)
+      -- The log entry comes from the task id (creation order); if another process's ids run
+      -- behind this stream's last entry, the entry takes the next id after it and holds the
+      -- whole task id instead.
+      local added = redis.pcall('XADD', q.log, args[b + 6], 'id', args[b + 7])
+      if type(added) == 'table' and added.err then
+        local last = redis.call('XREVRANGE', q.log, '+', '-', 'COUNT', 1)
+        redis.call('XADD', q.log, string.match(last[1][1], '^%d+') .. '-*', 'id', id)
+      end
+      task_event(ev, 'task.created', id, args[b + 8], now)
+      incr(ev.metrics, 'submitted|' .. task_type, 1)
+      reply[#reply + 1] = ''
+      reply[#reply + 1] = ''
+    end
+  end
+  flush_tally()
+  if made_pending then
+    redis.call('PUBLISH', wake_channel, queue)
+  end
+  if made_scheduled then
+    redis.call('PUBLISH', wake_channel, '~timer')
+  end
+  return reply
 end

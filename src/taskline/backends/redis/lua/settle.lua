@@ -8,8 +8,8 @@
 -- KEYS[13] taskline:{q}:archive  KEYS[14..] taskline:{q}:pending:<type>, one per type the lease may take
 -- ARGV[1] now_ms  ARGV[2] wake channel  ARGV[3] outcomes n  ARGV[4] reply with records (1|0)
 -- ARGV[5] lease_ms  ARGV[6] worker id  ARGV[7] ms within which a lease's end must fall to wake
---   the schedulers  ARGV[8] highest order key to lease ('' any: another queue's head is better
---   from there on)
+--   the schedulers  ARGV[8] '<order key> <id>' of another queue's head, the first task not to
+--   lease ('' any: leasing.py bound_arg)
 -- ARGV[9 .. 8+7n] 7 per outcome: 'c' (complete) | 'f' (fail), task id, lease token, encoded result
 --   ('' none) | error, and for a fail: attempts the caller planned for, may retry (1|0), retry
 --   delay_ms ('' for a complete)
@@ -49,8 +49,8 @@ end
 local leases = {}
 local tokens = argv_from(9 + 7 * n)
 if #tokens > 0 then
-  local ask = {now = now, lease_ms = tonumber(ARGV[5]), worker = ARGV[6], wake = ARGV[2],
-    timer_wait_ms = tonumber(ARGV[7]), bound = tonumber(ARGV[8])}
+  local ask = with_bound({now = now, lease_ms = tonumber(ARGV[5]), worker = ARGV[6], wake = ARGV[2],
+    timer_wait_ms = tonumber(ARGV[7])}, ARGV[8])
   leases = lease_tasks(ev, q, 14, tokens, ask)
 end
 flush_tally()

@@ -1,0 +1,176 @@
+"""SPEC §4's roles on every route the app serves, `/ws`, `/metrics` and the dashboard's among
+them, walked from the app's own route table: a new route that is not in `EXPECTED` fails
+here, and every caller is refused (401 or 403) before anything about its request is read."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from websockets.exceptions import InvalidStatus
+
+from taskline.api.app import create_app
+from taskline.config import Settings
+from tests.helpers.live import LiveServer, live_server
+from tests.integration.api.events_ws import listen
+
+OPEN = "open"
+READ = frozenset({"producer", "worker", "admin"})
+PRODUCE = frozenset({"producer", "admin"})
+WORK = frozenset({"worker", "admin"})
+ADMIN = frozenset({"admin"})
+
+# Who may call what, written from SPEC §4 (not read from the code it checks).
+EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
+    ("GET", "/health"): OPEN,
+    ("GET", "/admin/health"): OPEN,
+    ("GET", "/metrics"): OPEN,  # TASKLINE_OPEN_METRICS=false: ADMIN (see METRICS_CLOSED)
+    ("GET", "/"): OPEN,  # the dashboard's page shell and its files
+    ("HEAD", "/"): OPEN,
+    ("GET", "/dashboard/{name}"): OPEN,
+    ("HEAD", "/dashboard/{name}"): OPEN,
+    ("GET", "/openapi.json"): OPEN,
+    ("HEAD", "/openapi.json"): OPEN,
+    ("GET", "/docs"): OPEN,
+    ("HEAD", "/docs"): OPEN,
+    ("GET", "/docs/oauth2-redirect"): OPEN,
+    ("HEAD", "/docs/oauth2-redirect"): OPEN,
+    ("GET", "/redoc"): OPEN,
+    ("HEAD", "/redoc"): OPEN,
+    ("WEBSOCKET", "/ws"): READ,
+    ("GET", "/api/v1/whoami"): READ,
+    ("GET", "/api/v1/tasks/{task_id}"): READ,
+    ("GET", "/api/v1/tasks"): READ,
+    ("GET", "/api/v1/stats"): READ,
+    ("GET", "/api/v1/stats/series"): READ,
+    ("GET", "/api/v1/queues"): READ,
+    ("POST", "/api/v1/tasks"): PRODUCE,
+    ("POST", "/api/v1/tasks/bulk"): PRODUCE,
+    ("DELETE", "/api/v1/tasks/{task_id}"): PRODUCE,
+    ("POST", "/api/v1/tasks/{task_id}/retry"): PRODUCE,
+    ("GET", "/api/v1/poll"): WORK,
+    ("POST", "/api/v1/tasks/{task_id}/heartbeat"): WORK,
+    ("POST", "/api/v1/tasks/{task_id}/complete"): WORK,
+    ("POST", "/api/v1/tasks/{task_id}/fail"): WORK,
+    ("POST", "/api/v1/tasks/{task_id}/release"): WORK,
+    ("POST", "/api/v1/outcomes"): WORK,
+    ("POST", "/api/v1/workers/{worker_id}/heartbeat"): WORK,
+    ("DELETE", "/api/v1/workers/{worker_id}"): WORK,
+    ("GET", "/admin/workers"): ADMIN,
+    ("GET", "/admin/workers/{worker_id}"): ADMIN,
+    ("POST", "/admin/workers/{worker_id}/pause"): ADMIN,
+    ("POST", "/admin/workers/{worker_id}/resume"): ADMIN,
+    ("GET", "/admin/queues"): ADMIN,
+    ("POST", "/admin/queues/{name}/pause"): ADMIN,
+    ("POST", "/admin/queues/{name}/resume"): ADMIN,
+    ("DELETE", "/admin/queues/{name}"): ADMIN,
+    ("POST", "/admin/tasks/{task_id}/retry"): ADMIN,
+    ("GET", "/admin/dlq"): ADMIN,
+    ("POST", "/admin/dlq/retry"): ADMIN,
+    ("DELETE", "/admin/dlq"): ADMIN,
+}
+METRICS_CLOSED = {**EXPECTED, ("GET", "/metrics"): ADMIN}
+KEYS = {"producer": "key-p", "worker": "key-w", "admin": "key-a"}
+CALLERS: dict[str, str | None] = {"no key": None, "a wrong key": "key-wrong", **KEYS}
+# Every parameter any route takes, each out of range or malformed, and a body that is not JSON:
+# whoever is refused is refused for who they are, never for what they sent.
+BAD_QUERY = "limit=-1&wait=-5&max=0&worker_id=&priority=bogus&minutes=0&state=bogus&since=bogus&next=-1"
+BAD_BODY = b'{"not json'
+
+
+def _listing(settings: Settings) -> dict[tuple[str, str], frozenset[str] | str]:
+    access = create_app(settings).state.route_access
+    return {(method, path): OPEN if roles is None else frozenset(roles) for method, path, roles in access.listing()}
+
+
+@pytest.mark.parametrize(("open_metrics", "expected"), [(True, EXPECTED), (False, METRICS_CLOSED)])
+def test_every_route_the_app_serves_has_the_roles_the_spec_gives(open_metrics: bool, expected: dict) -> None:
+    assert _listing(Settings(open_metrics=open_metrics)) == expected
+
+
+@pytest.fixture(scope="module")
+def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    keys = ",".join(f"{key}:{role}" for role, key in KEYS.items())
+    with live_server(Path(tmp_path_factory.mktemp("roles")), api_keys=keys, open_metrics="false") as live:
+        yield live
+
+
+def _expected_refusal(allowed: frozenset[str] | str, key: str | None) -> int | None:
+    """401, 403, or None when the caller may call the route."""
+    if allowed == OPEN:
+        return None
+    role = next((role for role, known in KEYS.items() if known == key), None)
+    if role is None:
+        return 401
+    return None if role in allowed else 403
+
+
+def _http_status(http: httpx.Client, method: str, path: str, key: str | None) -> httpx.Response:
+    headers = {"content-type": "application/json", **({"X-API-Key": key} if key else {})}
+    content = BAD_BODY if method in ("POST", "DELETE") else None
+    return http.request(method, f"{path}?{BAD_QUERY}", content=content, headers=headers)
+
+
+@pytest.mark.parametrize("caller", list(CALLERS))
+def test_every_route_refuses_a_caller_by_role_before_reading_its_request(guarded: LiveServer, caller: str) -> None:
+    key = CALLERS[caller]
+    with guarded.client(KEYS["admin"]) as admin:
+        before = admin.get("/api/v1/stats").json()
+    seen: dict[tuple[str, str], int] = {}
+    with guarded.client() as http:
+        for method, template in METRICS_CLOSED:
+            path = template.replace("{task_id}", "t-1").replace("{worker_id}", "w-1").replace("{name}", "q-1")
+            if method == "WEBSOCKET":
+                status = _socket_status(guarded, key)
+            else:
+                response = _http_status(http, method, path, key)
+                status = response.status_code
+                if status in (401, 403) and method != "HEAD":
+                    assert response.json()["error"]["code"] == {401: "unauthorized", 403: "forbidden"}[status]
+            seen[(method, template)] = status
+    with guarded.client(KEYS["admin"]) as admin:
+        assert admin.get("/api/v1/stats").json() == before  # nobody changed anything
+
+    for route, status in seen.items():
+        refusal = _expected_refusal(METRICS_CLOSED[route], key)
+        if refusal is None:
+            assert status not in (401, 403), (caller, route, status)
+        else:
+            assert status == refusal, (caller, route, status)
+
+
+def _socket_status(live: LiveServer, key: str | None) -> int:
+    """The HTTP status `/ws` answers the upgrade with (101 when it is accepted), given a `since`
+    that is not an event id: a refused key is told so before the bad parameter is."""
+    params = {"since": "bogus", **({"api_key": key} if key else {})}
+    try:
+        with listen(live, **params):
+            return 101
+    except InvalidStatus as refused:
+        return refused.response.status_code
+
+
+def test_a_worker_key_with_bad_parameters_on_an_admin_route_is_403_not_422(guarded: LiveServer) -> None:
+    with guarded.client(KEYS["worker"]) as worker, guarded.client(KEYS["admin"]) as admin:
+        refused = worker.get("/admin/dlq", params={"limit": "-5"})
+        refused_body = worker.post("/admin/dlq/retry", content=b"[", headers={"content-type": "application/json"})
+        validated = admin.get("/admin/dlq", params={"limit": "-5"})
+
+    assert [refused.status_code, refused_body.status_code] == [403, 403]
+    assert refused.json()["error"]["code"] == "forbidden"
+    assert validated.status_code == 422  # the same request from a role that may: then what it sent
+
+
+async def test_the_guard_reads_a_path_as_the_router_does_under_a_root_path(tmp_path: Path) -> None:
+    """Mounted under a prefix (root_path set, as a proxy or a parent ASGI app does), a route is
+    still the route the guard looks up: refused without a key, not run unguarded."""
+    app = create_app(Settings(sqlite_path=tmp_path / "t.db", api_keys=f"{KEYS['worker']}:worker"))
+    transport = httpx.ASGITransport(app=app, root_path="/taskline")
+    async with httpx.AsyncClient(transport=transport, base_url="http://mounted") as http:
+        anonymous = await http.get("/taskline/api/v1/whoami")
+        worker = await http.get("/taskline/api/v1/whoami", headers={"X-API-Key": KEYS["worker"]})
+        admin_route = await http.get("/taskline/admin/dlq", headers={"X-API-Key": KEYS["worker"]})
+
+    assert anonymous.status_code == 401
+    assert (worker.status_code, worker.json()["role"]) == (200, "worker")
+    assert admin_route.status_code == 403
