@@ -66,27 +66,27 @@ test-contract test-integration test-e2e test-scale test-cluster test-history: $(
 # PostgreSQL history (tests/history: a real PostgreSQL from initdb + pg_ctl, one per xdist worker).
 test-postgres: test-history
 
-# Issue 12's fuzzing (tests/fuzz; docs/reliability.md "Fuzzing"): `make test` runs a small
-# form; this one FUZZ_SCALE times the cases of every fuzzer, and schemathesis' coverage phase
-# (every boundary of every field, hundreds of cases an operation). Several minutes.
-.PHONY: test-fuzz
-FUZZ_SCALE ?= 20
-test-fuzz: $(STAMP) services
-	TASKLINE_FUZZ_SCALE=$(FUZZ_SCALE) TASKLINE_FUZZ_COVERAGE=1 \
-		$(PY) -m pytest -q --timeout 1800 tests/fuzz tests/integration/api/test_fuzz_findings.py
+# Reliability and security (docs/reliability.md, SECURITY.md): one group alone, or its long form.
+# `make test` runs every group but the soak in a short form.
 
-bench: $(STAMP) services
-	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
-	$(PY) -m bench.engine
-	$(PY) -m bench.api
+# Issue 12's fault injection (tests/chaos/, docs/reliability.md "Chaos"): the full form, 100,000
+# tasks per backend under kills, stops and Redis restarts, one backend after the other; the short
+# form runs inside `make test`. CHAOS_TASKS and CHAOS_ARGS (say --seed 7) change the run. Minutes.
+CHAOS_TASKS ?= 100000
+CHAOS_ARGS  ?=
+.PHONY: chaos
+chaos: $(STAMP) services
+	$(PY) -m tests.chaos.run --backend redis --tasks $(CHAOS_TASKS) $(CHAOS_ARGS)
+	$(PY) -m tests.chaos.run --backend sqlite --tasks $(CHAOS_TASKS) $(CHAOS_ARGS)
 
-# Issue 11's scaling figures (docs/benchmarks.md "Scaling out", "Retention at scale", "Sizing"): real
-# serve and worker processes on one Redis, then a million expirations trimmed under load. Minutes.
-.PHONY: bench-scale
-bench-scale: $(STAMP) services
-	$(PY) -m bench.scale
-	$(PY) -m bench.scale --commands
-	$(PY) -m bench.retention
+# Issue 12's differential test (tests/differential): SQLite and Redis driven through the same random
+# operations on one frozen clock, compared after every step. `make test` runs a short form (20 runs
+# of 25 steps); this one runs 300 runs of 60 steps. Sizes: TASKLINE_DIFFERENTIAL_EXAMPLES, _STEPS.
+.PHONY: test-differential
+test-differential: $(STAMP) services
+	TASKLINE_DIFFERENTIAL_EXAMPLES=$${TASKLINE_DIFFERENTIAL_EXAMPLES:-300} \
+	TASKLINE_DIFFERENTIAL_STEPS=$${TASKLINE_DIFFERENTIAL_STEPS:-60} \
+		$(PY) -m pytest -q tests/differential
 
 # Issue 12's Redis failures (docs/reliability.md "Redis failures"): every route with Redis stopped and
 # black-holed, workers through outages, a bulk across queues killed at each phase of its commit, the
@@ -101,15 +101,21 @@ REDIS_FAILURE_TESTS := tests/integration/api/test_outage.py tests/integration/ap
 test-redis-failures: $(STAMP) services
 	REDIS_FAILURES_FULL=1 $(PY) -m pytest -q -n 2 --dist loadscope $(REDIS_FAILURE_TESTS)
 
-# Issue 12's fault injection (tests/chaos/, docs/reliability.md "Chaos"): the full form, 100,000
-# tasks per backend under kills, stops and Redis restarts, one backend after the other; the short
-# form runs inside `make test`. CHAOS_TASKS and CHAOS_ARGS (say --seed 7) change the run. Minutes.
-CHAOS_TASKS ?= 100000
-CHAOS_ARGS  ?=
-.PHONY: chaos
-chaos: $(STAMP) services
-	$(PY) -m tests.chaos.run --backend redis --tasks $(CHAOS_TASKS) $(CHAOS_ARGS)
-	$(PY) -m tests.chaos.run --backend sqlite --tasks $(CHAOS_TASKS) $(CHAOS_ARGS)
+# Issue 12's fuzzing (tests/fuzz; docs/reliability.md "Fuzzing"): `make test` runs a small
+# form; this one FUZZ_SCALE times the cases of every fuzzer, and schemathesis' coverage phase
+# (every boundary of every field, hundreds of cases an operation). Several minutes.
+.PHONY: test-fuzz
+FUZZ_SCALE ?= 20
+test-fuzz: $(STAMP) services
+	TASKLINE_FUZZ_SCALE=$(FUZZ_SCALE) TASKLINE_FUZZ_COVERAGE=1 \
+		$(PY) -m pytest -q --timeout 1800 tests/fuzz tests/integration/api/test_fuzz_findings.py
+
+# SECURITY.md's claims: every test file it names (tests/unit/test_security_md.py checks that
+# each claim names a test and that each named test exists). They also run in `make test`.
+.PHONY: test-security
+test-security: export PYTEST_ADDOPTS += -n auto --dist loadscope
+test-security: $(STAMP) services browser-deps
+	$(PY) -m pytest -q $$(grep -o 'tests/[a-z_/]*\.py' SECURITY.md | sort -u)
 
 # The soak (docs/reliability.md "Soak"): steady load for an hour on real redis-server, `taskline serve` and
 # `taskline worker` processes, a worker killed every ~10 minutes and the API once; memory and latency
@@ -119,6 +125,19 @@ chaos: $(STAMP) services
 SOAK_ARGS ?=
 soak: $(STAMP) services
 	$(PY) -m bench.soak $(SOAK_ARGS)
+
+bench: $(STAMP) services
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+	$(PY) -m bench.engine
+	$(PY) -m bench.api
+
+# Issue 11's scaling figures (docs/benchmarks.md "Scaling out", "Retention at scale", "Sizing"): real
+# serve and worker processes on one Redis, then a million expirations trimmed under load. Minutes.
+.PHONY: bench-scale
+bench-scale: $(STAMP) services
+	$(PY) -m bench.scale
+	$(PY) -m bench.scale --commands
+	$(PY) -m bench.retention
 
 # Taskline against Celery, RQ, arq, Dramatiq, Huey, Taskiq, SAQ and BullMQ (bench/peers/README.md).
 # The peers live in a virtualenv of their own, Taskline installed editable into it.
@@ -139,24 +158,8 @@ bench/peers/bullmq/node_modules/.installed: bench/peers/bullmq/package-lock.json
 bench-peers: $(PEERS_STAMP) bench/peers/bullmq/node_modules/.installed services
 	$(PEERS_VENV)/bin/python -m bench.peers $(PEERS_ARGS)
 
-# SECURITY.md's claims: every test file it names (tests/unit/test_security_md.py checks that
-# each claim names a test and that each named test exists). They also run in `make test`.
-.PHONY: test-security
-test-security: export PYTEST_ADDOPTS += -n auto --dist loadscope
-test-security: $(STAMP) services browser-deps
-	$(PY) -m pytest -q $$(grep -o 'tests/[a-z_/]*\.py' SECURITY.md | sort -u)
-
 openapi: $(STAMP)
 	$(PY) -m taskline.api.openapi docs/openapi.json
 
 clean:
 	rm -rf $(VENV) $(PEERS_VENV) bench/peers/bullmq/node_modules .pytest_cache .mypy_cache .ruff_cache build src/*.egg-info
-
-# Issue 12's differential test (tests/differential): SQLite and Redis driven through the same random
-# operations on one frozen clock, compared after every step. `make test` runs a short form (20 runs
-# of 25 steps); this one runs 300 runs of 60 steps. Sizes: TASKLINE_DIFFERENTIAL_EXAMPLES, _STEPS.
-.PHONY: test-differential
-test-differential: $(STAMP) services
-	TASKLINE_DIFFERENTIAL_EXAMPLES=$${TASKLINE_DIFFERENTIAL_EXAMPLES:-300} \
-	TASKLINE_DIFFERENTIAL_STEPS=$${TASKLINE_DIFFERENTIAL_STEPS:-60} \
-		$(PY) -m pytest -q tests/differential
