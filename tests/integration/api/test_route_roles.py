@@ -6,6 +6,7 @@ import contextlib
 import re
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -168,11 +169,13 @@ def test_a_worker_key_with_bad_parameters_on_an_admin_route_is_403_not_422(guard
 
 
 @contextlib.asynccontextmanager
-async def _mounted(tmp_path: Path, root_path: str, *, parent: bool) -> AsyncIterator[httpx.AsyncClient]:
+async def _mounted(
+    tmp_path: Path, root_path: str, *, parent: bool, **settings: Any
+) -> AsyncIterator[httpx.AsyncClient]:
     """The app under `root_path`: as a server passes it (`uvicorn --root-path`, whose `path`
     then starts with it) or, with `parent`, inside a parent ASGI app's `Mount`."""
     keys = ",".join(f"{key}:{role}" for role, key in KEYS.items())
-    app = create_app(Settings(sqlite_path=tmp_path / "t.db", api_keys=keys))
+    app = create_app(Settings(sqlite_path=tmp_path / "t.db", api_keys=keys, **settings))
     outer: ASGIApp = Starlette(routes=[Mount(root_path, app=app)]) if parent else app
     transport = httpx.ASGITransport(app=outer, root_path="" if parent else root_path)
     async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://m") as http:
@@ -215,6 +218,19 @@ async def test_the_guard_reads_a_path_as_the_router_does_under_a_root_path(
     assert [anonymous.status_code, anonymous_complete.status_code, admin_route.status_code] == [401, 401, 403]
     assert (whoami.status_code, whoami.json()["role"]) == (200, "worker")
     assert submitted.status_code == 201
+
+
+@pytest.mark.parametrize("parent", [False, True], ids=["root_path", "mount"])
+async def test_the_rate_limit_holds_under_a_root_path(tmp_path: Path, parent: bool) -> None:
+    """The rate limit reads a path as the router does too: under a prefix it once read the raw
+    path, which starts with the prefix, and limited nothing."""
+    admin = {"X-API-Key": KEYS["admin"]}
+    async with _mounted(tmp_path, "/api", parent=parent, rate_limit_rps=0.5, rate_limit_burst=2) as http:
+        statuses = [(await http.get("/api/api/v1/stats", headers=admin)).status_code for _ in range(3)]
+        health = await http.get("/api/health")
+
+    assert statuses == [200, 200, 429]
+    assert health.status_code == 200
 
 
 def test_the_route_index_picks_the_route_a_scan_in_the_routers_order_picks() -> None:
