@@ -208,6 +208,7 @@ async def test_the_guard_reads_a_path_as_the_router_does_under_a_root_path(
         admin_route = await http.get(f"{root_path}/admin/dlq", headers=worker)
         whoami = await http.get(f"{root_path}/api/v1/whoami", headers=worker)
         submitted = await http.post(f"{root_path}/api/v1/tasks", json=submit, headers=producer)
+        slashed = await http.get(f"{root_path}/admin/workers/", headers=admin)
 
     if root_path == "/taskline" and not parent:  # not a prefix of the raw paths: the app's own, checked
         assert [answer.status_code for answer in raw] == [401, 401, 403]
@@ -218,6 +219,8 @@ async def test_the_guard_reads_a_path_as_the_router_does_under_a_root_path(
     assert [anonymous.status_code, anonymous_complete.status_code, admin_route.status_code] == [401, 401, 403]
     assert (whoami.status_code, whoami.json()["role"]) == (200, "worker")
     assert submitted.status_code == 201
+    # A trailing slash is redirected within the prefix (the path a server passes starts with it).
+    assert (slashed.status_code, slashed.headers["location"]) == (307, f"http://m{root_path}/admin/workers")
 
 
 @pytest.mark.parametrize("parent", [False, True], ids=["root_path", "mount"])
