@@ -101,6 +101,16 @@ REDIS_FAILURE_TESTS := tests/integration/api/test_outage.py tests/integration/ap
 test-redis-failures: $(STAMP) services
 	REDIS_FAILURES_FULL=1 $(PY) -m pytest -q -n 2 --dist loadscope $(REDIS_FAILURE_TESTS)
 
+# Issue 12's fault injection (tests/chaos/, docs/reliability.md "Chaos"): the full form, 100,000
+# tasks per backend under kills, stops and Redis restarts, one backend after the other; the short
+# form runs inside `make test`. CHAOS_TASKS and CHAOS_ARGS (say --seed 7) change the run. Minutes.
+CHAOS_TASKS ?= 100000
+CHAOS_ARGS  ?=
+.PHONY: chaos
+chaos: $(STAMP) services
+	$(PY) -m tests.chaos.run --backend redis --tasks $(CHAOS_TASKS) $(CHAOS_ARGS)
+	$(PY) -m tests.chaos.run --backend sqlite --tasks $(CHAOS_TASKS) $(CHAOS_ARGS)
+
 # Taskline against Celery, RQ, arq, Dramatiq, Huey, Taskiq, SAQ and BullMQ (bench/peers/README.md).
 # The peers live in a virtualenv of their own, Taskline installed editable into it.
 PEERS_VENV  := bench/peers/.venv

@@ -9,7 +9,7 @@ around the service this hands it; `taskline serve` and `taskline worker` on Redi
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -18,7 +18,7 @@ from taskline.backends.base import Backend
 from taskline.backends.factory import open_backend
 from taskline.config import Settings
 from taskline.core.clock import Clock, SystemClock
-from taskline.errors import TasklineError
+from taskline.errors import BackendUnavailable, TasklineError
 from taskline.events.hub import EventHub
 from taskline.maintenance.scheduler import Scheduler
 from taskline.service import TaskService
@@ -32,6 +32,11 @@ if TYPE_CHECKING:
     from taskline.history.archiver import Archiver
 
 log = logging.getLogger("taskline")
+
+# Waits between tries to reach a Redis that does not answer at start: from the first to the
+# longest, doubling. A server started with (or just before) its Redis comes up with it.
+FIRST_RETRY_S = 0.2
+LONGEST_RETRY_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,14 +77,23 @@ class Server:
     """A running Taskline: `async with Server(settings) as server:` then `server.service`.
 
     Pass `backend` to share one already open: it is then not closed here. `api=False` is a
-    process that serves no API (`taskline worker` on Redis): it needs no event hub.
+    process that serves no API (`taskline worker` on Redis): it needs no event hub. A Redis
+    that does not answer at start is waited for (as Celery waits for its broker) until
+    `closing` returns, if given: the shutdown of the process that runs this server.
     """
 
     def __init__(
-        self, settings: Settings, *, backend: Backend | None = None, clock: Clock | None = None, api: bool = True
+        self,
+        settings: Settings,
+        *,
+        backend: Backend | None = None,
+        clock: Clock | None = None,
+        api: bool = True,
+        closing: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.settings = settings
         self.api = api
+        self._closing = closing
         self.clock = clock or SystemClock()
         self._backend = backend
         self._owns_backend = backend is None
@@ -124,16 +138,10 @@ class Server:
         """Open the backend (unless given), then start every part; on failure undo what began.
 
         Raises:
-            BackendUnavailable: the backend could not be opened.
+            BackendUnavailable: the backend refused to open, or did not answer before `closing`.
         """
         if self._backend is None:
-            redis_url = self.settings.redis_url.get_secret_value() if self.settings.redis_url else None
-            self._backend = await open_backend(
-                redis_url=redis_url,
-                sqlite_path=self.settings.sqlite_path,
-                config=self.settings.engine_config(),
-                clock=self.clock,
-            )
+            self._backend = await self._open_backend()
         try:
             # History (reads, and the archiver's pool) in API servers: a worker process ends
             # tasks through the live backend alone and need not have asyncpg.
@@ -156,6 +164,39 @@ class Server:
             await self.stop()
             raise
         return self._service
+
+    async def _open_backend(self) -> Backend:
+        """The backend, once it answers: a Redis restarting as this server starts (a machine
+        booting, a supervisor restarting both) is waited for; one that answers "no" is not."""
+        from taskline.backends.redis.failures import unreachable
+
+        redis_url = self.settings.redis_url.get_secret_value() if self.settings.redis_url else None
+        wait_s = FIRST_RETRY_S
+        while True:
+            try:
+                return await open_backend(
+                    redis_url=redis_url,
+                    sqlite_path=self.settings.sqlite_path,
+                    config=self.settings.engine_config(),
+                    clock=self.clock,
+                )
+            except BackendUnavailable as exc:
+                if not unreachable(exc):
+                    raise
+                log.warning("%s; trying again in %.1f s", exc.message, wait_s)
+                if await self._closes_within(wait_s):
+                    raise
+            wait_s = min(wait_s * 2, LONGEST_RETRY_S)
+
+    async def _closes_within(self, seconds: float) -> bool:
+        if self._closing is None:
+            await asyncio.sleep(seconds)
+            return False
+        try:
+            await asyncio.wait_for(self._closing(), seconds)
+        except TimeoutError:
+            return False
+        return True
 
     @staticmethod
     async def _warn_of_unarchived(service: TaskService) -> None:

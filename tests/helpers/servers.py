@@ -37,7 +37,8 @@ class RedisServer:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def start(self) -> None:
+    def start(self, timeout_s: float = 10) -> None:
+        """Start and wait (up to `timeout_s`: longer for a big AOF on a busy machine) for PONG."""
         args = [
             "redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.workdir),
             "--save", "", "--appendonly", "yes" if self.appendonly else "no",
@@ -48,7 +49,7 @@ class RedisServer:
         ]  # fmt: skip
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         client = redis.Redis(port=self.port)
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + timeout_s
         while True:  # wait for the server's own answer, not a fixed sleep
             try:
                 if client.ping():

@@ -44,7 +44,7 @@ def create_app(settings: Settings, *, backend: Backend | None = None, clock: Clo
         app.state.closing.bind()
         if not key_roles:
             log.warning("no API keys are configured (TASKLINE_API_KEYS): the API is open to anyone who can reach it")
-        async with Server(settings, backend=backend, clock=clock) as server:
+        async with Server(settings, backend=backend, clock=clock, closing=app.state.closing.wait) as server:
             app.state.server = server
             app.state.service = server.service
             if settings.rate_limit_rps > 0:

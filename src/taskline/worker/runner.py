@@ -30,7 +30,7 @@ from taskline.core.jsonvalue import NotJson, encoded_size
 from taskline.core.outcomes import MAX_NEXT, Completion, Failure, LeaseAsk, Outcome
 from taskline.core.task import Lease
 from taskline.core.workers import WorkerDetails
-from taskline.errors import LeaseLost, NotFound, TasklineError
+from taskline.errors import BackendUnavailable, LeaseLost, NotFound, RetryLater, TasklineError
 from taskline.worker.app import App, Handler, TaskContext
 from taskline.worker.lease import LeaseKeeper
 from taskline.worker.outcomes import Fail, Retry
@@ -41,6 +41,11 @@ from taskline.worker.transport import Transport
 
 log = logging.getLogger("taskline.worker")
 POLL_WAIT_S = 30.0
+# A report that finds the server or Redis away is sent again after these waits (doubling),
+# for as long as its lease lasts: an API instance or a Redis restarting for a moment must not
+# cost a finished attempt (run again, or a task without retries left in the DLQ).
+REPORT_RETRY_FIRST_S = 0.1
+REPORT_RETRY_LONGEST_S = 2.0
 HAND_BACK_TIMEOUT_S = 10.0
 
 
@@ -293,21 +298,37 @@ class Worker:
         except NotJson as exc:
             await self._fail(lease, f"result {exc}", retry=False)
             return
-        await self._report(Completion(lease.task.id, lease.token, result))
+        await self._report(lease, Completion(lease.task.id, lease.token, result))
         self.processed += 1
 
     async def _fail(self, lease: Lease, error: str, *, retry: bool, retry_after_s: float | None = None) -> None:
         self.failed += 1
-        await self._report(Failure(lease.task.id, lease.token, error, retry, retry_after_s))
+        await self._report(lease, Failure(lease.task.id, lease.token, error, retry, retry_after_s))
 
-    async def _report(self, outcome: Outcome) -> None:
-        try:
-            settled = await self._reporter.report(outcome)
-        except Exception as exc:  # the lease runs out and the server re-delivers: nothing is lost
-            log.error("task %s: could not report its outcome: %s", outcome.task_id, exc)
+    async def _report(self, lease: Lease, outcome: Outcome) -> None:
+        """Report `outcome`; while the engine is unreachable, again, until a lease's length has
+        passed. Sending it twice is safe: a repeated `complete` is answered as the first was,
+        and a `fail` that got through before makes the next one a lease_lost."""
+        loop = asyncio.get_running_loop()
+        give_up_at = loop.time() + _lease_length_s(lease)
+        wait_s = REPORT_RETRY_FIRST_S
+        while True:
+            try:
+                settled = await self._reporter.report(outcome)
+            except (BackendUnavailable, RetryLater) as exc:
+                if loop.time() + wait_s > give_up_at:
+                    log.error("task %s: could not report its outcome: %s; it runs again", outcome.task_id, exc)
+                    return
+                log.warning("task %s: could not report its outcome (%s); trying again", outcome.task_id, exc)
+                await asyncio.sleep(wait_s)  # backoff; the engine says when it is back only by answering
+                wait_s = min(wait_s * 2, REPORT_RETRY_LONGEST_S)
+                continue
+            except Exception as exc:  # the lease runs out and the server re-delivers: nothing is lost
+                log.error("task %s: could not report its outcome: %s", outcome.task_id, exc)
+                return
+            if settled.refused is not None:
+                log.warning("task %s: its lease was lost before the outcome arrived", outcome.task_id)
             return
-        if settled.refused is not None:
-            log.warning("task %s: its lease was lost before the outcome arrived", outcome.task_id)
 
     def _next_leases(self, finishing: set[str]) -> LeaseAsk | None:
         """What a report of the `finishing` tasks' outcomes asks leased: a slot for each slot
@@ -397,6 +418,13 @@ class Worker:
                 if stuck:  # a handler that ignores cancellation, or a server that does not answer
                     log.error("worker %s: %d tasks not handed back; their leases will run out", self.worker_id,
                               len(stuck))  # fmt: skip
+
+
+def _lease_length_s(lease: Lease) -> float:
+    """How long the lease runs from its attempt's start, in the server's own times (so this
+    machine's clock skew does not matter)."""
+    started_at = lease.task.started_at or lease.expires_at
+    return max(lease.expires_at - started_at, 0.0)
 
 
 def _weighted_order(queues: Sequence[WeightedQueue]) -> list[str]:

@@ -72,3 +72,11 @@ def _translated(exc: Exception) -> TasklineError:
             return BackendUnavailable(f"redis: {exc}")
         return InternalError(f"redis refused a command: {exc}")
     return BackendUnavailable(f"redis: {exc}")  # unreachable, refused, or a socket that died below redis-py
+
+
+def unreachable(exc: BaseException) -> bool:
+    """Whether `exc` (a BackendUnavailable from `redis_unavailable`) is Redis not answering at
+    all (refused, reset, timed out, still loading its data), which waiting may cure, rather
+    than a Redis that answered and said no (another record format, a database the cluster
+    lacks), which it will not."""
+    return isinstance(exc.__cause__, redis_errors.ConnectionError | redis_errors.TimeoutError | OSError)
