@@ -395,11 +395,13 @@ class TaskService:
         registered, and a paused one leases nothing.
 
         Raises:
-            ValidationFailed: a result cannot be stored as JSON (`stored_json_size`), before anything is settled.
+            ValidationFailed: a result cannot be stored as JSON (`stored_json_size`), before anything
+                is settled; details name each such outcome by its `index`.
         """
-        for outcome in outcomes:
-            if isinstance(outcome, Completion) and outcome.result is not None:
-                stored_json_size(outcome.result, "result")  # else the backend's encoder fails with a 500
+        _check_results(outcomes, indexed=True)
+        return await self._settle(outcomes, then_lease, with_tasks)
+
+    async def _settle(self, outcomes: Sequence[Outcome], then_lease: LeaseAsk | None, with_tasks: bool) -> Settlement:
         if then_lease is not None:
             details = WorkerDetails(queues=list(then_lease.queues or []), types=list(then_lease.types or []))
             if then_lease.max < 1 or await self.roster.paused(then_lease.worker_id, details):
@@ -413,8 +415,10 @@ class TaskService:
 
         Raises:
             NotFound, LeaseLost: as `complete` or `fail` would (nothing is leased then).
+            ValidationFailed: the result cannot be stored as JSON (`stored_json_size`).
         """
-        settlement = await self.settle([outcome], then_lease=then_lease, with_tasks=True)
+        _check_results([outcome], indexed=False)
+        settlement = await self._settle([outcome], then_lease, with_tasks=True)
         (settled,) = settlement.settled
         if settled.refused is not None:
             # The caller gets an error, not these: hand them back (rare: a stale or repeated report).
@@ -587,3 +591,24 @@ def _queue_name(queue: str) -> str:
             "the queue name is not valid", [{"field": "queue", "message": "must be 1-64 characters of A-Za-z0-9_.:-"}]
         )
     return queue
+
+
+def _check_results(outcomes: Sequence[Outcome], *, indexed: bool) -> None:
+    """The one check of how deep and what a result may be (SPEC §1's payload rule): here, where
+    every report passes, over HTTP or straight on the backend (`Client("redis://…")`), so the
+    answer is one 422 however it came; else the backend's encoder fails with a 500.
+
+    Raises:
+        ValidationFailed: a result cannot be stored; with `indexed`, each one named by its index.
+    """
+    problems: list[dict[str, Any]] = []
+    for index, outcome in enumerate(outcomes):
+        if isinstance(outcome, Completion) and outcome.result is not None:
+            try:
+                stored_json_size(outcome.result, "result")
+            except ValidationFailed as exc:
+                if not indexed:
+                    raise
+                problems += [{"index": index, **detail} for detail in exc.details]
+    if problems:
+        raise ValidationFailed("some results cannot be stored as JSON; nothing was settled", problems)

@@ -11,15 +11,17 @@ the body is parsed, and cost a fifth of a submit's CPU (docs/benchmarks.md).
 """
 
 import hashlib
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeAlias, TypeVar
+from typing import Any, NamedTuple, TypeAlias, TypeVar
 
 from fastapi.routing import RouteContext, iter_route_contexts
 
 # The router's own reading of a path (the part after root_path): the guard must look up exactly
 # the route the router will run, or a mounted app (root_path set) would pass unguarded.
 from starlette._utils import get_route_path
+from starlette.convertors import FloatConvertor, IntegerConvertor, StringConvertor, UUIDConvertor
 from starlette.datastructures import Headers, QueryParams
 from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -38,6 +40,8 @@ _MARK = "__taskline_access__"
 _WEBSOCKET = "WEBSOCKET"  # the "method" a WebSocket route is listed under
 ROLE_SCOPE_KEY = "taskline.role"
 """Where the guard leaves the caller's role in the ASGI scope (see `caller_role`)."""
+ROUTE_SCOPE_KEY = "taskline.route"
+"""Where the guard leaves the route it found (see `resolved_route`)."""
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_POLICY = 1008
 
@@ -107,8 +111,31 @@ def request_key(scope: Scope) -> str | None:
     return presented_key(Headers(scope=scope))
 
 
+class Resolved(NamedTuple):  # a tuple, not a frozen dataclass: built per request, 5× cheaper
+    """The route a request is for, as the router would pick it: found once, by the guard, and
+    left in the scope (`ROUTE_SCOPE_KEY`) so the lean routes serve exactly that route and never
+    match a path again (a second reading of the path once let them run what the guard had not
+    checked: under a root_path the two disagreed)."""
+
+    route: BaseRoute  # the route as declared (a router's own route, not FastAPI's wrapper)
+    access: Access
+    path_values: dict[str, str]  # the path parameters, as matched (not yet converted)
+
+
+_Candidate: TypeAlias = tuple["re.Pattern[str]", BaseRoute, Access]  # a route's pattern, itself, its access
+# Convertors whose match never holds a "/": a route of them matches paths of its own segment count.
+_ONE_SEGMENT = (StringConvertor, IntegerConvertor, FloatConvertor, UUIDConvertor)
+
+
 class RouteAccess:
-    """Each route's access, looked up by method and path as the router would match them."""
+    """Each route's access, looked up by method and path as the router would match them.
+
+    The router tries its routes in order and takes the first full match; so does `resolve`,
+    but among a few candidates only: fixed paths are a dict, and routes with parameters are
+    indexed by method, number of segments and last segment (`/tasks/{id}/complete` is
+    `("POST", 5, "complete")`). A worker's complete is one dict lookup and one or two regexes,
+    not a scan of every route's.
+    """
 
     def __init__(self, routes: Iterable[BaseRoute], settings: Settings, *, framework_open: Iterable[str]) -> None:
         """`framework_open`: paths FastAPI itself serves (docs, openapi.json), open by SPEC §4.
@@ -126,33 +153,82 @@ class RouteAccess:
             methods = frozenset({_WEBSOCKET}) if websocket else frozenset(route.methods or ())
             access = None if found is None else found.access(settings)
             self._ordered.append((methods, route.path or "", route, access))
-        # The hot routes have fixed paths: a dict answers them unless an earlier route with a
-        # parameter would match the same path first (the router takes the first full match).
-        self._static: dict[tuple[str, str], Access] = {}
-        for index, (methods, path, route, access) in enumerate(self._ordered):
+        self._index = _index(self._ordered)
+        # A fixed path is a dict lookup unless an earlier route with a parameter would match
+        # the same path first (then the index answers it, in the router's order).
+        self._static: dict[tuple[str, str], Resolved] = {}
+        for methods, path, route, _ in self._ordered:
             if route.param_convertors:
                 continue
             for method in methods:
-                if isinstance(self._scan(method, path, self._ordered[:index]), _NoRoute):
-                    self._static.setdefault((method, path), access)
+                first = self._find(method, path)
+                if isinstance(first, Resolved) and first.route is route.original_route:
+                    self._static.setdefault((method, path), first)
 
-    def of(self, method: str, path: str) -> "Access | _NoRoute":
-        """The access of the route the router would pick, or `_NO_ROUTE` (404, 405: not ours)."""
-        found = self._static.get((method, path), _NO_ROUTE)
-        return self._scan(method, path, self._ordered) if isinstance(found, _NoRoute) else found
+    def resolve(self, method: str, path: str) -> "Resolved | _NoRoute":
+        """The route the router would pick and its access, or `_NO_ROUTE` (404, 405: not ours).
+        `path`: the router's reading of it (`get_route_path`, after root_path)."""
+        found = self._static.get((method, path))
+        return self._find(method, path) if found is None else found
 
-    @staticmethod
-    def _scan(
-        method: str, path: str, ordered: list[tuple[frozenset[str], str, RouteContext, Access]]
-    ) -> "Access | _NoRoute":
-        for methods, _, route, access in ordered:
-            if method in methods and route.path_regex.match(path):
-                return access
+    def _find(self, method: str, path: str) -> "Resolved | _NoRoute":
+        segments = path.count("/")
+        index = self._index
+        candidates: Iterable[_Candidate] = (
+            index.get((method, segments, path.rpartition("/")[2]))
+            or index.get((method, segments, None))
+            or index.get((method, None, None))
+            or ()
+        )
+        for pattern, route, access in candidates:
+            if match := pattern.match(path):
+                return Resolved(route, access, match.groupdict())
         return _NO_ROUTE
 
     def listing(self) -> list[tuple[str, str, Access]]:
         """(method, path, access) of every route: what SECURITY.md and its tests read."""
         return [(method, path, access) for methods, path, _, access in self._ordered for method in sorted(methods)]
+
+
+def _index(
+    ordered: list[tuple[frozenset[str], str, RouteContext, Access]],
+) -> dict[tuple[str, int | None, str | None], list[_Candidate]]:
+    """Every route filed under the keys of the paths it can match, each list in the router's order.
+
+    A route's key is (method, number of "/", last segment), with None for a last segment that
+    holds a parameter, and (method, None, None) for a route whose parameters may span segments
+    (a `path` convertor). A path's list under its own key also holds the routes under the wider
+    keys that could match it, so one list answers it."""
+    # Read from the route once: a RouteContext's attributes are looked up through properties.
+    Entry: TypeAlias = tuple[int, _Candidate]  # with the router's order
+    exact: dict[tuple[str, int, str], list[Entry]] = {}
+    any_last: dict[tuple[str, int], list[Entry]] = {}
+    loose: dict[str, list[Entry]] = {}
+    for order, (methods, path, route, access) in enumerate(ordered):
+        entry = (order, (route.path_regex, route.original_route, access))
+        spans = not all(isinstance(convertor, _ONE_SEGMENT) for convertor in route.param_convertors.values())
+        last = path[path.rfind("/") + 1 :]
+        for method in methods:
+            if spans:
+                loose.setdefault(method, []).append(entry)
+            elif "{" in last:
+                any_last.setdefault((method, path.count("/")), []).append(entry)
+            else:
+                exact.setdefault((method, path.count("/"), last), []).append(entry)
+
+    def in_order(*lists: list[Entry]) -> list[_Candidate]:
+        return [
+            candidate for _, candidate in sorted((entry for entries in lists for entry in entries), key=lambda e: e[0])
+        ]
+
+    index: dict[tuple[str, int | None, str | None], list[_Candidate]] = {}
+    for (method, segments, last), entries in exact.items():
+        index[(method, segments, last)] = in_order(entries, any_last.get((method, segments), []), loose.get(method, []))
+    for (method, segments), entries in any_last.items():
+        index[(method, segments, None)] = in_order(entries, loose.get(method, []))
+    for method, entries in loose.items():
+        index[(method, None, None)] = in_order(entries)
+    return index
 
 
 class _NoRoute:
@@ -163,7 +239,8 @@ _NO_ROUTE = _NoRoute()
 
 
 class RoleGuard:
-    """401 without a valid key, 403 for a role the route does not allow; before anything else."""
+    """401 without a valid key, 403 for a role the route does not allow; before anything else.
+    The route it found is left in the scope (`resolved_route`) for the lean routes."""
 
     def __init__(self, app: ASGIApp, access: RouteAccess, key_roles: Mapping[str, Role]) -> None:
         self.app = app
@@ -175,20 +252,27 @@ class RoleGuard:
         if kind not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        allowed = self.access.of(_WEBSOCKET if kind == "websocket" else scope["method"], get_route_path(scope))
-        if isinstance(allowed, _NoRoute):
+        found = self.access.resolve(_WEBSOCKET if kind == "websocket" else scope["method"], get_route_path(scope))
+        if isinstance(found, _NoRoute):
             await self.app(scope, receive, send)
             return
-        if allowed is not None:
+        if found.access is not None:
             try:
                 role = role_of(self.key_roles, request_key(scope))
-                if role not in allowed:
+                if role not in found.access:
                     raise Forbidden(f"the {role} role may not do this")
             except (Unauthorized, Forbidden) as refused:
                 await _refuse(scope, receive, send, refused)
                 return
             scope[ROLE_SCOPE_KEY] = role
+        scope[ROUTE_SCOPE_KEY] = found
         await self.app(scope, receive, send)
+
+
+def resolved_route(scope: Mapping[str, Any]) -> Resolved | None:
+    """The route the guard found for this request and let through, if any."""
+    found = scope.get(ROUTE_SCOPE_KEY)
+    return found if isinstance(found, Resolved) else None
 
 
 async def _refuse(scope: Scope, receive: Receive, send: Send, error: TasklineError) -> None:

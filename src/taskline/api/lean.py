@@ -28,6 +28,7 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from taskline.api.errors import http_error, taskline_error_response
+from taskline.api.guard import resolved_route
 from taskline.errors import TasklineError
 
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Awaitable[Response]])
@@ -113,30 +114,30 @@ def _json_content(scope: Scope) -> bool:
 
 
 class LeanRoutes:
-    """Serves the `@lean` routes of `routes` (read once, when the app builds its middleware)."""
+    """Serves the `@lean` routes of `routes` (read once, when the app builds its middleware).
+
+    It never matches a path itself: it serves a request only if `guard.RoleGuard`, outside it,
+    resolved the request to a lean route and let it through (`guard.resolved_route`), so the
+    route run is the route whose roles were checked, read as the router reads a path (after
+    root_path). Without the guard in front, FastAPI serves everything.
+    """
 
     def __init__(self, app: ASGIApp, routes: list[BaseRoute]) -> None:
         self.app = app
-        self._static: dict[tuple[str, str], _Plan] = {}
-        self._dynamic: list[tuple[str, _Plan]] = []
+        # By the route's identity: routes compare by value (Starlette's __eq__) and do not hash.
+        self._plans: dict[tuple[str, int], _Plan] = {}
         for route in routes:
             if isinstance(route, APIRoute) and getattr(route.endpoint, _MARK, False):
                 plan = _plan(route)
                 for method in (route.methods or set()) - {"HEAD"}:
-                    if route.param_convertors:
-                        self._dynamic.append((method, plan))
-                    else:
-                        self._static[(method, route.path)] = plan
+                    self._plans[(method, id(route))] = plan
 
     def _match(self, scope: Scope) -> tuple[_Plan, dict[str, str]] | None:
-        method, path = scope["method"], scope["path"]
-        plan = self._static.get((method, path))
-        if plan is not None:
-            return plan, {}
-        for wanted, plan in self._dynamic:
-            if wanted == method and (match := plan.route.path_regex.match(path)):
-                return plan, match.groupdict()
-        return None
+        found = resolved_route(scope)
+        if found is None:
+            return None
+        plan = self._plans.get((scope["method"], id(found.route)))
+        return None if plan is None else (plan, dict(found.path_values))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         matched = self._match(scope) if scope["type"] == "http" else None

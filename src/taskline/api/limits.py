@@ -4,6 +4,7 @@ per-client rate limit over `/api/v1` and `/admin`."""
 import math
 from collections.abc import Awaitable, Callable
 
+from starlette._utils import get_route_path
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -60,12 +61,15 @@ class RateLimit:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         take = self.take_token() if scope["type"] == "http" else None
-        if take is not None and scope["path"].startswith(_LIMITED_PREFIXES):
+        # The router's reading of the path, as the guard's: under a root_path the raw path starts
+        # with the prefix, and every request once went unlimited.
+        path = get_route_path(scope) if take is not None else ""
+        if take is not None and path.startswith(_LIMITED_PREFIXES):
             try:
                 wait_s = await take(client_identity(scope, presented_key(Headers(scope=scope)), keys_on=self.keys_on))
             except TasklineError as exc:  # the buckets live in the backend, which may be down
                 # ...and then the health route is let through, to say so in its own shape.
-                if not (isinstance(exc, BackendUnavailable) and scope["path"] == _HEALTH_PATH):
+                if not (isinstance(exc, BackendUnavailable) and path == _HEALTH_PATH):
                     await taskline_error_response(exc)(scope, receive, send)
                     return
                 wait_s = 0.0

@@ -35,9 +35,3 @@ def encoded_size(value: Any) -> int:
         if "recursion" in str(exc).lower():
             raise NotJson(f"nests deeper than {MAX_DEPTH} levels of arrays and objects") from None
         raise NotJson(f"is not JSON: {exc}") from None
-
-
-def check_json(value: Any) -> Any:
-    """`value` unchanged if `encoded_size` takes it (a pydantic after-validator), else NotJson."""
-    encoded_size(value)
-    return value

@@ -2,14 +2,21 @@
 them, walked from the app's own route table: a new route that is not in `EXPECTED` fails
 here, and every caller is refused (401 or 403) before anything about its request is read."""
 
-from collections.abc import Iterator
+import contextlib
+import re
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.routing import Mount, WebSocketRoute
+from starlette.types import ASGIApp
 from websockets.exceptions import InvalidStatus
 
 from taskline.api.app import create_app
+from taskline.api.guard import Resolved, routes_of
 from taskline.config import Settings
 from tests.helpers.live import LiveServer, live_server
 from tests.integration.api.events_ws import listen
@@ -161,16 +168,106 @@ def test_a_worker_key_with_bad_parameters_on_an_admin_route_is_403_not_422(guard
     assert validated.status_code == 422  # the same request from a role that may: then what it sent
 
 
-async def test_the_guard_reads_a_path_as_the_router_does_under_a_root_path(tmp_path: Path) -> None:
-    """Mounted under a prefix (root_path set, as a proxy or a parent ASGI app does), a route is
-    still the route the guard looks up: refused without a key, not run unguarded."""
-    app = create_app(Settings(sqlite_path=tmp_path / "t.db", api_keys=f"{KEYS['worker']}:worker"))
-    transport = httpx.ASGITransport(app=app, root_path="/taskline")
-    async with httpx.AsyncClient(transport=transport, base_url="http://mounted") as http:
-        anonymous = await http.get("/taskline/api/v1/whoami")
-        worker = await http.get("/taskline/api/v1/whoami", headers={"X-API-Key": KEYS["worker"]})
-        admin_route = await http.get("/taskline/admin/dlq", headers={"X-API-Key": KEYS["worker"]})
+@contextlib.asynccontextmanager
+async def _mounted(
+    tmp_path: Path, root_path: str, *, parent: bool, **settings: Any
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The app under `root_path`: as a server passes it (`uvicorn --root-path`, whose `path`
+    then starts with it) or, with `parent`, inside a parent ASGI app's `Mount`."""
+    keys = ",".join(f"{key}:{role}" for role, key in KEYS.items())
+    app = create_app(Settings(sqlite_path=tmp_path / "t.db", api_keys=keys, **settings))
+    outer: ASGIApp = Starlette(routes=[Mount(root_path, app=app)]) if parent else app
+    transport = httpx.ASGITransport(app=outer, root_path="" if parent else root_path)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://m") as http:
+        yield http
 
-    assert anonymous.status_code == 401
-    assert (worker.status_code, worker.json()["role"]) == (200, "worker")
-    assert admin_route.status_code == 403
+
+@pytest.mark.parametrize("parent", [False, True], ids=["root_path", "mount"])
+@pytest.mark.parametrize("root_path", ["/taskline", "/api", "/api/v1"])
+async def test_the_guard_reads_a_path_as_the_router_does_under_a_root_path(
+    tmp_path: Path, root_path: str, parent: bool
+) -> None:
+    """Mounted under a prefix (root_path set, as a proxy or a parent ASGI app does), a route is
+    still the route the guard looks up: refused without a key, not run unguarded. A prefix the
+    API's own paths start with (`/api`, `/api/v1`) once let the lean routes match the raw path:
+    `POST /api/v1/tasks` under `/api` was a submit with no key, and `/complete` reached the
+    backend. Under the prefix those paths name no route of the app: 404, and nothing is stored."""
+    admin, worker, producer = ({"X-API-Key": KEYS[role]} for role in ("admin", "worker", "producer"))
+    submit = {"type": "echo", "queue": "q"}
+    async with _mounted(tmp_path, root_path, parent=parent) as http:
+        stats = f"{root_path}/api/v1/stats"
+        before = (await http.get(stats, headers=admin)).json()["total"]
+        raw = [
+            await http.post("/api/v1/tasks", json=submit),
+            await http.post("/api/v1/tasks/x/complete", json={"token": "t"}),
+            await http.post("/api/v1/tasks", json=submit, headers=worker),
+        ]
+        after_raw = (await http.get(stats, headers=admin)).json()["total"]
+        anonymous = await http.post(f"{root_path}/api/v1/tasks", json=submit)
+        anonymous_complete = await http.post(f"{root_path}/api/v1/tasks/x/complete", json={"token": "t"})
+        admin_route = await http.get(f"{root_path}/admin/dlq", headers=worker)
+        whoami = await http.get(f"{root_path}/api/v1/whoami", headers=worker)
+        submitted = await http.post(f"{root_path}/api/v1/tasks", json=submit, headers=producer)
+        slashed = await http.get(f"{root_path}/admin/workers/", headers=admin)
+
+    if root_path == "/taskline" and not parent:  # not a prefix of the raw paths: the app's own, checked
+        assert [answer.status_code for answer in raw] == [401, 401, 403]
+    else:  # under the prefix (or outside the parent's Mount) they name no route: the backend is not reached
+        assert [answer.status_code for answer in raw] == [404, 404, 404]
+        assert "no task" not in raw[1].text
+    assert after_raw == before
+    assert [anonymous.status_code, anonymous_complete.status_code, admin_route.status_code] == [401, 401, 403]
+    assert (whoami.status_code, whoami.json()["role"]) == (200, "worker")
+    assert submitted.status_code == 201
+    # A trailing slash is redirected within the prefix (the path a server passes starts with it).
+    assert (slashed.status_code, slashed.headers["location"]) == (307, f"http://m{root_path}/admin/workers")
+
+
+@pytest.mark.parametrize("parent", [False, True], ids=["root_path", "mount"])
+async def test_the_rate_limit_holds_under_a_root_path(tmp_path: Path, parent: bool) -> None:
+    """The rate limit reads a path as the router does too: under a prefix it once read the raw
+    path, which starts with the prefix, and limited nothing."""
+    admin = {"X-API-Key": KEYS["admin"]}
+    async with _mounted(tmp_path, "/api", parent=parent, rate_limit_rps=0.5, rate_limit_burst=2) as http:
+        statuses = [(await http.get("/api/api/v1/stats", headers=admin)).status_code for _ in range(3)]
+        health = await http.get("/api/health")
+
+    assert statuses == [200, 200, 429]
+    assert health.status_code == 200
+
+
+def test_the_route_index_picks_the_route_a_scan_in_the_routers_order_picks() -> None:
+    """The guard's index (`RouteAccess.resolve`) only narrows where it looks: for any method and
+    path it finds the first route, in the router's order, whose method and pattern match, with
+    the same path values; and no route where none matches."""
+    app = create_app(Settings())
+    access = app.state.route_access
+    ordered = [route for route in routes_of(app.routes) if route.path_regex is not None]
+    methods = {method for method, _, _ in access.listing()}
+    paths = {"/", "", "/api/v1/tasks/", "/api/v1//complete", "/nowhere", "/api/v1/tasks/a/b/complete"}
+    for _, template, _ in access.listing():
+        for value in ("x", "7", "a.b", "", "a/b"):
+            path = re.sub(r"\{[^}]*\}", value, template)
+            paths |= {path, path + "/", path.rsplit("/", 1)[0]}
+
+    for method in methods:
+        for path in paths:
+            websocket = method == "WEBSOCKET"
+            expected = next(
+                (
+                    (route.original_route, match.groupdict())
+                    for route in ordered
+                    if (
+                        isinstance(route.original_route, WebSocketRoute)
+                        if websocket
+                        else method in (route.methods or ())
+                    )
+                    and (match := route.path_regex.match(path))
+                ),
+                None,
+            )
+            found = access.resolve(method, path)
+            assert (None if not isinstance(found, Resolved) else (found.route, found.path_values)) == expected, (
+                method,
+                path,
+            )
