@@ -14,6 +14,15 @@ from tests.chaos.history import Delivered
 from tests.helpers.servers import free_port
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver listens with a backlog of 5, and each delivery is a connection of its own
+    # (HTTP/1.0): a dispatcher's 16 connections at once overflowed it, and the dropped SYNs were
+    # sent again a second later, so the receiver took a batch a second (~16 deliveries/s, too few
+    # for a 100,000-task run) where the dispatcher does hundreds (docs/benchmarks.md).
+    request_queue_size = 128
+    daemon_threads = True
+
+
 class Receiver:
     def __init__(self) -> None:
         self.port = free_port()
@@ -22,8 +31,7 @@ class Receiver:
         self.refused = 0
         self._lock = threading.Lock()
         self._tried: set[str] = set()
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), _handler(self))
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", self.port), _handler(self))
         self._thread = threading.Thread(target=self._server.serve_forever, name="chaos-receiver", daemon=True)
 
     def __enter__(self) -> "Receiver":
