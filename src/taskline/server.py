@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from taskline.backends.base import Backend
 from taskline.backends.factory import open_backend
 from taskline.config import Settings
+from taskline.core.backoff import Backoff
 from taskline.core.clock import Clock, SystemClock
 from taskline.errors import BackendUnavailable, TasklineError
 from taskline.events.hub import EventHub
@@ -33,10 +34,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("taskline")
 
-# Waits between tries to reach a Redis that does not answer at start: from the first to the
-# longest, doubling. A server started with (or just before) its Redis comes up with it.
-FIRST_RETRY_S = 0.2
-LONGEST_RETRY_S = 5.0
+# Waits between tries to reach a Redis that does not answer at start: 0.2 s doubling to 5 s. A
+# server started with (or just before) its Redis comes up with it.
+START_RETRY = Backoff(base_s=0.2, cap_s=5.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,8 +171,9 @@ class Server:
         from taskline.backends.redis.failures import unreachable
 
         redis_url = self.settings.redis_url.get_secret_value() if self.settings.redis_url else None
-        wait_s = FIRST_RETRY_S
+        tries = 0
         while True:
+            tries += 1
             try:
                 return await open_backend(
                     redis_url=redis_url,
@@ -183,10 +184,10 @@ class Server:
             except BackendUnavailable as exc:
                 if not unreachable(exc):
                     raise
+                wait_s = START_RETRY.ceiling_s(tries)
                 log.warning("%s; trying again in %.1f s", exc.message, wait_s)
                 if await self._closes_within(wait_s):
                     raise
-            wait_s = min(wait_s * 2, LONGEST_RETRY_S)
 
     async def _closes_within(self, seconds: float) -> bool:
         if self._closing is None:

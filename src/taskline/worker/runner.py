@@ -44,8 +44,7 @@ POLL_WAIT_S = 30.0
 # A report that finds the server or Redis away is sent again after these waits (doubling),
 # for as long as its lease lasts: an API instance or a Redis restarting for a moment must not
 # cost a finished attempt (run again, or a task without retries left in the DLQ).
-REPORT_RETRY_FIRST_S = 0.1
-REPORT_RETRY_LONGEST_S = 2.0
+REPORT_RETRY = Backoff(base_s=0.1, cap_s=2.0)
 HAND_BACK_TIMEOUT_S = 10.0
 
 
@@ -311,17 +310,18 @@ class Worker:
         and a `fail` that got through before makes the next one a lease_lost."""
         loop = asyncio.get_running_loop()
         give_up_at = loop.time() + _lease_length_s(lease)
-        wait_s = REPORT_RETRY_FIRST_S
+        tries = 0
         while True:
+            tries += 1
             try:
                 settled = await self._reporter.report(outcome)
             except (BackendUnavailable, RetryLater) as exc:
+                wait_s = REPORT_RETRY.ceiling_s(tries)
                 if loop.time() + wait_s > give_up_at:
                     log.error("task %s: could not report its outcome: %s; it runs again", outcome.task_id, exc)
                     return
                 log.warning("task %s: could not report its outcome (%s); trying again", outcome.task_id, exc)
                 await asyncio.sleep(wait_s)  # backoff; the engine says when it is back only by answering
-                wait_s = min(wait_s * 2, REPORT_RETRY_LONGEST_S)
                 continue
             except Exception as exc:  # the lease runs out and the server re-delivers: nothing is lost
                 log.error("task %s: could not report its outcome: %s", outcome.task_id, exc)
