@@ -43,6 +43,8 @@ type Error struct {
 	// {"field", "message"} objects ({"index", "field", "message"} for a bulk).
 	Details    any
 	RetryAfter time.Duration // from the Retry-After header; 0 when absent
+
+	retryAfterSent bool
 }
 
 func (e *Error) Error() string {
@@ -58,7 +60,8 @@ func IsCode(err error, code string) bool {
 // errorFromResponse reads an error response; a body that is not SPEC's shape gives
 // CodeUnexpectedResponse.
 func errorFromResponse(status int, body []byte, retryAfter string) *Error {
-	e := &Error{Status: status, RetryAfter: parseRetryAfter(retryAfter)}
+	e := &Error{Status: status}
+	e.RetryAfter, e.retryAfterSent = parseRetryAfter(retryAfter)
 	var shape struct {
 		Error *struct {
 			Code    *string `json:"code"`
@@ -82,12 +85,12 @@ func errorFromResponse(status int, body []byte, retryAfter string) *Error {
 }
 
 // parseRetryAfter reads Retry-After's seconds form, which is all the server sends.
-func parseRetryAfter(value string) time.Duration {
+func parseRetryAfter(value string) (time.Duration, bool) {
 	seconds, err := strconv.Atoi(strings.TrimSpace(value))
 	if err != nil || seconds < 0 {
-		return 0
+		return 0, false
 	}
-	return time.Duration(seconds) * time.Second
+	return time.Duration(seconds) * time.Second, true
 }
 
 // retryable: what the client waits out and sends again (as the Python client does): a rate
@@ -98,7 +101,7 @@ func retryable(err error, maxWait time.Duration) (time.Duration, bool) {
 		return 0, false
 	}
 	wait := apiErr.RetryAfter
-	if wait <= 0 {
+	if !apiErr.retryAfterSent {
 		wait = time.Second
 	}
 	return wait, wait <= maxWait

@@ -2,6 +2,8 @@ package taskline
 
 import (
 	"context"
+	crand "crypto/rand"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -80,7 +82,9 @@ func NewWorker(client *Client, opts WorkerOptions) *Worker {
 	}
 	host, _ := os.Hostname()
 	if opts.ID == "" {
-		opts.ID = fmt.Sprintf("%s:%d:%06x", host, os.Getpid(), rand.Intn(1<<24))
+		var suffix [3]byte
+		_, _ = crand.Read(suffix[:])
+		opts.ID = fmt.Sprintf("%s:%d:%x", host, os.Getpid(), suffix)
 	}
 	return &Worker{
 		client: client, opts: opts, handlers: map[string]Handler{}, log: logger, host: host, pid: os.Getpid(),
@@ -323,7 +327,22 @@ func pollPause(failedPolls int) time.Duration {
 	if failedPolls > 5 || pause > 5*time.Second {
 		pause = 5 * time.Second
 	}
-	return time.Duration(float64(pause) * (0.5 + rand.Float64()/2))
+	jitter.Lock()
+	defer jitter.Unlock()
+	return time.Duration(float64(pause) * (0.5 + jitter.Float64()/2))
+}
+
+// jitter draws the poll pauses: seeded apart in each process (math/rand's own source starts
+// the same in every process before Go 1.20, which would keep a fleet in step).
+var jitter = struct {
+	sync.Mutex
+	*rand.Rand
+}{Rand: rand.New(rand.NewSource(seed()))}
+
+func seed() int64 {
+	var b [8]byte
+	_, _ = crand.Read(b[:])
+	return int64(binary.LittleEndian.Uint64(b[:]))
 }
 
 func sleep(ctx context.Context, d time.Duration) {
@@ -514,9 +533,10 @@ func (w *Worker) keepLease(a *attempt) func() {
 	return func() { cancel(); <-done }
 }
 
-// RetryAfter makes a handler's error retry the task after d instead of the backoff.
+// RetryAfter makes a handler's error retry the task after d instead of the backoff (while
+// retries are left).
 func RetryAfter(d time.Duration, err error) error {
-	return &steeredError{err: orFailed(err), after: d}
+	return &steeredError{err: orFailed(err), after: &d}
 }
 
 // Permanent makes a handler's error fail the task at once, to the DLQ, retries left or not.
@@ -526,7 +546,7 @@ func Permanent(err error) error {
 
 type steeredError struct {
 	err       error
-	after     time.Duration
+	after     *time.Duration
 	permanent bool
 }
 

@@ -74,11 +74,11 @@ func (c *Client) Complete(ctx context.Context, taskID, token string, result any)
 	return c.taskCall(ctx, taskPath(taskID, "complete"), body)
 }
 
-// FailOptions steer a failed attempt: Permanent sends it to the DLQ without retries left
-// ("retry": false); RetryAfter (when not 0) replaces the backoff.
+// FailOptions steer a failed attempt: Permanent sends the task to the DLQ at once, retries
+// left or not ("retry": false); RetryAfter, when not nil, replaces the backoff (0: at once).
 type FailOptions struct {
 	Permanent  bool
-	RetryAfter time.Duration
+	RetryAfter *time.Duration
 }
 
 // Fail fails an attempt with its error message.
@@ -219,7 +219,7 @@ func taskPath(taskID, action string) string {
 
 func failBody(token, message string, opts FailOptions) map[string]any {
 	body := map[string]any{"token": token, "error": message, "retry": !opts.Permanent}
-	if opts.RetryAfter > 0 {
+	if opts.RetryAfter != nil {
 		body["retry_after"] = opts.RetryAfter.Seconds()
 	}
 	return body
