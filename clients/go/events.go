@@ -134,8 +134,8 @@ func (s *EventStream) finish(err error) {
 	s.mu.Lock()
 	s.err = err
 	s.mu.Unlock()
+	close(s.done) // before events: a Next that sees events closed finds Err set
 	close(s.events)
-	close(s.done)
 }
 
 func (s *EventStream) run(ctx context.Context, c *Client, opts EventOptions, ws *wsConn) {

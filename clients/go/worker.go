@@ -58,6 +58,7 @@ type Worker struct {
 	asked     int                 // leases asked for by a poll or report still on its way
 	stopping  bool
 	paused    bool
+	reachable bool // the last report to the registry got through (failures are logged once)
 	processed int
 	failed    int
 	attempts  sync.WaitGroup
@@ -88,7 +89,7 @@ func NewWorker(client *Client, opts WorkerOptions) *Worker {
 	}
 	return &Worker{
 		client: client, opts: opts, handlers: map[string]Handler{}, log: logger, host: host, pid: os.Getpid(),
-		running: map[string]*attempt{}, wake: make(chan struct{}, 1),
+		running: map[string]*attempt{}, wake: make(chan struct{}, 1), reachable: true,
 	}
 }
 
@@ -305,18 +306,24 @@ func (w *Worker) beat() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	state, err := w.client.WorkerHeartbeat(ctx, w.opts.ID, details)
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	if err != nil { // the server or the network: the worker keeps its state; the next beat tries again
-		w.log.Printf("worker %s: cannot report to the worker registry: %v", w.opts.ID, err)
+		if w.reachable {
+			w.log.Printf("worker %s: cannot report to the worker registry: %v", w.opts.ID, err)
+		}
+		w.reachable = false
 		return
 	}
-	w.mu.Lock()
-	wasPaused := w.paused
-	w.paused = state == "paused"
-	w.mu.Unlock()
-	if wasPaused != (state == "paused") {
-		w.log.Printf("worker %s: %s", w.opts.ID, map[bool]string{true: "paused; taking no new tasks", false: "resumed"}[!wasPaused])
+	w.reachable = true
+	switch paused := state == "paused"; {
+	case paused && !w.paused:
+		w.log.Printf("worker %s: paused; taking no new tasks", w.opts.ID)
+	case !paused && w.paused:
+		w.log.Printf("worker %s: resumed", w.opts.ID)
 		w.signal()
 	}
+	w.paused = state == "paused"
 }
 
 // pollPause is the wait after failedPolls failed polls in a row: 0.5, 1, 2, 4, then 5 s,

@@ -2,13 +2,10 @@
 server, and the README's producer and worker examples being the example files, working as printed.
 
 Go comes from `make clients-deps` (Debian's golang-go); a machine without it fails here rather
-than skipping. Builds use no network (the module has no dependencies; GOPROXY=off makes any
-fetch an error) and need no C compiler (CGO_ENABLED=0).
+than skipping (tests/helpers/golang.py).
 """
 
-import os
 import re
-import shutil
 import signal
 import subprocess
 from collections.abc import Iterator
@@ -18,33 +15,11 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers.live import REPO_ROOT, LiveServer, live_server, wait_until
+from tests.helpers.golang import GO_CLIENT, build_examples, go_env, run_go
+from tests.helpers.live import LiveServer, live_server, wait_until
 
-GO_DIR = REPO_ROOT / "clients" / "go"
 ADMIN_KEY, PRODUCER_KEY = "go-admin", "go-producer"
 EXAMPLES = ("examples/worker/main.go", "examples/producer/main.go")
-
-
-def go_env(**extra: str) -> dict[str, str]:
-    """The environment for `go`: no network, no cgo, no VCS stamping (a fresh clone owned by
-    someone else would fail it), and a build cache even where HOME is unset."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TASKLINE_")}
-    env |= {"CGO_ENABLED": "0", "GOPROXY": "off", "GOFLAGS": "-mod=readonly -buildvcs=false", "GOWORK": "off"}
-    env |= {"GOTOOLCHAIN": "local"}  # a newer go than 1.19 must not fetch another toolchain
-    if not (env.get("GOCACHE") or env.get("XDG_CACHE_HOME") or env.get("HOME")):
-        env["GOCACHE"] = str(REPO_ROOT / ".cache" / "go-build")
-    if not (env.get("GOPATH") or env.get("HOME")):
-        env["GOPATH"] = str(REPO_ROOT / ".cache" / "go")
-    return env | extra
-
-
-def go(*args: str, timeout: float = 280, **env: str) -> subprocess.CompletedProcess[str]:
-    executable = shutil.which("go")
-    if executable is None:
-        pytest.fail("`go` is not installed: `make clients-deps` installs Debian's golang-go")
-    return subprocess.run(
-        [executable, *args], cwd=GO_DIR, env=go_env(**env), capture_output=True, text=True, timeout=timeout
-    )
 
 
 @pytest.fixture(scope="module")
@@ -60,15 +35,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 
 def test_the_go_client_is_vetted_and_gofmt_clean() -> None:
-    vet = go("vet", "./...")
+    vet = run_go("vet", "./...")
     assert vet.returncode == 0, vet.stdout + vet.stderr
-    unformatted = subprocess.run(["gofmt", "-l", "."], cwd=GO_DIR, capture_output=True, text=True, check=True)
+    gofmt = Path(run_go("env", "GOROOT").stdout.strip()) / "bin" / "gofmt"  # beside go, wherever it is
+    unformatted = subprocess.run([gofmt, "-l", "."], cwd=GO_CLIENT, capture_output=True, text=True, check=True)
     assert unformatted.stdout == "", f"not gofmt'd:\n{unformatted.stdout}"
 
 
 @pytest.mark.timeout(300)  # a first build compiles the standard library without cgo
 def test_the_go_client_passes_its_tests_against_a_live_server(server: LiveServer) -> None:
-    run = go(
+    run = run_go(
         "test", "-count=1", "./...",
         TASKLINE_SERVER=server.url, TASKLINE_API_KEY=ADMIN_KEY, TASKLINE_TEST_PRODUCER_KEY=PRODUCER_KEY,
     )  # fmt: skip
@@ -78,7 +54,7 @@ def test_the_go_client_passes_its_tests_against_a_live_server(server: LiveServer
 
 def readme_examples() -> dict[str, str]:
     """The README's example blocks, by the file each says it is."""
-    text = (GO_DIR / "README.md").read_text()
+    text = (GO_CLIENT / "README.md").read_text()
     blocks = dict(re.findall(r"<!-- go-example (\S+):[^>]*-->\n```go\n(.*?)```", text, re.S))
     assert sorted(blocks) == sorted(EXAMPLES), "clients/go/README.md lost an example"
     return blocks
@@ -86,7 +62,7 @@ def readme_examples() -> dict[str, str]:
 
 def test_the_readme_examples_are_the_example_files() -> None:
     for path, block in readme_examples().items():
-        assert block == (GO_DIR / path).read_text(), f"the README's {path} differs from the file"
+        assert block == (GO_CLIENT / path).read_text(), f"the README's {path} differs from the file"
 
 
 @pytest.mark.timeout(300)
@@ -99,23 +75,17 @@ def test_the_readme_examples_work_as_printed(server: LiveServer, tmp_path: Path)
     (tmp_path / "go.mod").write_text(
         "module example.com/readme\n\ngo 1.19\n\n"
         "require github.com/taskline/taskline/clients/go v0.0.0\n\n"
-        f"replace github.com/taskline/taskline/clients/go => {GO_DIR}\n"
+        f"replace github.com/taskline/taskline/clients/go => {GO_CLIENT}\n"
     )
-    build = subprocess.run(
-        [shutil.which("go") or "go", "build", "-o", str(tmp_path / "bin") + "/", "./examples/..."],
-        cwd=tmp_path, env=go_env(), capture_output=True, text=True, timeout=280,
-    )  # fmt: skip
-    assert build.returncode == 0, build.stdout + build.stderr
+    programs = build_examples(tmp_path / "bin", module=tmp_path)
     env = go_env(TASKLINE_SERVER=server.url, TASKLINE_API_KEY=ADMIN_KEY)
     log = tmp_path / "worker.log"
     with log.open("wb") as out:
-        worker = subprocess.Popen([tmp_path / "bin" / "worker"], env=env, stdout=out, stderr=subprocess.STDOUT)
+        worker = subprocess.Popen([programs["worker"]], env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         with server.client(ADMIN_KEY) as http:
             wait_until(lambda: _go_workers(http), what="the Go worker to register")
-            producer = subprocess.run(
-                [tmp_path / "bin" / "producer"], env=env, capture_output=True, text=True, timeout=90
-            )
+            producer = subprocess.run([programs["producer"]], env=env, capture_output=True, text=True, timeout=90)
             assert producer.returncode == 0, producer.stderr + log.read_text()
             assert producer.stdout == "hello Ada\n"
             task = http.get("/api/v1/tasks", params={"type": "hello", "state": "completed"}).json()["tasks"][0]
