@@ -439,6 +439,7 @@ func (w *Worker) report(a *attempt, outcome Outcome) {
 		return
 	}
 	outcome.TaskID, outcome.Token = a.lease.ID, a.lease.Lease.Token
+	outcome.Error = truncate(outcome.Error, maxErrorChars)
 	w.mu.Lock()
 	if outcome.Failed {
 		w.failed++
@@ -463,6 +464,21 @@ func (w *Worker) report(a *attempt, outcome Outcome) {
 		w.log.Printf("task %s: could not report its outcome (%v); trying again", outcome.TaskID, err)
 		time.Sleep(wait)
 	}
+}
+
+// maxErrorChars is the longest error a fail takes (FailBody's max_length).
+const maxErrorChars = 65536
+
+// truncate cuts text to at most max characters.
+func truncate(text string, max int) string {
+	if len(text) <= max { // bytes: at least as many as characters
+		return text
+	}
+	runes := []rune(text)
+	if len(runes) <= max {
+		return text
+	}
+	return string(runes[:max])
 }
 
 // reportRetry: 0.1 s doubling to 2 s.

@@ -118,6 +118,9 @@ func TestHandlerErrorsFailRetryLaterOrGoToTheDLQ(t *testing.T) {
 	w.Handle("go.notjson", func(ctx context.Context, task *Task) (any, error) {
 		return func() {}, nil
 	})
+	w.Handle("go.verbose", func(ctx context.Context, task *Task) (any, error) {
+		return nil, errors.New(strings.Repeat("é", 70000)) // over fail's 65536 characters
+	})
 	startWorker(t, w)
 
 	// RetryAfter(0): due at once, not after the backoff (the server's is seconds).
@@ -132,11 +135,14 @@ func TestHandlerErrorsFailRetryLaterOrGoToTheDLQ(t *testing.T) {
 		t.Fatalf("Permanent: %s after %d attempts: %v", failed.State, failed.Attempts, *failed.Error)
 	}
 
-	for taskType, message := range map[string]string{"go.plain": "boom", "go.panics": "panic: oops", "go.notjson": "the result is not JSON"} {
+	for taskType, message := range map[string]string{
+		"go.plain": "boom", "go.panics": "panic: oops", "go.notjson": "the result is not JSON",
+		"go.verbose": strings.Repeat("é", 65536),
+	} {
 		task := must(c.Submit(ctx, taskType, nil, Queue(queue), MaxRetries(0)))(t)
 		done := must(c.Wait(ctx, task.ID))(t)
-		if done.State != StateFailed || !strings.HasPrefix(*done.Error, message) || len(done.Errors) != 1 {
-			t.Fatalf("%s: %s with error %v", taskType, done.State, *done.Error)
+		if done.State != StateFailed || done.Error == nil || !strings.HasPrefix(*done.Error, message) || len(done.Errors) != 1 {
+			t.Fatalf("%s: %s with error %.200v", taskType, done.State, done.Errors)
 		}
 	}
 }
