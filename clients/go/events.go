@@ -198,7 +198,7 @@ func (s *EventStream) read(ctx context.Context, ws *wsConn, delivered *delivered
 		}
 	}()
 	defer ws.Close()
-	for {
+	for ctx.Err() == nil { // once closing, the deadline set above stands
 		_ = ws.conn.SetReadDeadline(time.Now().Add(streamRead))
 		_, message, err := ws.ReadMessage()
 		if err != nil {
@@ -215,6 +215,7 @@ func (s *EventStream) read(ctx context.Context, ws *wsConn, delivered *delivered
 			return ctx.Err()
 		}
 	}
+	return ctx.Err()
 }
 
 func (s *EventStream) deliver(ctx context.Context, event *Event) bool {
