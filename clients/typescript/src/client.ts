@@ -167,7 +167,7 @@ export class Client {
    * an event's `id` as `since` to resume there later (the events after it that the server
    * still keeps are replayed first).
    *
-   * @throws TasklineError `unauthorized`/`forbidden` (the key), `validation_failed` (the filter
+   * @throws TasklineError `unauthorized`/`forbidden` (the key), `validation_error` (the filter
    *   or `since`), as the server refuses them.
    */
   events(options: EventsOptions = {}): AsyncGenerator<StreamItem> {

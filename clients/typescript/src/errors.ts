@@ -21,7 +21,7 @@ export interface ErrorFields {
  * got no answer (`code` `backend_unavailable`, `status` 0, as the Python client says it).
  */
 export class TasklineError extends Error {
-  /** SPEC's snake_case code: `not_found`, `lease_lost`, `validation_failed`, `queue_full`, … */
+  /** SPEC's snake_case code: `not_found`, `lease_lost`, `validation_error`, `queue_full`, … */
   readonly code: string;
   readonly details: unknown;
   readonly status: number;

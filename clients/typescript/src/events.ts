@@ -127,7 +127,7 @@ function refusedByClose(code: number | undefined, reason: string): void {
     throw new TasklineError("unauthorized", reason || "the API key was refused", { status: 401 });
   }
   if (code === CLOSE_POLICY && reason && !reason.includes("too many")) {
-    throw new TasklineError("validation_failed", reason, { status: 422 });
+    throw new TasklineError("validation_error", reason, { status: 422 });
   }
 }
 
@@ -150,7 +150,7 @@ async function refusedBeforeOpen(connection: Connection, failure: string): Promi
 }
 
 function codeOf(status: number): string {
-  const codes: Record<number, string> = { 401: "unauthorized", 403: "forbidden", 422: "validation_failed" };
+  const codes: Record<number, string> = { 401: "unauthorized", 403: "forbidden", 422: "validation_error" };
   return codes[status] ?? `http_${status}`;
 }
 
