@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
-import { Client, Connection, TasklineError, WaitTimeoutError } from "@taskline/client";
+import { Client, Connection, TasklineError, WaitTimeoutError } from "../src/index.js";
 
 import { PRODUCER_KEY, SERVER, WORKER_KEY, client, unique } from "./support.js";
 

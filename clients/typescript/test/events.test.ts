@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
-import { Client, type StreamItem, TasklineError, type TasklineEvent } from "@taskline/client";
+import { Client, type StreamItem, TasklineError, type TasklineEvent } from "../src/index.js";
 import WebSocket from "ws";
 
 import { SERVER, client, gate, unique } from "./support.js";

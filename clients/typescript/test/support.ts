@@ -7,7 +7,7 @@
 import { randomUUID } from "node:crypto";
 import WebSocket from "ws";
 
-import { Client, type ClientOptions, type Logger } from "@taskline/client";
+import { Client, type ClientOptions, type Logger } from "../src/index.js";
 
 export const SERVER = required("TASKLINE_SERVER");
 /** The admin key (`TASKLINE_API_KEY`), and keys of the other roles: the server runs with keys on. */

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
-import { Connection, Fail, Retry, TasklineError, Worker, type WorkerOptions } from "@taskline/client";
+import { Connection, Fail, Retry, TasklineError, Worker, type WorkerOptions } from "../src/index.js";
 
 import { ADMIN_KEY, Recorder, SERVER, WORKER_KEY, client, eventually, gate, unique } from "./support.js";
 
