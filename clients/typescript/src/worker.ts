@@ -203,7 +203,7 @@ export class Worker {
         } finally {
           this.asked -= free;
         }
-        for (const lease of leases) this.start(lease);
+        this.arrived(null, leases); // a poll that answered just as stop() came: those go back unstarted
       }
     } finally {
       this.stop();
