@@ -43,6 +43,8 @@ export interface WorkerOptions extends ConnectionOptions {
 }
 
 const BEAT_S = 1;
+/** A poll leases at most this many (SPEC §3 `max`). */
+const MAX_POLL = 100;
 const HAND_BACK_TIMEOUT_S = 10;
 const MAX_ERROR_CHARS = 65536;
 
@@ -191,7 +193,7 @@ export class Worker {
     const beating = this.beatEverySecond(beats.signal);
     try {
       while (!this.stopped) {
-        const free = this.concurrency - this.attempts.size - this.asked;
+        const free = Math.min(this.concurrency - this.attempts.size - this.asked, MAX_POLL);
         if (this.paused || free <= 0) {
           await this.nextChange();
           continue;
