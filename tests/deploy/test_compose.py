@@ -309,3 +309,12 @@ def test_prometheus_scrapes_every_api_where_it_listens(launch: Callable[[str], L
     assert all(settings.open_metrics for settings in apis.values()) or "authorization" in job
     assert set(_depends_on(SERVICES[prometheus])) == set(APIS)
 
+
+def test_the_readmes_containers_section_names_the_ports_and_services_compose_has():
+    readme = (REPO_ROOT / "README.md").read_text()
+    section = readme[readme.index("### Containers") : readme.index("### Reliability")]
+    published = {str(port).rsplit(":", 2)[-2] for service in SERVICES.values() for port in service.get("ports", [])}
+    assert set(re.findall(r"127\.0\.0\.1:(\d+)/", section)) <= published
+    for names in re.findall(r"docker compose logs -f ([\w -]+)", section):
+        assert set(names.split()) <= set(SERVICES)
+    assert "compose.yaml" in section
