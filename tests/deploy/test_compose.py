@@ -10,7 +10,6 @@ API where it listens.
 
 import os
 import re
-import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,47 +27,23 @@ from taskline.config import Settings
 from taskline.worker.builtin import builtin_handlers
 from taskline.worker.runner import check_types, parse_queues
 from tests.helpers import dockerfile
+from tests.helpers.compose import (
+    APIS,
+    IMAGE,
+    SERVICES,
+    TASKLINE,
+    WORKERS,
+    by_image,
+    command_args,
+    depends_on,
+    environment,
+    mounts,
+    named_volumes,
+)
 from tests.helpers.live import REPO_ROOT
 
-COMPOSE: dict[str, Any] = yaml.safe_load((REPO_ROOT / "compose.yaml").read_text())
-SERVICES: dict[str, dict[str, Any]] = COMPOSE["services"]
-IMAGE = dockerfile.stages()[-1]
 CLI = typer.main.get_command(cli_app)
 SETTING_NAMES = {f"TASKLINE_{name.upper()}" for name in Settings.model_fields} | {"TASKLINE_CONFIG"}
-
-
-def _built_here(service: dict[str, Any]) -> bool:
-    """Built from this repository's Dockerfile (`build: .`, or a build mapping naming it)."""
-    build = service.get("build")
-    if isinstance(build, dict):
-        return build.get("context", ".") == "." and build.get("dockerfile", "Dockerfile") == "Dockerfile"
-    return build == "."
-
-
-def _argv(service: dict[str, Any]) -> list[str]:
-    """The arguments after the ENTRYPOINT: the service's `command`, else the image's CMD."""
-    command = service.get("command", dockerfile.command(IMAGE.args("CMD")))
-    return shlex.split(command) if isinstance(command, str) else [str(word) for word in command]
-
-
-def _environment(service: dict[str, Any]) -> dict[str, str]:
-    """The mapping form or the list form (`NAME=value`) of `environment`."""
-    env = service.get("environment") or {}
-    if isinstance(env, list):
-        env = dict(item.partition("=")[::2] for item in env)
-    return {
-        name: "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
-        for name, value in env.items()
-    }
-
-
-TASKLINE = sorted(name for name, service in SERVICES.items() if _built_here(service))
-APIS = [name for name in TASKLINE if _argv(SERVICES[name])[0] == "serve"]
-WORKERS = [name for name in TASKLINE if _argv(SERVICES[name])[0] == "worker"]
-
-
-def _by_image(prefix: str) -> list[str]:
-    return sorted(name for name, service in SERVICES.items() if str(service.get("image", "")).startswith(prefix))
 
 
 @dataclass
@@ -89,13 +64,13 @@ def launch(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[[str], L
         service = SERVICES[name]
         entrypoint = service.get("entrypoint", dockerfile.command(IMAGE.args("ENTRYPOINT")))
         assert entrypoint == ["taskline"], f"{name}: the entrypoint is {entrypoint}"
-        argv = _argv(service)
+        argv = command_args(service)
         assert argv[0] in CLI.commands, f"{name}: `taskline {argv[0]}` is no command"
         command = CLI.commands[argv[0]]
         params = command.make_context(argv[0], argv[1:]).params  # raises on unknown options and bad values
         env = {
             **{k: v for k, v in IMAGE.env().items() if k.startswith("TASKLINE_")},
-            **_environment(service),
+            **environment(service),
         }
         for variable in os.environ:
             if variable.startswith("TASKLINE_"):
@@ -112,15 +87,15 @@ def launch(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[[str], L
 def test_the_set_is_redis_postgres_two_apis_two_workers_and_prometheus():
     assert len(APIS) == 2
     assert len(WORKERS) == 2
-    assert len(_by_image("redis:")) == 1
-    assert len(_by_image("postgres:")) == 1
-    assert len(_by_image("prom/prometheus")) == 1
+    assert len(by_image("redis:")) == 1
+    assert len(by_image("postgres:")) == 1
+    assert len(by_image("prom/prometheus")) == 1
     assert set(TASKLINE) == {*APIS, *WORKERS}, "every service built here is an API or a worker"
 
 
 @pytest.mark.parametrize("name", TASKLINE)
 def test_every_taskline_setting_named_is_one_the_settings_read(name: str, launch: Callable[[str], Launch]):
-    unknown = {variable for variable in _environment(SERVICES[name]) if variable.startswith("TASKLINE_")}
+    unknown = {variable for variable in environment(SERVICES[name]) if variable.startswith("TASKLINE_")}
     assert unknown - SETTING_NAMES == set()
     launch(name)  # and each value is one the settings accept, as `taskline` checks them at start
 
@@ -170,7 +145,7 @@ def _container_port(port: str | int | dict[str, Any]) -> int:
 @pytest.mark.parametrize("name", TASKLINE)
 def test_each_url_names_a_service_it_waits_for(name: str, launch: Callable[[str], Launch]):
     settings = launch(name).settings
-    depends = _depends_on(SERVICES[name])
+    depends = depends_on(SERVICES[name])
     urls = {
         "redis": settings.redis_url.get_secret_value() if settings.redis_url else None,
         "postgres": settings.postgres_dsn(),
@@ -190,8 +165,8 @@ def test_each_url_names_a_service_it_waits_for(name: str, launch: Callable[[str]
 def _listens_on(name: str) -> int:
     service = SERVICES[name]
     if name in APIS:
-        return int(_environment(service).get("TASKLINE_PORT", IMAGE.env()["TASKLINE_PORT"]))
-    argv = _argv(service) if "command" in service else []
+        return int(environment(service).get("TASKLINE_PORT", IMAGE.env()["TASKLINE_PORT"]))
+    argv = command_args(service) if "command" in service else []
     if "--port" in argv:
         return int(argv[argv.index("--port") + 1])
     image = str(service.get("image", ""))
@@ -199,8 +174,8 @@ def _listens_on(name: str) -> int:
 
 
 def test_the_postgres_url_has_the_postgres_services_user_password_and_database(launch: Callable[[str], Launch]):
-    (postgres,) = _by_image("postgres:")
-    env = _environment(SERVICES[postgres])
+    (postgres,) = by_image("postgres:")
+    env = environment(SERVICES[postgres])
     dsns = {launch(name).settings.postgres_dsn() for name in APIS}
     assert len(dsns) == 1, "every API archives to the same history"
     (dsn,) = dsns
@@ -234,14 +209,6 @@ def _seconds(duration: str) -> float:
     return sum(float(n) * units[u] for n, u in parts)
 
 
-def _depends_on(service: dict[str, Any]) -> dict[str, str]:
-    """Each dependency with its condition (the list form means `service_started`)."""
-    depends = service.get("depends_on") or {}
-    if isinstance(depends, list):
-        return dict.fromkeys(depends, "service_started")
-    return {name: spec.get("condition", "service_started") for name, spec in depends.items()}
-
-
 def _has_healthcheck(name: str) -> bool:
     check = SERVICES[name].get("healthcheck")
     if check is not None:
@@ -249,55 +216,42 @@ def _has_healthcheck(name: str) -> bool:
     return name in TASKLINE and dockerfile.healthcheck(IMAGE) is not None
 
 
-def test_depends_on_names_services_waits_only_on_checked_health_and_has_no_cycle():
+def testdepends_on_names_services_waits_only_on_checked_health_and_has_no_cycle():
     for name, service in SERVICES.items():
-        for dependency, condition in _depends_on(service).items():
+        for dependency, condition in depends_on(service).items():
             assert dependency in SERVICES, f"{name} depends on {dependency!r}, no service"
             assert condition in ("service_started", "service_healthy", "service_completed_successfully")
             if condition == "service_healthy":
                 assert _has_healthcheck(dependency), f"{name} waits on {dependency}'s health, never checked"
     order: list[str] = []  # services in an order Docker can start them
     while len(order) < len(SERVICES):
-        ready = [n for n, s in SERVICES.items() if n not in order and set(_depends_on(s)) <= set(order)]
+        ready = [n for n, s in SERVICES.items() if n not in order and set(depends_on(s)) <= set(order)]
         assert ready, f"a depends_on cycle among {set(SERVICES) - set(order)}"
         order.extend(ready)
 
 
 def test_redis_keeps_an_append_only_file_on_a_volume():
-    (redis,) = _by_image("redis:")
-    argv = _argv(SERVICES[redis])
+    (redis,) = by_image("redis:")
+    argv = command_args(SERVICES[redis])
     assert argv[:1] == ["redis-server"]
     assert argv[argv.index("--appendonly") + 1] == "yes"
-    assert _mounts(redis).get("/data") in _named_volumes()  # the image's data directory, kept
+    assert mounts(redis).get("/data") in named_volumes()  # the image's data directory, kept
 
 
 def test_postgres_keeps_its_data_on_a_volume():
-    (postgres,) = _by_image("postgres:")
-    assert _mounts(postgres).get("/var/lib/postgresql/data") in _named_volumes()
-
-
-def _mounts(name: str) -> dict[str, str]:
-    """Container path → source (a named volume or a host path) for the short volume syntax."""
-    mounts = {}
-    for volume in SERVICES[name].get("volumes", []):
-        source, target = str(volume).split(":")[:2]
-        mounts[target] = source
-    return mounts
-
-
-def _named_volumes() -> set[str]:
-    return set(COMPOSE.get("volumes") or {})
+    (postgres,) = by_image("postgres:")
+    assert mounts(postgres).get("/var/lib/postgresql/data") in named_volumes()
 
 
 def test_every_named_volume_is_declared():
     for name in SERVICES:
-        for source in _mounts(name).values():
-            assert source.startswith(("./", "/")) or source in _named_volumes(), f"{name}: volume {source!r}"
+        for source in mounts(name).values():
+            assert source.startswith(("./", "/")) or source in named_volumes(), f"{name}: volume {source!r}"
 
 
 def test_prometheus_scrapes_every_api_where_it_listens(launch: Callable[[str], Launch]):
-    (prometheus,) = _by_image("prom/prometheus")
-    source = _mounts(prometheus)["/etc/prometheus/prometheus.yml"]  # the image's default config
+    (prometheus,) = by_image("prom/prometheus")
+    source = mounts(prometheus)["/etc/prometheus/prometheus.yml"]  # the image's default config
     config = yaml.safe_load((REPO_ROOT / source).read_text())
     (job,) = config["scrape_configs"]
     assert job.get("metrics_path", "/metrics") == "/metrics"
@@ -307,7 +261,7 @@ def test_prometheus_scrapes_every_api_where_it_listens(launch: Callable[[str], L
     assert targets == {f"{name}:{settings.port}" for name, settings in apis.items()}
     # /metrics is open unless TASKLINE_OPEN_METRICS=false, which would need an admin key here.
     assert all(settings.open_metrics for settings in apis.values()) or "authorization" in job
-    assert set(_depends_on(SERVICES[prometheus])) == set(APIS)
+    assert set(depends_on(SERVICES[prometheus])) == set(APIS)
 
 
 def test_the_readmes_containers_section_names_the_ports_and_services_compose_has():
