@@ -64,10 +64,12 @@ test-contract test-integration test-e2e test-scale test-cluster test-history: $(
 	$(PY) -m pytest -q tests/$(@:test-%=%)
 
 # The container files (Dockerfile, compose.yaml, deploy/prometheus.yml) checked without a container
-# engine: compose's commands, settings and ports against the CLI and the settings, and the image's
-# ENTRYPOINT + CMD run as a process (tests/deploy). A few seconds; `make test` runs them too.
+# engine (tests/deploy): compose's commands, settings and ports against the CLI and the settings,
+# the image's ENTRYPOINT + CMD run as a process, and compose's set (Redis, PostgreSQL, two APIs, two
+# workers) run as processes with each service's own command and environment. Seconds; `make test`
+# runs them too.
 .PHONY: test-compose
-test-compose: $(STAMP)
+test-compose: $(STAMP) services
 	$(PY) -m pytest -q tests/deploy
 
 # PostgreSQL history (tests/history: a real PostgreSQL from initdb + pg_ctl, one per xdist worker).
