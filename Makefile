@@ -45,7 +45,7 @@ fmt: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-test: $(STAMP) services browser-deps lint typecheck
+test: $(STAMP) services browser-deps clients-deps lint typecheck
 	$(PY) -m pytest -q
 
 unit: $(STAMP)
@@ -167,8 +167,24 @@ bench/peers/bullmq/node_modules/.installed: bench/peers/bullmq/package-lock.json
 bench-peers: $(PEERS_STAMP) bench/peers/bullmq/node_modules/.installed services
 	$(PEERS_VENV)/bin/python -m bench.peers $(PEERS_ARGS)
 
+# The clients in other languages (tests/clients start a live server and run each one's own tests).
+# clients-deps puts their toolchains and packages on the machine: Node (which the machine image
+# has; Debian's otherwise) and clients/typescript's devDependencies from its lock file.
+TS_CLIENT := clients/typescript
+.PHONY: clients-deps test-clients-ts
+clients-deps: $(TS_CLIENT)/node_modules/.installed
+
+$(TS_CLIENT)/node_modules/.installed: $(TS_CLIENT)/package-lock.json
+	@command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs npm; }
+	cd $(TS_CLIENT) && npm ci --no-audit --no-fund
+	touch $@
+
+# The TypeScript client: `npm test` (Node's test runner) against a live server, and the README's examples.
+test-clients-ts: $(STAMP) clients-deps
+	$(PY) -m pytest -q tests/clients/test_typescript.py
+
 openapi: $(STAMP)
 	$(PY) -m taskline.api.openapi docs/openapi.json
 
 clean:
-	rm -rf $(VENV) $(PEERS_VENV) bench/peers/bullmq/node_modules .pytest_cache .mypy_cache .ruff_cache build src/*.egg-info
+	rm -rf $(VENV) $(PEERS_VENV) bench/peers/bullmq/node_modules $(TS_CLIENT)/node_modules $(TS_CLIENT)/dist $(TS_CLIENT)/build .pytest_cache .mypy_cache .ruff_cache build src/*.egg-info
