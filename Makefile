@@ -26,6 +26,16 @@ services:
 browser-deps:
 	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium; }
 
+# The other-language clients' toolchains (tests/clients fail, not skip, without them), one line each.
+.PHONY: clients-deps
+clients-deps:
+	@command -v go >/dev/null || { apt-get update -qq && apt-get install -y -qq golang-go; }
+
+# clients/go: go vet, gofmt, `go test ./...` against a live server, the README's examples.
+.PHONY: test-clients-go
+test-clients-go: $(STAMP) clients-deps
+	$(PY) -m pytest -q tests/clients/test_go.py
+
 test-browser: $(STAMP) browser-deps
 	$(PY) -m pytest -q tests/browser
 
