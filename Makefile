@@ -193,6 +193,12 @@ $(TS_CLIENT)/node_modules/.installed: $(TS_CLIENT)/package-lock.json
 test-clients-ts: $(STAMP) clients-deps
 	$(PY) -m pytest -q tests/clients/test_typescript.py
 
+# Every client test: the TypeScript and Go clients' own, and one batch shared by a Python, a
+# TypeScript and a Go worker (tests/clients/test_shared_batch.py: each task done exactly once).
+.PHONY: test-clients
+test-clients: $(STAMP) clients-deps
+	$(PY) -m pytest -q -n 2 --dist loadscope tests/clients
+
 openapi: $(STAMP)
 	$(PY) -m taskline.api.openapi docs/openapi.json
 

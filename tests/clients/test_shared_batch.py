@@ -23,10 +23,10 @@ import httpx
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
+from tests.helpers.golang import build_examples
 from tests.helpers.live import REPO_ROOT, LiveServer, live_server, stop, wait_until, worker_process
 
 TYPESCRIPT = REPO_ROOT / "clients" / "typescript"
-GO = REPO_ROOT / "clients" / "go"
 KEYS = {"admin": "shared-admin-key", "worker": "shared-worker-key"}
 LANGUAGES = {"python", "typescript", "go"}
 BATCH = 300  # enough that a language whose poll comes a moment late still finds tasks left
@@ -50,23 +50,9 @@ def typescript_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def go_worker(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The Go example built into a binary, so the process the test signals is the worker itself
-    (`go run` would be a parent that compiles, then runs it as a child)."""
-    assert shutil.which("go") is not None, "Go is missing: `make clients-deps` (Debian's golang-go)"
-    binary = tmp_path_factory.mktemp("go") / "worker"
-    # As tests/clients/test_go.py builds: offline, no cgo, no VCS stamp (a fresh clone owned by
-    # another user fails it), no toolchain download, and a build cache even without HOME.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TASKLINE_")}
-    env |= {"CGO_ENABLED": "0", "GOPROXY": "off", "GOFLAGS": "-mod=readonly -buildvcs=false", "GOWORK": "off"}
-    env |= {"GOTOOLCHAIN": "local"}
-    if not (env.get("GOCACHE") or env.get("XDG_CACHE_HOME") or env.get("HOME")):
-        env["GOCACHE"] = str(tmp_path_factory.mktemp("go-cache"))
-    build = subprocess.run(
-        ["go", "build", "-o", str(binary), "./examples/worker"],
-        cwd=GO, env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert build.returncode == 0, build.stdout + build.stderr
-    return binary
+    """The Go example built into a binary (as test_go.py builds it), so the process the test
+    signals is the worker itself: `go run` would put a compiling parent in between."""
+    return build_examples(tmp_path_factory.mktemp("go"))["worker"]
 
 
 @contextmanager
