@@ -47,6 +47,7 @@ screenshots: $(STAMP) browser-deps
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/hadolint Dockerfile
 
 fmt: $(STAMP)
 	$(VENV)/bin/ruff format src tests bench
