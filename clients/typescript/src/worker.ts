@@ -43,6 +43,8 @@ export interface WorkerOptions extends ConnectionOptions {
 }
 
 const BEAT_S = 1;
+/** A poll leases at most this many (SPEC §3 `max`). */
+const MAX_POLL = 100;
 const HAND_BACK_TIMEOUT_S = 10;
 const MAX_ERROR_CHARS = 65536;
 
@@ -140,7 +142,7 @@ export class Worker {
     if (!Number.isInteger(this.concurrency) || this.concurrency < 1) {
       throw new RangeError("concurrency must be a whole number of at least 1");
     }
-    this.queues = [...(options.queues ?? [])];
+    this.queues = [...(options.queues ?? [])].map((queue) => checkName("queue", queue));
     this.pollWait = options.pollWait ?? 30;
     this.shutdownTimeout = options.shutdownTimeout ?? 30;
     this.log = options.logger ?? console;
@@ -157,7 +159,7 @@ export class Worker {
   /** Run `handler` for tasks of `type`. */
   handle(type: string, handler: Handler): this {
     if (this.started) throw new Error("add handlers before run()");
-    this.handlers.set(type, handler);
+    this.handlers.set(checkName("task type", type), handler);
     return this;
   }
 
@@ -191,7 +193,7 @@ export class Worker {
     const beating = this.beatEverySecond(beats.signal);
     try {
       while (!this.stopped) {
-        const free = this.concurrency - this.attempts.size - this.asked;
+        const free = Math.min(this.concurrency - this.attempts.size - this.asked, MAX_POLL);
         if (this.paused || free <= 0) {
           await this.nextChange();
           continue;
@@ -498,6 +500,14 @@ export class Worker {
       this.log.warn(`worker ${this.workerId}: could not say it left: ${describe(error)}`);
     }
   }
+}
+
+/** A name the server takes (SPEC §1), refused here rather than by every poll. */
+function checkName(what: string, name: string): string {
+  if (!/^[A-Za-z0-9_.:-]{1,128}$/.test(name)) {
+    throw new RangeError(`${what} ${JSON.stringify(name)}: 1-128 characters of A-Z a-z 0-9 _ . : -`);
+  }
+  return name;
 }
 
 /** The pause after failed polls in a row: 0.5, 1, 2, 4, then 5 s, each drawn between half and all of it. */

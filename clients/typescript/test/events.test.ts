@@ -1,6 +1,7 @@
 /** `Client.events()` over `/ws` with `ws` as the WebSocket: filters, `since` resume, refusals. */
 
 import assert from "node:assert/strict";
+import net from "node:net";
 import { describe, test } from "node:test";
 
 import { Client, type StreamItem, TasklineError, type TasklineEvent } from "../src/index.js";
@@ -17,6 +18,34 @@ async function nextEvent(events: AsyncGenerator<StreamItem>): Promise<TasklineEv
     assert.ok(!item.done, "the stream ended");
     if (item.value.event !== "lagged") return item.value;
   }
+}
+
+/** A TCP relay to the server whose connections the test can cut, as a network drop would. */
+async function relay(): Promise<{ url: string; cut: () => void; close: () => void }> {
+  const target = new URL(SERVER);
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((near) => {
+    const far = net.connect(Number(target.port), target.hostname);
+    for (const [a, b] of [
+      [near, far],
+      [far, near],
+    ] as const) {
+      sockets.add(a);
+      a.pipe(b);
+      a.on("error", () => undefined);
+      a.on("close", () => {
+        sockets.delete(a);
+        b.destroy();
+      });
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    cut: () => sockets.forEach((socket) => socket.destroy()),
+    close: () => server.close(),
+  };
 }
 
 describe("events", () => {
@@ -43,6 +72,39 @@ describe("events", () => {
     const replayed = await nextEvent(resumed);
     assert.equal(replayed.task?.id, b.id);
     await resumed.return(undefined);
+  });
+
+  test("a dropped connection is reopened and resumed after the last event, none lost or repeated", async () => {
+    const queue = unique("ev");
+    const line = await relay();
+    let opens = 0;
+    const reopened = gate();
+    const firstOpen = gate();
+    const events = client({ url: line.url }).events({
+      types: ["task.cancelled"],
+      queue,
+      onOpen: () => (++opens === 1 ? firstOpen.open() : reopened.open()),
+    });
+    try {
+      const first = nextEvent(events);
+      await firstOpen.promise;
+      const a = await api.submit("noop", {}, { queue });
+      await api.cancel(a.id);
+      assert.equal((await first).task?.id, a.id);
+
+      line.cut();
+      const b = await api.submit("noop", {}, { queue });
+      await api.cancel(b.id); // while the stream is down, or just after it came back: either way once
+      assert.equal((await nextEvent(events)).task?.id, b.id);
+      await reopened.promise;
+      const c = await api.submit("noop", {}, { queue });
+      await api.cancel(c.id);
+      assert.equal((await nextEvent(events)).task?.id, c.id);
+      assert.equal(opens, 2);
+    } finally {
+      await events.return(undefined);
+      line.close();
+    }
   });
 
   test("an abort signal ends the iteration", async () => {

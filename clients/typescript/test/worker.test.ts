@@ -151,6 +151,42 @@ describe("Worker", () => {
     await running;
   });
 
+  test("heartbeats keep a task's lease past its length", async () => {
+    const queue = unique("lease");
+    const w = worker(queue, {
+      handlers: {
+        // Runs until well past the lease it was given (3 s) and the server's notice of an expiry (1 s).
+        outlive: async (_payload, ctx) => {
+          const leaseEnd = Date.parse(ctx.task.lease.expires_at);
+          while (Date.now() < leaseEnd + 1500) await new Promise((resolve) => setTimeout(resolve, 100));
+          return "still mine";
+        },
+      },
+    });
+    const task = await api.submit("outlive", {}, { queue });
+    const running = w.run();
+    const done = await api.wait(task.id, { timeout: 20 });
+    assert.deepEqual([done.state, done.attempts, done.result, done.errors], ["completed", 1, "still mine", []]);
+    w.stop();
+    await running;
+  });
+
+  test("hears a pause and a resume from the worker registry", async () => {
+    const queue = unique("pause");
+    const log = new Recorder();
+    const w = worker(queue, { logger: log, handlers: { noop: () => "done" } });
+    const running = w.run();
+    await eventually(() => registered(w.workerId), "the worker to register");
+    await admin.call("POST", `/admin/workers/${encodeURIComponent(w.workerId)}/pause`);
+    await eventually(async () => log.count("paused; taking no new tasks") === 1, "the worker to hear of the pause");
+    const task = await api.submit("noop", {}, { queue }); // the server gives a paused worker's polls nothing
+    await admin.call("POST", `/admin/workers/${encodeURIComponent(w.workerId)}/resume`);
+    assert.equal((await api.wait(task.id, { timeout: 20 })).result, "done");
+    await eventually(async () => log.count("resumed") === 1, "the worker to hear of the resume");
+    w.stop();
+    await running;
+  });
+
   test("an attempt past its timeout is stopped and fails with `timeout`", async () => {
     const queue = unique("timeout");
     const w = worker(queue, {
