@@ -49,9 +49,13 @@ func WithRetries(n int) Option { return func(c *Client) { c.retries = n } }
 
 // NewClient is a client of the server at baseURL ("http://127.0.0.1:8080").
 func NewClient(baseURL string, opts ...Option) *Client {
+	// A worker holds a long poll, heartbeats and reports at once: keep that many connections
+	// alive, not net/http's default two per host.
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = 100
 	c := &Client{
 		base:    strings.TrimRight(baseURL, "/"),
-		http:    &http.Client{},
+		http:    &http.Client{Transport: transport},
 		retries: 3,
 		maxWait: 30 * time.Second,
 	}

@@ -24,6 +24,8 @@ type Event struct {
 	// Task is the task as events carry it: without payload, result, metadata and errors.
 	Task   *Task       `json:"task,omitempty"`
 	Worker *WorkerInfo `json:"worker,omitempty"`
+	// Schedule is a schedule.* event's schedule, as GET /api/v1/schedules/{name} gives it.
+	Schedule json.RawMessage `json:"schedule,omitempty"`
 	// Raw is the whole message as sent, for fields this client does not name.
 	Raw json.RawMessage `json:"-"`
 }
@@ -196,7 +198,7 @@ func (s *EventStream) read(ctx context.Context, ws *wsConn, delivered *delivered
 		}
 	}()
 	defer ws.Close()
-	for {
+	for ctx.Err() == nil { // once closing, the deadline set above stands
 		_ = ws.conn.SetReadDeadline(time.Now().Add(streamRead))
 		_, message, err := ws.ReadMessage()
 		if err != nil {
@@ -213,6 +215,7 @@ func (s *EventStream) read(ctx context.Context, ws *wsConn, delivered *delivered
 			return ctx.Err()
 		}
 	}
+	return ctx.Err()
 }
 
 func (s *EventStream) deliver(ctx context.Context, event *Event) bool {

@@ -77,11 +77,8 @@ func (r *reporter) send(batch []*report) {
 	settled, leases, err := r.w.client.ReportOutcomes(ctx, outcomes, ask)
 	cancel()
 	if ask != nil {
-		r.w.mu.Lock()
-		r.w.asked -= ask.Max
-		r.w.mu.Unlock()
+		r.w.arrived(leases, ask.Max)
 	}
-	r.w.arrived(leases)
 	if err == nil && len(settled) != len(batch) { // never from a sound server; the outcomes may be lost
 		err = fmt.Errorf("taskline: the server answered %d of %d outcomes", len(settled), len(batch))
 	}

@@ -159,9 +159,7 @@ func (w *Worker) take(ctx context.Context) {
 			WorkerID: w.opts.ID, Queues: w.opts.Queues, Types: w.types, Wait: w.opts.PollWait, Max: free,
 		})
 		cancel()
-		w.mu.Lock()
-		w.asked -= free
-		w.mu.Unlock()
+		w.arrived(leases, free)
 		if err != nil {
 			if ctx.Err() != nil {
 				break // a poll cut short: the server hands back what it leased for it
@@ -173,7 +171,6 @@ func (w *Worker) take(ctx context.Context) {
 			continue
 		}
 		failedPolls = 0
-		w.arrived(leases)
 	}
 	w.mu.Lock()
 	w.stopping = true
@@ -199,19 +196,29 @@ func (w *Worker) reserve() int {
 
 const maxNext = 100 // the most tasks one poll or report leases
 
-// arrived starts leased tasks, or hands them back when the worker is stopping.
-func (w *Worker) arrived(leases []*LeasedTask) {
-	for _, lease := range leases {
-		w.mu.Lock()
-		if w.stopping {
-			w.mu.Unlock()
-			w.release(lease)
-			continue
+// arrived starts the leases a poll or report asked for (`asked` of them) brought, or hands
+// them back when the worker is stopping. The slots asked for become the running tasks' in
+// one step, so no report in between sees them free.
+func (w *Worker) arrived(leases []*LeasedTask, asked int) {
+	var started []*attempt
+	w.mu.Lock()
+	w.asked -= asked
+	stopping := w.stopping
+	if !stopping {
+		for _, lease := range leases {
+			a := newAttempt(lease)
+			w.running[lease.ID] = a
+			w.attempts.Add(1)
+			started = append(started, a)
 		}
-		a := newAttempt(lease)
-		w.running[lease.ID] = a
-		w.attempts.Add(1)
-		w.mu.Unlock()
+	}
+	w.mu.Unlock()
+	if stopping {
+		for _, lease := range leases {
+			w.release(lease)
+		}
+	}
+	for _, a := range started {
 		go w.execute(a)
 	}
 }

@@ -283,3 +283,52 @@ func TestOutcomesCarryRetryAndRetryAfterAsTheRoutesTakeThem(t *testing.T) {
 		t.Fatalf("settled %+v", settled)
 	}
 }
+
+func TestAWorkerRunsAtMostConcurrencyTasksAtOnce(t *testing.T) {
+	c, ctx := liveClient(t), testContext(t)
+	queue := uniqueName("go-slots")
+	w := NewWorker(c, WorkerOptions{Queues: []string{queue}, Concurrency: 2, Logger: quietLogger()})
+	var mu sync.Mutex
+	running, most := 0, 0
+	gate := make(chan struct{})
+	w.Handle("go.slot", func(ctx context.Context, task *Task) (any, error) {
+		mu.Lock()
+		running++
+		if running > most {
+			most = running
+		}
+		mu.Unlock()
+		<-gate
+		mu.Lock()
+		running--
+		mu.Unlock()
+		return nil, nil
+	})
+	startWorker(t, w)
+
+	specs := make([]TaskSpec, 6)
+	for i := range specs {
+		specs[i] = Spec("go.slot", nil, Queue(queue))
+	}
+	tasks := must(c.SubmitBulk(ctx, specs))(t)
+	eventually(t, "two tasks to run", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return running == 2
+	})
+	page := must(c.List(ctx, ListOptions{Queue: queue, State: StateRunning}))(t)
+	if len(page.Tasks) != 2 {
+		t.Fatalf("%d tasks leased with 2 slots", len(page.Tasks))
+	}
+	close(gate)
+	for _, task := range tasks {
+		if done := must(c.Wait(ctx, task.ID))(t); done.State != StateCompleted {
+			t.Fatalf("%s", done.State)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if most != 2 {
+		t.Fatalf("at most %d ran at once, want 2", most)
+	}
+}
