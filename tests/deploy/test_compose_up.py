@@ -90,9 +90,10 @@ def test_the_compose_set_runs_a_batch_from_one_api_to_the_other_and_into_history
             workdir = tmp_path / api
             process = stack.enter_context(service_process(api, workdir, addresses, TASKLINE_PORT=str(addresses[api])))
             apis[api] = LiveServer(process, addresses[api], workdir / "log")
+        # The workers wait for Redis only (their depends_on), so they start beside the APIs.
+        workers = {name: stack.enter_context(service_process(name, tmp_path / name, addresses)) for name in WORKERS}
         for server in apis.values():
             wait_until_healthy(server)
-        workers = {name: stack.enter_context(service_process(name, tmp_path / name, addresses)) for name in WORKERS}
         first = stack.enter_context(apis[APIS[0]].client())  # submits go to one API...
         second = stack.enter_context(apis[APIS[1]].client())  # ...and are read from the other
 
