@@ -28,7 +28,8 @@ async function registered(workerId: string): Promise<boolean> {
   }
 }
 
-describe("Worker", () => {
+// Each test has queues and a worker of its own, and most wait on the server: they run at once.
+describe("Worker", { concurrency: true }, () => {
   test("runs up to `concurrency` tasks at once and completes them with their results", async () => {
     const queue = unique("conc");
     let running = 0;
