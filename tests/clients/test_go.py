@@ -34,6 +34,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         yield running
 
 
+@pytest.mark.timeout(300)  # the first build on a machine compiles the standard library without cgo (~30 s of CPU)
 def test_the_go_client_is_vetted_and_gofmt_clean() -> None:
     vet = run_go("vet", "./...")
     assert vet.returncode == 0, vet.stdout + vet.stderr
@@ -42,7 +43,7 @@ def test_the_go_client_is_vetted_and_gofmt_clean() -> None:
     assert unformatted.stdout == "", f"not gofmt'd:\n{unformatted.stdout}"
 
 
-@pytest.mark.timeout(300)  # a first build compiles the standard library without cgo
+@pytest.mark.timeout(300)
 def test_the_go_client_passes_its_tests_against_a_live_server(server: LiveServer) -> None:
     run = run_go(
         "test", "-count=1", "./...",
