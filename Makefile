@@ -47,6 +47,7 @@ screenshots: $(STAMP) browser-deps
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/hadolint Dockerfile
 
 fmt: $(STAMP)
 	$(VENV)/bin/ruff format src tests bench
@@ -72,6 +73,15 @@ test test-contract test-integration test-e2e test-scale test-history test-fuzz: 
 test-unit: unit
 test-contract test-integration test-e2e test-scale test-cluster test-history: $(STAMP) services
 	$(PY) -m pytest -q tests/$(@:test-%=%)
+
+# The container files (Dockerfile, compose.yaml, deploy/prometheus.yml) checked without a container
+# engine (tests/deploy): compose's commands, settings and ports against the CLI and the settings,
+# the image's ENTRYPOINT + CMD run as a process, and compose's set (Redis, PostgreSQL, two APIs, two
+# workers) run as processes with each service's own command and environment. Seconds; `make test`
+# runs them too.
+.PHONY: test-compose
+test-compose: $(STAMP) services
+	$(PY) -m pytest -q tests/deploy
 
 # PostgreSQL history (tests/history: a real PostgreSQL from initdb + pg_ctl, one per xdist worker).
 test-postgres: test-history
@@ -183,6 +193,12 @@ $(TS_CLIENT)/node_modules/.installed: $(TS_CLIENT)/package-lock.json
 # The TypeScript client: `npm test` (Node's test runner) against a live server, and the README's examples.
 test-clients-ts: $(STAMP) clients-deps
 	$(PY) -m pytest -q tests/clients/test_typescript.py
+
+# Every client test: the TypeScript and Go clients' own, and one batch shared by a Python, a
+# TypeScript and a Go worker (tests/clients/test_shared_batch.py: each task done exactly once).
+.PHONY: test-clients
+test-clients: $(STAMP) clients-deps
+	$(PY) -m pytest -q -n 2 --dist loadscope tests/clients
 
 openapi: $(STAMP)
 	$(PY) -m taskline.api.openapi docs/openapi.json
