@@ -26,16 +26,6 @@ services:
 browser-deps:
 	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium; }
 
-# The other-language clients' toolchains (tests/clients fail, not skip, without them), one line each.
-.PHONY: clients-deps
-clients-deps:
-	@command -v go >/dev/null || { apt-get update -qq && apt-get install -y -qq golang-go; }
-
-# clients/go: go vet, gofmt, `go test ./...` against a live server, the README's examples.
-.PHONY: test-clients-go
-test-clients-go: $(STAMP) clients-deps
-	$(PY) -m pytest -q tests/clients/test_go.py
-
 test-browser: $(STAMP) browser-deps
 	$(PY) -m pytest -q tests/browser
 
@@ -178,12 +168,14 @@ bench/peers/bullmq/node_modules/.installed: bench/peers/bullmq/package-lock.json
 bench-peers: $(PEERS_STAMP) bench/peers/bullmq/node_modules/.installed services
 	$(PEERS_VENV)/bin/python -m bench.peers $(PEERS_ARGS)
 
-# The clients in other languages (tests/clients start a live server and run each one's own tests).
-# clients-deps puts their toolchains and packages on the machine: Node (which the machine image
-# has; Debian's otherwise) and clients/typescript's devDependencies from its lock file.
+# The clients in other languages (tests/clients start a live server and run each one's own tests;
+# they fail, not skip, without their toolchains). clients-deps puts those on the machine: Debian's Go,
+# Node (which the machine image has; Debian's otherwise) and clients/typescript's devDependencies from
+# its lock file.
 TS_CLIENT := clients/typescript
-.PHONY: clients-deps test-clients-ts
+.PHONY: clients-deps test-clients-ts test-clients-go
 clients-deps: $(TS_CLIENT)/node_modules/.installed
+	@command -v go >/dev/null || { apt-get update -qq && apt-get install -y -qq golang-go; }
 
 $(TS_CLIENT)/node_modules/.installed: $(TS_CLIENT)/package-lock.json
 	@command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs npm; }
@@ -193,6 +185,10 @@ $(TS_CLIENT)/node_modules/.installed: $(TS_CLIENT)/package-lock.json
 # The TypeScript client: `npm test` (Node's test runner) against a live server, and the README's examples.
 test-clients-ts: $(STAMP) clients-deps
 	$(PY) -m pytest -q tests/clients/test_typescript.py
+
+# The Go client: go vet, gofmt, `go test ./...` against a live server, the README's examples.
+test-clients-go: $(STAMP) clients-deps
+	$(PY) -m pytest -q tests/clients/test_go.py
 
 # Every client test: the TypeScript and Go clients' own, and one batch shared by a Python, a
 # TypeScript and a Go worker (tests/clients/test_shared_batch.py: each task done exactly once).
