@@ -8,7 +8,8 @@
 -- ARGV[4] ran_ms (the tick)  ARGV[5] now_ms  ARGV[6] task id ('' when no task was submitted)
 -- ARGV[7] the task's queue  ARGV[8] the task's record (codec.encode_task)
 -- Returns 1 if advanced, else 0.
-local schedule_key, name = KEYS[1], ARGV[1]
+local schedule_key = KEYS[1]
+local name = ARGV[1]
 local state = redis.call('HMGET', schedule_key, 'next_ms', 'paused')
 if state[1] ~= ARGV[2] or state[2] ~= '0' then
   return 0

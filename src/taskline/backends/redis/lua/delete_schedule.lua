@@ -3,7 +3,8 @@
 -- KEYS[3] taskline:{~schedules}:due  KEYS[4] taskline:{~schedules}:events
 -- ARGV[1] name  ARGV[2] now_ms
 -- Returns 1 if it was deleted, 0 if there was no such schedule.
-local schedule_key, name = KEYS[1], ARGV[1]
+local schedule_key = KEYS[1]
+local name = ARGV[1]
 local flat = redis.call('HGETALL', schedule_key)
 if #flat == 0 then
   return 0

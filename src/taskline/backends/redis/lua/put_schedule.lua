@@ -6,7 +6,8 @@
 -- ARGV[1] name  ARGV[2] definition (JSON)  ARGV[3] now_ms  ARGV[4] next_ms ('' for none)
 -- ARGV[5] wake channel (the scheduler may sleep past the first tick: TIMER_MESSAGE)
 -- Returns {1 if created else 0, the schedule's hash as a flat field, value array}.
-local schedule_key, name, now = KEYS[1], ARGV[1], ARGV[3]
+local schedule_key = KEYS[1]
+local name, now = ARGV[1], ARGV[3]
 local created = redis.call('EXISTS', schedule_key) == 0
 if created then
   redis.call('HSET', schedule_key, 'paused', '0', 'created_ms', now)

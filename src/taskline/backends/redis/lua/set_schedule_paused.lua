@@ -8,7 +8,8 @@
 -- ARGV[5] the updated_ms the next run was computed from ('' when pausing)  ARGV[6] wake channel
 -- Returns {status, the hash as a flat field, value array}: status 1 changed, 0 already in that
 -- state, -1 the definition changed since it was read (read again and retry); {} if no such schedule.
-local schedule_key, name, paused, now = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
+local schedule_key = KEYS[1]
+local name, paused, now = ARGV[1], ARGV[2], ARGV[3]
 if redis.call('EXISTS', schedule_key) == 0 then
   return {}
 end
