@@ -179,6 +179,7 @@ def test_a_definition_fills_the_task_defaults_and_the_time_zone() -> None:
         ({"name": "a/b"}, "name"),
         ({"name": "-lead"}, "name"),
         ({"name": "x" * 129}, "name"),
+        ({"name": "trailing\n"}, "name"),
         ({"cron": ...}, "cron"),  # neither
         ({"every": 60}, "cron"),  # both
         ({"cron": "0 2 * *"}, "cron"),
@@ -196,6 +197,7 @@ def test_a_definition_fills_the_task_defaults_and_the_time_zone() -> None:
         ({"task": {"type": "t", "delay": 5}}, "task.delay"),
         ({"task": {"type": "t", "scheduled_at": "2030-01-01T00:00:00Z"}}, "task.scheduled_at"),
         ({"task": {"type": "t", "unique_ttl": 60}}, "task.unique_ttl"),
+        ({"task": {"type": "t", "unique_key": None}}, "task.unique_key"),  # not a field here, even null
     ],
 )
 def test_a_broken_rule_is_named(fields: dict[str, Any], field: str) -> None:

@@ -213,7 +213,9 @@ class ScheduleDefinitionBody(BaseModel):
         None, description="5 fields, or @hourly, @daily, @weekly, @monthly, @yearly; exactly one of cron and every"
     )
     every: float | None = Field(None, ge=1, le=31_622_400, description="Seconds between ticks (from the Unix epoch)")
-    timezone: str = Field("UTC", description="IANA name; cron's wall times are in it (with every: only shown)")
+    timezone: str | None = Field(
+        "UTC", description="IANA name (null: UTC); cron's wall times are in it (with every: only shown)"
+    )
     task: dict[str, Any] = Field(description="The task each tick submits, as POST /api/v1/tasks takes it")
 
 
