@@ -207,7 +207,10 @@ def test_a_broken_rule_is_named(fields: dict[str, Any], field: str) -> None:
 def test_a_task_too_large_is_413_naming_the_task_field() -> None:
     with pytest.raises(PayloadTooLarge) as refused:
         parse(task={"type": "t", "payload": "x" * 2000})
-    assert refused.value.details == [{"field": "task.payload"}]
+    assert refused.value.details == [{"field": "task.payload", "message": "payload is larger than 1024 bytes"}]
+    with pytest.raises(ValidationFailed) as both:  # with another broken rule: one 422 naming both
+        parse(name="a/b", task={"type": "t", "payload": "x" * 2000})
+    assert [d["field"] for d in both.value.details] == ["name", "task.payload"]
 
 
 def test_a_schedule_must_be_an_object() -> None:

@@ -189,7 +189,10 @@ def _task(
 
 
 def _prefixed(exc: TasklineError) -> TasklineError:
-    details = [{**d, "field": f"task.{d['field']}" if d.get("field") else "task"} for d in exc.details or []]
+    details = [
+        {"message": exc.message, **d, "field": f"task.{d['field']}" if d.get("field") else "task"}
+        for d in exc.details or []
+    ]
     return type(exc)(f"task: {exc.message}", details)
 
 
