@@ -2,6 +2,7 @@
 resume with their events; firing with a frozen clock, two schedulers racing on one tick, a
 scheduler that died between submit and advance, and one down across several ticks."""
 
+import asyncio
 from datetime import datetime
 from typing import Any
 
@@ -139,6 +140,24 @@ async def test_two_schedulers_racing_on_one_tick_submit_it_once(service: TaskSer
 
     assert len((await service.list_tasks(TaskFilter(), limit=10, cursor=None)).tasks) == 1
     assert (await service.schedule("every-minute")).next_run_at == START + 120
+
+
+async def test_two_schedulers_running_at_once_over_many_ticks_submit_each_tick_once(
+    service: TaskService, clock: FrozenClock
+) -> None:
+    await service.put_schedule(body())
+    cursor = await service.event_cursor()
+    first, second = ScheduleFirer(service.backend, clock), ScheduleFirer(service.backend, clock)
+    for _ in range(20):
+        clock.advance(60)
+        fired = await asyncio.gather(first.run_once(), second.run_once())
+        assert sum(fired) == 1
+
+    tasks = (await service.list_tasks(TaskFilter(), limit=100, cursor=None)).tasks
+    assert len({t.unique_key for t in tasks}) == len(tasks) == 20
+    announced = [e for e in await service.read_events(cursor, wait_s=0, limit=1000) if e.schedule is not None]
+    assert len(announced) == 20
+    assert {e.task.id for e in announced if e.task is not None} == {t.id for t in tasks}
 
 
 async def test_a_tick_submitted_by_a_scheduler_that_died_before_advancing_is_not_submitted_again(
