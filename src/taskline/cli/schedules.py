@@ -48,7 +48,7 @@ def schedule_add(
     every: Annotated[float | None, typer.Option(help="Seconds between runs (at least 1)")] = None,
     timezone: Annotated[str | None, typer.Option(help="IANA time zone the cron fields are read in [UTC]")] = None,
     payload: Annotated[str | None, typer.Option(help="The payload, as JSON")] = None,
-    queue: Annotated[str | None, typer.Option(help="Queue [default]")] = None,
+    queue: Annotated[str | None, typer.Option(help='The queue its tasks go to ("default" if not given)')] = None,
     priority: Annotated[str | None, typer.Option(help="low, normal, high, critical or 0-3")] = None,
     max_retries: Annotated[int | None, typer.Option(help="Retries after the first attempt")] = None,
     timeout: Annotated[float | None, typer.Option(help="Seconds one attempt may run")] = None,
