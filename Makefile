@@ -66,6 +66,16 @@ test-contract test-integration test-e2e test-scale test-cluster test-history: $(
 # PostgreSQL history (tests/history: a real PostgreSQL from initdb + pg_ctl, one per xdist worker).
 test-postgres: test-history
 
+# Issue 13's periodic schedules (SPEC §10): the pure model (DST both ways), the contract on every
+# backend (two schedulers racing, one down across ticks), the API and /ws on real servers, and
+# "every 1 s" across two servers on one Redis. Tens of seconds; `make test` runs them too.
+SCHEDULE_TESTS := tests/unit/test_schedules.py tests/contract/test_schedules.py \
+	tests/integration/api/test_schedules_api.py
+
+.PHONY: test-schedules
+test-schedules: $(STAMP) services
+	$(PY) -m pytest -q -n 2 --dist loadscope $(SCHEDULE_TESTS)
+
 # Reliability and security (docs/reliability.md, SECURITY.md): one group alone, or its long form.
 # `make test` runs every group but the soak in a short form.
 
