@@ -198,7 +198,7 @@ def schedule_json(schedule: Schedule) -> dict[str, Any]:
     return {
         "name": definition.name,
         "cron": definition.cron,
-        "every": definition.every,
+        "every": _seconds(definition.every),
         "timezone": definition.timezone,
         "task": definition.task,
         "paused": schedule.paused,
@@ -210,10 +210,19 @@ def schedule_json(schedule: Schedule) -> dict[str, Any]:
     }
 
 
+def _seconds(every: float | None) -> float | int | None:
+    """60, not 60.0: an interval as it was most likely written."""
+    return int(every) if every is not None and every.is_integer() else every
+
+
 def schedule_from_json(data: dict[str, Any]) -> Schedule:
     """The `Schedule` a `schedule_json` dict describes."""
     definition = ScheduleDefinition(
-        name=data["name"], cron=data["cron"], every=data["every"], timezone=data["timezone"], task=data["task"]
+        name=data["name"],
+        cron=data["cron"],
+        every=None if data["every"] is None else float(data["every"]),
+        timezone=data["timezone"],
+        task=data["task"],
     )
     return Schedule(
         definition,

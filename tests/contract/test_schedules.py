@@ -2,6 +2,8 @@
 resume with their events; firing with a frozen clock, two schedulers racing on one tick, a
 scheduler that died between submit and advance, and one down across several ticks."""
 
+import asyncio
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -135,9 +137,29 @@ async def test_two_schedulers_racing_on_one_tick_submit_it_once(service: TaskSer
 
     assert await first.fire(seen_by_first)
     assert not await second.fire(seen_by_second)  # its submit found the key, its advance lost
+    # One that read the schedule only after the first advanced it sees a tick still to come.
+    assert not await second.fire(await service.schedule("every-minute"))
 
     assert len((await service.list_tasks(TaskFilter(), limit=10, cursor=None)).tasks) == 1
     assert (await service.schedule("every-minute")).next_run_at == START + 120
+
+
+async def test_two_schedulers_running_at_once_over_many_ticks_submit_each_tick_once(
+    service: TaskService, clock: FrozenClock
+) -> None:
+    await service.put_schedule(body())
+    cursor = await service.event_cursor()
+    first, second = ScheduleFirer(service.backend, clock), ScheduleFirer(service.backend, clock)
+    for _ in range(20):
+        clock.advance(60)
+        fired = await asyncio.gather(first.run_once(), second.run_once())
+        assert sum(fired) == 1
+
+    tasks = (await service.list_tasks(TaskFilter(), limit=100, cursor=None)).tasks
+    assert len({t.unique_key for t in tasks}) == len(tasks) == 20
+    announced = [e for e in await service.read_events(cursor, wait_s=0, limit=1000) if e.schedule is not None]
+    assert len(announced) == 20
+    assert {e.task.id for e in announced if e.task is not None} == {t.id for t in tasks}
 
 
 async def test_a_tick_submitted_by_a_scheduler_that_died_before_advancing_is_not_submitted_again(
@@ -165,3 +187,32 @@ async def test_ticks_missed_while_no_scheduler_ran_are_submitted_once(service: T
     assert task.unique_key == "every-minute:2027-01-15T08:05:00.000Z"  # the latest tick <= now
     schedule = await service.schedule("every-minute")
     assert (schedule.last_run_at, schedule.next_run_at) == (START + 300, START + 360)
+
+
+async def test_a_berlin_schedule_fires_once_a_day_across_both_dst_changes(
+    service: TaskService, clock: FrozenClock
+) -> None:
+    """02:30 Europe/Berlin: skipped on 2026-03-29 (fires at 03:00 CEST, once), repeated on
+    2026-10-25 (fires at the first 02:30, once); the months between, with no scheduler, once."""
+    firer = ScheduleFirer(service.backend, clock)
+
+    async def fire_at(when: str) -> list[str]:
+        clock.set(datetime.fromisoformat(when).timestamp())
+        await firer.run_once()
+        await firer.run_once()  # a second look at the same instant finds nothing more due
+        page = await service.list_tasks(TaskFilter(queue="reports"), limit=50, cursor=None)
+        return sorted(t.unique_key.removeprefix("berlin:") for t in page.tasks if t.unique_key)
+
+    clock.set(datetime.fromisoformat("2026-03-28T12:00:00+00:00").timestamp())
+    await service.put_schedule(body("berlin", cron="30 2 * * *", timezone="Europe/Berlin"))
+
+    assert await fire_at("2026-03-29T00:59:00+00:00") == []  # 01:59 CET; 02:30 never comes
+    assert await fire_at("2026-03-29T01:00:00+00:00") == ["2026-03-29T01:00:00.000Z"]  # 03:00 CEST
+    assert await fire_at("2026-03-30T00:30:00+00:00") == ["2026-03-29T01:00:00.000Z", "2026-03-30T00:30:00.000Z"]
+    # Down from March 31 to October 24: one task, for the last 02:30 before now.
+    fired = await fire_at("2026-10-24T12:00:00+00:00")
+    assert fired == ["2026-03-29T01:00:00.000Z", "2026-03-30T00:30:00.000Z", "2026-10-24T00:30:00.000Z"]
+    assert await fire_at("2026-10-25T00:30:00+00:00") == [*fired, "2026-10-25T00:30:00.000Z"]  # 02:30 CEST
+    assert await fire_at("2026-10-25T01:30:00+00:00") == [*fired, "2026-10-25T00:30:00.000Z"]  # 02:30 CET: not again
+    schedule = await service.schedule("berlin")
+    assert schedule.next_run_at == datetime.fromisoformat("2026-10-26T01:30:00+00:00").timestamp()

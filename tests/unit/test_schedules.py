@@ -179,6 +179,7 @@ def test_a_definition_fills_the_task_defaults_and_the_time_zone() -> None:
         ({"name": "a/b"}, "name"),
         ({"name": "-lead"}, "name"),
         ({"name": "x" * 129}, "name"),
+        ({"name": "trailing\n"}, "name"),
         ({"cron": ...}, "cron"),  # neither
         ({"every": 60}, "cron"),  # both
         ({"cron": "0 2 * *"}, "cron"),
@@ -196,6 +197,7 @@ def test_a_definition_fills_the_task_defaults_and_the_time_zone() -> None:
         ({"task": {"type": "t", "delay": 5}}, "task.delay"),
         ({"task": {"type": "t", "scheduled_at": "2030-01-01T00:00:00Z"}}, "task.scheduled_at"),
         ({"task": {"type": "t", "unique_ttl": 60}}, "task.unique_ttl"),
+        ({"task": {"type": "t", "unique_key": None}}, "task.unique_key"),  # not a field here, even null
     ],
 )
 def test_a_broken_rule_is_named(fields: dict[str, Any], field: str) -> None:
@@ -205,7 +207,10 @@ def test_a_broken_rule_is_named(fields: dict[str, Any], field: str) -> None:
 def test_a_task_too_large_is_413_naming_the_task_field() -> None:
     with pytest.raises(PayloadTooLarge) as refused:
         parse(task={"type": "t", "payload": "x" * 2000})
-    assert refused.value.details == [{"field": "task.payload"}]
+    assert refused.value.details == [{"field": "task.payload", "message": "payload is larger than 1024 bytes"}]
+    with pytest.raises(ValidationFailed) as both:  # with another broken rule: one 422 naming both
+        parse(name="a/b", task={"type": "t", "payload": "x" * 2000})
+    assert [d["field"] for d in both.value.details] == ["name", "task.payload"]
 
 
 def test_a_schedule_must_be_an_object() -> None:

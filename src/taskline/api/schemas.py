@@ -213,9 +213,35 @@ class ScheduleDefinitionBody(BaseModel):
         None, description="5 fields, or @hourly, @daily, @weekly, @monthly, @yearly; exactly one of cron and every"
     )
     every: float | None = Field(None, ge=1, le=31_622_400, description="Seconds between ticks (from the Unix epoch)")
-    timezone: str = Field("UTC", description="IANA name; cron's wall times are in it (with every: only shown)")
+    timezone: str | None = Field(
+        "UTC", description="IANA name (null: UTC); cron's wall times are in it (with every: only shown)"
+    )
     task: dict[str, Any] = Field(description="The task each tick submits, as POST /api/v1/tasks takes it")
 
 
 SCHEDULE_SCHEMA: dict[str, Any] = ScheduleDefinitionBody.model_json_schema()
 SCHEDULE_SCHEMA["properties"]["task"] = {**_schedule_task_schema(), "description": "The task each tick submits"}
+
+
+class Schedule(BaseModel):
+    """A schedule as the API shows it (`wire.schedule_json`); times RFC 3339 UTC."""
+
+    name: str
+    cron: str | None
+    every: float | None = Field(description="Seconds; null for a cron schedule")
+    timezone: str
+    task: dict[str, Any] = Field(description="The task each tick submits, defaults filled in")
+    paused: bool
+    created_at: str
+    updated_at: str
+    next_run_at: str | None = Field(description="Null while paused")
+    last_run_at: str | None = Field(description="The last tick fired")
+    last_task_id: str | None = Field(description="The task that tick submitted")
+
+
+class ScheduleList(BaseModel):
+    schedules: list[Schedule] = Field(description="By name")
+
+
+def schedule_response(description: str) -> dict[str, Any]:
+    return {"model": Schedule, "description": description}

@@ -26,7 +26,7 @@ from cronsim import CronSim, CronSimError
 from taskline.core.spec import TaskSpec, parse_spec
 from taskline.errors import PayloadTooLarge, TasklineError, ValidationFailed
 
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")  # fullmatch: no newline slips past a `$`
 FIELDS = frozenset({"name", "cron", "every", "timezone", "task"})
 REFUSED_TASK_FIELDS = ("unique_key", "unique_ttl", "scheduled_at", "delay")
 """Set by the schedule for each tick; a task spec that names one is refused (422)."""
@@ -120,7 +120,7 @@ def parse_definition(
         if key not in FIELDS:
             problems.add(key, "is not a field a schedule may be defined with")
     name = data.get("name")
-    if not isinstance(name, str) or not NAME_RE.match(name):
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
         problems.add("name", "must be 1-128 characters of A-Z a-z 0-9 . _ : -, starting with a letter or digit")
     timezone = data.get("timezone")
     if timezone is None:
@@ -170,7 +170,7 @@ def _task(
     if not isinstance(data, Mapping):
         problems.add("task", "is required: the task each tick submits, as POST /api/v1/tasks takes it")
         return None
-    refused = [key for key in REFUSED_TASK_FIELDS if data.get(key) is not None]
+    refused = [key for key in REFUSED_TASK_FIELDS if key in data]  # even as null: the schema has no such field
     for key in refused:
         problems.add(f"task.{key}", "is set by the schedule for each tick")
     try:
@@ -189,7 +189,10 @@ def _task(
 
 
 def _prefixed(exc: TasklineError) -> TasklineError:
-    details = [{**d, "field": f"task.{d['field']}" if d.get("field") else "task"} for d in exc.details or []]
+    details = [
+        {"message": exc.message, **d, "field": f"task.{d['field']}" if d.get("field") else "task"}
+        for d in exc.details or []
+    ]
     return type(exc)(f"task: {exc.message}", details)
 
 

@@ -107,6 +107,15 @@ class Scheduler:
             self._next_schedules = self.clock.now() + SCHEDULES_RETRY_S
             return 0
 
+    async def _next_schedule_at(self) -> float | None:
+        """The next schedule's tick; None when the schedules' store does not answer (a cluster
+        shard down), which must not put off the rest of the loop's work as a failed step would."""
+        try:
+            return await self._backend.next_schedule_at()
+        except TasklineError:
+            self._next_schedules = self.clock.now() + SCHEDULES_RETRY_S
+            return self._next_schedules
+
     async def run(self) -> None:
         """Loop until cancelled; a failing step is logged and retried, never fatal.
 
@@ -123,7 +132,7 @@ class Scheduler:
                 wake_at = min(wake_at, self._next_retention)  # at once while retention has more to trim
                 # The next schedule's tick, so "every 1 s" fires on time (a new or resumed one
                 # that comes earlier wakes wait_timers).
-                if (next_schedule := await self._backend.next_schedule_at()) is not None:
+                if (next_schedule := await self._next_schedule_at()) is not None:
                     wake_at = min(wake_at, max(next_schedule, self._next_schedules))
             except TasklineError as exc:
                 log.warning("scheduler step failed: %s", exc.message)

@@ -39,9 +39,9 @@ class ScheduleFirer:
     async def fire(self, schedule: Schedule) -> bool:
         """Fire one due schedule; True if this call advanced it (another server may have)."""
         due_at = schedule.next_run_at
-        if due_at is None:
-            return False
         now = self._clock.now()
+        if due_at is None or due_at > now:  # read after another scheduler advanced it: not due
+            return False
         tick = latest_tick(schedule.definition, due_at, now)
         task: Task | None = None
         try:

@@ -14,7 +14,7 @@ from taskline.api.body import read_json
 from taskline.api.deps import service_of
 from taskline.api.guard import requires
 from taskline.api.render import JSONResponse
-from taskline.api.schemas import ERRORS, SCHEDULE_SCHEMA
+from taskline.api.schemas import ERRORS, SCHEDULE_SCHEMA, ScheduleList, schedule_response
 from taskline.wire import schedule_json
 
 router = APIRouter(prefix="/api/v1", tags=["schedules"], responses=ERRORS)
@@ -30,7 +30,10 @@ ScheduleName = Annotated[str, Path(description="The schedule's name")]
             "content": {"application/json": {"schema": SCHEDULE_SCHEMA}},
         }
     },
-    responses={201: {"description": "The new schedule"}, 200: {"description": "The schedule, its definition replaced"}},
+    responses={
+        201: schedule_response("The new schedule"),
+        200: schedule_response("The schedule, its definition replaced"),
+    },
     summary="Create a schedule, or replace the definition of the one of that name",
 )
 @requires(PRODUCERS)
@@ -42,13 +45,19 @@ async def put_schedule(request: Request) -> Response:
     return JSONResponse(schedule_json(schedule), status_code=201 if created else 200)
 
 
-@router.get("/schedules", summary="List schedules, by name")
+@router.get(
+    "/schedules", summary="List schedules, by name", responses={200: {"model": ScheduleList, "description": "By name"}}
+)
 @requires(READERS)
 async def list_schedules(request: Request) -> Response:
     return JSONResponse({"schedules": [schedule_json(s) for s in await service_of(request).schedules()]})
 
 
-@router.get("/schedules/{name}", summary="Read a schedule: its next run and its last task")
+@router.get(
+    "/schedules/{name}",
+    summary="Read a schedule: its next run and its last task",
+    responses={200: schedule_response("The schedule")},
+)
 @requires(READERS)
 async def get_schedule(request: Request, name: ScheduleName) -> Response:
     return JSONResponse(schedule_json(await service_of(request).schedule(name)))
@@ -61,14 +70,20 @@ async def delete_schedule(request: Request, name: ScheduleName) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/schedules/{name}/pause", summary="Pause a schedule (idempotent)")
+@router.post(
+    "/schedules/{name}/pause",
+    summary="Pause a schedule (idempotent)",
+    responses={200: schedule_response("The schedule, paused")},
+)
 @requires(PRODUCERS)
 async def pause_schedule(request: Request, name: ScheduleName) -> Response:
     return JSONResponse(schedule_json(await service_of(request).pause_schedule(name)))
 
 
 @router.post(
-    "/schedules/{name}/resume", summary="Resume a schedule from the next tick after now (idempotent; none made up)"
+    "/schedules/{name}/resume",
+    summary="Resume a schedule from the next tick after now (idempotent; none made up)",
+    responses={200: schedule_response("The schedule, running")},
 )
 @requires(PRODUCERS)
 async def resume_schedule(request: Request, name: ScheduleName) -> Response:

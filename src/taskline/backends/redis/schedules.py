@@ -116,7 +116,11 @@ class ScheduleStore:
     async def due(self, limit: int) -> list[Schedule]:
         now_ms = to_ms(self._clock.now())
         (names,) = await self._ctx.pipeline([("zrangebyscore", (self._keys.schedules_due, "-inf", now_ms, 0, limit))])
-        return sorted(await self._many([text(n) for n in names]), key=lambda s: s.next_run_at or 0.0)
+        # Each hash is read after the index: one another scheduler advanced (or that was paused)
+        # in between is no longer due, and firing its next tick would fire it early.
+        found = await self._many([text(n) for n in names])
+        due = [s for s in found if s.next_run_at is not None and to_ms(s.next_run_at) <= now_ms]
+        return sorted(due, key=lambda s: s.next_run_at or 0.0)
 
     async def advance(
         self, name: str, *, due_at: float, next_run_at: float | None, ran_at: float, task: Task | None
