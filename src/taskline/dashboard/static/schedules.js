@@ -16,20 +16,22 @@ function every(seconds) {
   return unit ? `every ${seconds / unit[1]} ${unit[0]}` : `every ${seconds} s`;
 }
 
+// Each cell's content is one element: on a phone a cell is a flex row (label, then content),
+// where loose parts would be spread apart.
 function runs(schedule) {
   if (schedule.cron === null) return every(schedule.every);
-  return [h("code", {}, schedule.cron), schedule.timezone === "UTC" ? null : h("span", { class: "muted" }, ` ${schedule.timezone}`)];
+  return h("span", {}, h("code", {}, schedule.cron), schedule.timezone === "UTC" ? null : h("span", { class: "muted" }, ` ${schedule.timezone}`));
 }
 
 function task(schedule) {
   const { type, queue } = schedule.task;
-  return [type, queue === "default" ? null : h("span", { class: "muted" }, ` on ${queue}`)];
+  return h("span", {}, type, queue === "default" ? null : h("span", { class: "muted" }, ` on ${queue}`));
 }
 
 function lastRun(schedule) {
   if (!schedule.last_task_id) return h("span", { class: "muted" }, "never");
-  return [when(schedule.last_run_at), " ",
-    h("a", { class: "id", href: `#/tasks/${seg(schedule.last_task_id)}`, testid: "schedule-last-task" }, schedule.last_task_id)];
+  return h("span", {}, when(schedule.last_run_at), " ",
+    h("a", { class: "id", href: `#/tasks/${seg(schedule.last_task_id)}`, testid: "schedule-last-task" }, schedule.last_task_id));
 }
 
 export function mount(root) {
