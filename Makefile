@@ -78,12 +78,16 @@ test-postgres: test-history
 
 # Issue 13's periodic schedules (SPEC §10): the pure model (DST both ways), the contract on every
 # backend (two schedulers racing, one down across ticks), the API and /ws on real servers, and
-# "every 1 s" across two servers on one Redis. Tens of seconds; `make test` runs them too.
+# "every 1 s" across two servers on one Redis; then their consumers: both Python clients on every
+# target, the README example, `taskline schedules` and the dashboard view. Tens of seconds;
+# `make test` runs them too.
 SCHEDULE_TESTS := tests/unit/test_schedules.py tests/contract/test_schedules.py \
-	tests/integration/api/test_schedules_api.py
+	tests/integration/api/test_schedules_api.py \
+	tests/integration/client/test_schedules.py tests/integration/client/test_readme_schedules.py \
+	tests/e2e/test_cli_schedules.py tests/browser/test_schedules.py
 
 .PHONY: test-schedules
-test-schedules: $(STAMP) services
+test-schedules: $(STAMP) services browser-deps
 	$(PY) -m pytest -q -n 2 --dist loadscope $(SCHEDULE_TESTS)
 
 # Reliability and security (docs/reliability.md, SECURITY.md): one group alone, or its long form.
