@@ -72,6 +72,10 @@ PRODUCE = [
     ("POST", "/api/v1/tasks/bulk", [TASK]),
     ("DELETE", "/api/v1/tasks/{id}", None),
     ("POST", "/api/v1/tasks/{id}/retry", None),
+    ("POST", "/api/v1/schedules", {"name": "auth-schedule", "every": 3600, "task": {"type": "auth"}}),
+    ("POST", "/api/v1/schedules/auth-schedule/pause", None),
+    ("POST", "/api/v1/schedules/auth-schedule/resume", None),
+    ("DELETE", "/api/v1/schedules/auth-schedule", None),
 ]
 WORK = [
     ("GET", "/api/v1/poll?worker_id=w&queues=none", None),
@@ -91,6 +95,8 @@ READ = [
     ("GET", "/api/v1/queues", None),
     ("GET", "/api/v1/whoami", None),
     ("GET", "/api/v1/stats/series", None),
+    ("GET", "/api/v1/schedules", None),
+    ("GET", "/api/v1/schedules/auth-schedule", None),
 ]
 ADMIN = [
     ("GET", "/admin/workers", None),
