@@ -8,6 +8,7 @@ from typing import Any
 from taskline.client.events import store_events
 from taskline.config import Settings
 from taskline.core.task import QueueStats, Source, Stats, Task, TaskFilter, TaskPage
+from taskline.core.workers import WorkerRecord
 from taskline.events.filter import EventFilter
 from taskline.events.types import Event, Lagged
 from taskline.service import TaskService
@@ -54,6 +55,9 @@ class LocalEngine:
 
     async def queues(self) -> list[QueueStats]:
         return await (await self._open()).queues()
+
+    async def workers(self) -> list[WorkerRecord]:
+        return await (await self._open()).workers()
 
     async def pause_queue(self, queue: str) -> None:
         await (await self._open()).pause_queue(queue)
