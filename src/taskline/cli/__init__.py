@@ -2,7 +2,7 @@
 
 import typer
 
-from taskline.cli import admin, bench, serve, tasks, worker
+from taskline.cli import admin, bench, serve, tail, tasks, top, worker
 
 app = typer.Typer(
     name="taskline",
@@ -15,6 +15,8 @@ worker.register(app)
 tasks.register(app)
 admin.register(app)
 bench.register(app)
+top.register(app)
+tail.register(app)
 
 
 def main() -> None:
