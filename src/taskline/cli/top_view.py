@@ -144,10 +144,13 @@ def _workers(reading: Reading) -> RenderableType:
             table.add_row(escape(worker_id), "-", "-", str(types.total()), "-", "-", _work(types))
         return table
     for w in reading.workers:
-        busy = f"{w.active}/{w.concurrency}" if w.concurrency else str(w.active)
+        # A worker that only polls never reports `active`; its running tasks say it (up to
+        # the RUNNING_SHOWN read, past which `active` of a heartbeating worker still does).
+        mine = running.get(w.id, Counter())
+        active = max(w.active, mine.total())
+        busy = f"{active}/{w.concurrency}" if w.concurrency else str(active)
         state = "[yellow]paused[/yellow]" if w.paused else w.state.value
-        work = _work(running.get(w.id, Counter()))
-        table.add_row(escape(w.id), escape(w.host or "-"), state, busy, str(w.processed), str(w.failed), work)
+        table.add_row(escape(w.id), escape(w.host or "-"), state, busy, str(w.processed), str(w.failed), _work(mine))
     return table
 
 
