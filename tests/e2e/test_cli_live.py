@@ -6,6 +6,7 @@ plays the worker over the HTTP API, so every count on screen moves when the test
 (`make top-capture`); a plain run writes it to a temporary directory and leaves the README alone.
 """
 
+import contextlib
 import json
 import os
 import re
@@ -20,6 +21,7 @@ import pytest
 
 from tests.e2e.test_serve import taskline
 from tests.helpers.live import REPO_ROOT, LiveServer, live_server
+from tests.helpers.proxy import cuttable_proxy
 from tests.helpers.servers import free_port
 from tests.helpers.terminal import Terminal
 
@@ -108,35 +110,54 @@ def state_counts(text: str) -> dict[str, int]:
     return {}
 
 
-@pytest.mark.parametrize("mode", ["events", "poll"])
+SOURCE = {"events": "events", "poll": "polling (--poll)", "no-websockets": "polling (no event yet)"}
+
+
+@pytest.mark.parametrize("mode", SOURCE)
 def test_top_counts_move_as_tasks_complete(server: LiveServer, http: httpx.Client, tmp_path: Path, mode: str) -> None:
+    """Fed by events; with --poll; and through a proxy that drops WebSockets, where it polls."""
     queue = f"top-{mode}"
     for _ in range(3):
         submit(http, "resize", queue)
     completed_before = http.get("/api/v1/stats").json()["states"]["completed"]
     args = ["--interval", "0.2", *(["--poll"] if mode == "poll" else [])]
-    term = Terminal("top", *args, cwd=tmp_path, **env(server))
+    with contextlib.ExitStack() as stack:
+        url = server.url
+        if mode == "no-websockets":
+            proxy = stack.enter_context(cuttable_proxy(server.port))
+            proxy.refuse_websockets = True
+            url = proxy.url
+        term = stack.enter_context(terminal("top", *args, cwd=tmp_path, **{**env(server), "TASKLINE_SERVER": url}))
+        top_counts_move(term, http, queue, mode, completed_before)
+
+
+@contextlib.contextmanager
+def terminal(*args: str, cwd: Path, **env: str) -> Iterator[Terminal]:
+    term = Terminal(*args, cwd=cwd, **env)
     try:
-        term.wait_for(lambda t: row(t, queue)[:3] == ["no", "0", "3"], what=f"3 pending in {queue}")
-        leased = lease(http, queue, f"worker-{mode}", 2)
-        term.wait_for(lambda t: "resize×2" in row(t, f"worker-{mode}"), what="the worker running 2 resize")
-
-        for task in leased:
-            complete(http, task)
-        screen = term.wait_for(
-            lambda t: (
-                state_counts(t).get("completed") == completed_before + 2 and row(t, queue)[:3] == ["no", "0", "1"]
-            ),
-            what="2 more completed and 1 left pending",
-        )
-        if mode == "events":
-            assert re.search(r"completed/s (?!0\.0)\d+\.\d", screen), screen
-        assert ("events" if mode == "events" else "polling (--poll)") in screen
-
-        term.child.send("q")
-        assert term.wait_exit() == 0
+        yield term
     finally:
         term.close()
+
+
+def top_counts_move(term: Terminal, http: httpx.Client, queue: str, mode: str, completed_before: int) -> None:
+    """3 pending, 2 of them running on a worker, then completed; q quits."""
+    term.wait_for(lambda t: row(t, queue)[:3] == ["no", "0", "3"], what=f"3 pending in {queue}")
+    leased = lease(http, queue, f"worker-{mode}", 2)
+    term.wait_for(lambda t: "resize×2" in row(t, f"worker-{mode}"), what="the worker running 2 resize")
+
+    for task in leased:
+        complete(http, task)
+    screen = term.wait_for(
+        lambda t: state_counts(t).get("completed") == completed_before + 2 and row(t, queue)[:3] == ["no", "0", "1"],
+        what="2 more completed and 1 left pending",
+    )
+    if mode == "events":
+        assert re.search(r"completed/s (?!0\.0)\d+\.\d", screen), screen
+    assert SOURCE[mode] in screen
+
+    term.child.send("q")
+    assert term.wait_exit() == 0
 
 
 def test_top_with_a_producer_key_shows_workers_from_their_running_tasks(

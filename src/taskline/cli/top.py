@@ -4,8 +4,9 @@ Events from `/ws` (resumed with `since` after a drop, by the client) give the ra
 the counts have moved; the counts themselves are read (`stats`, `queues`, the workers and the
 running tasks) at most once an `--interval`, when an event said they moved or every
 `FULL_READ_S` anyway: a worker's heartbeat or retention's trimming is announced by no event.
-When the stream is refused (a proxy without WebSockets, say) or with `--poll`, every interval
-is a read and the rates come from the growth of the counts.
+Until the first event arrives, when the stream is refused, or with `--poll`, every interval is
+a read and the rates come from the growth of the counts: a proxy that drops WebSockets looks
+to the (ever reconnecting) stream like a quiet server, so no event yet means polling.
 """
 
 import asyncio
@@ -79,8 +80,8 @@ async def _top(settings: Settings, *, interval: float, poll: bool, count: int | 
 class TopView:
     def __init__(self, client: AsyncClient, *, polling: bool) -> None:
         self.client = client
-        self.polling = polling
-        self.status = Status(server=client.url, source="polling (--poll)" if polling else "events")
+        self.polling = True
+        self.status = Status(server=client.url, source="polling (--poll)" if polling else "polling (no event yet)")
         self.rates = Rates(time.monotonic())
         self.reading: Reading | None = None
         self.quit = asyncio.Event()
@@ -93,6 +94,10 @@ class TopView:
         try:
             async for item in self.client.events(WATCHED):
                 self._moved = True
+                if self.polling:  # the first event: the stream works
+                    self.polling = False
+                    self.status.source = "events"
+                    self.rates = Rates(time.monotonic())
                 if isinstance(item, Event):
                     self.rates.count(item.name, time.monotonic())
         except Unauthorized as exc:
