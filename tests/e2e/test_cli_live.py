@@ -10,6 +10,8 @@ import contextlib
 import json
 import os
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -239,6 +241,24 @@ def test_tail_json_lines_parse_and_resume_with_since(server: LiveServer, http: h
         assert replay.wait_exit() == 0
     finally:
         replay.close()
+
+    # Into a pipe whose reader leaves after one line (`| head -1`): a quiet exit 0.
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("TASKLINE_")}
+    piped = subprocess.Popen(
+        [sys.executable, "-m", "taskline", "tail", "--json", "--since", first["id"], "--queue", queue],
+        env={**clean, **env(server, PRODUCER)},
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert piped.stdout is not None
+    assert piped.stderr is not None
+    assert json.loads(piped.stdout.readline())["task"]["queue"] == queue
+    piped.stdout.close()
+    submit(http, "after-the-reader-left", queue)  # so tail writes again, into the closed pipe
+    assert piped.wait(timeout=60) == 0
+    with piped.stderr:
+        assert piped.stderr.read() == b""
 
 
 @pytest.mark.parametrize("command", ["tail", "top"])

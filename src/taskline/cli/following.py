@@ -6,13 +6,15 @@ import os
 import sys
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import typer
 
 from taskline.cli.connection import reporting_errors
 from taskline.client import AsyncClient
 from taskline.config import Settings
+
+T = TypeVar("T")
 
 
 @asynccontextmanager
@@ -28,16 +30,28 @@ async def reached(settings: Settings) -> AsyncIterator[AsyncClient]:
         yield client
 
 
+@asynccontextmanager
+async def closing(stream: AsyncIterator[T]) -> AsyncIterator[AsyncIterator[T]]:
+    """`stream`, closed on the way out: `events()` is an async generator, and one left to the
+    garbage collector after an error closes its socket from another task, noisily."""
+    try:
+        yield stream
+    finally:
+        aclose = getattr(stream, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
 def run_command(command: Coroutine[Any, Any, None]) -> None:
     """Run `command`; Ctrl-C ends it with exit 0 (the way to stop a follower), an error with
     its code and message and exit 1, a closed pipe (`| head`) quietly."""
     try:
         with reporting_errors():
-            asyncio.run(command)
+            try:
+                asyncio.run(command)
+            except BrokenPipeError:  # an OSError, which reporting_errors would report
+                # The reader left: point stdout at nothing, so the interpreter's own flush at
+                # exit does not fail again on the closed pipe.
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     except KeyboardInterrupt:
-        raise typer.Exit(0) from None
-    except BrokenPipeError:
-        # The reader left: point stdout at nothing, so the interpreter's own flush at exit
-        # does not fail again on the closed pipe.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         raise typer.Exit(0) from None

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 
 from taskline.cli.connection import ApiKeyOption, ServerOption, settings_for
-from taskline.cli.following import reached, run_command
+from taskline.cli.following import closing, reached, run_command
 from taskline.cli.output import console, state_text
 from taskline.config import Settings
 from taskline.events.types import Event, Lagged
@@ -49,8 +49,11 @@ async def _follow(
     since: str | None,
     as_json: bool,
 ) -> None:
-    async with reached(settings) as client:
-        async for item in client.events(names, queue=queue, task_id=task_id, since=since):
+    async with (
+        reached(settings) as client,
+        closing(client.events(names, queue=queue, task_id=task_id, since=since)) as items,
+    ):
+        async for item in items:
             # /ws has no type filter: it is applied here, and so leaves worker events out, as
             # the queue and task filters do on the server.
             if type is not None and isinstance(item, Event) and (item.task is None or item.task.type != type):

@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.live import Live
 
 from taskline.cli.connection import ApiKeyOption, ServerOption, settings_for
-from taskline.cli.following import reached, run_command
+from taskline.cli.following import closing, reached, run_command
 from taskline.cli.top_view import Rates, Reading, Status, plain_line, screen
 from taskline.client import AsyncClient
 from taskline.config import Settings
@@ -92,14 +92,15 @@ class TopView:
     async def follow(self) -> None:
         """Count events into the rates, and mark the counts as moved, until cancelled."""
         try:
-            async for item in self.client.events(WATCHED):
-                self._moved = True
-                if self.polling:  # the first event: the stream works
-                    self.polling = False
-                    self.status.source = "events"
-                    self.rates = Rates(time.monotonic())
-                if isinstance(item, Event):
-                    self.rates.count(item.name, time.monotonic())
+            async with closing(self.client.events(WATCHED)) as items:
+                async for item in items:
+                    self._moved = True
+                    if self.polling:  # the first event: the stream works
+                        self.polling = False
+                        self.status.source = "events"
+                        self.rates = Rates(time.monotonic())
+                    if isinstance(item, Event):
+                        self.rates.count(item.name, time.monotonic())
         except Unauthorized as exc:
             self.fatal = exc
             self.quit.set()
