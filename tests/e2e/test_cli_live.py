@@ -189,6 +189,16 @@ def test_top_prints_plain_lines_when_stdout_is_not_a_terminal(server: LiveServer
         assert "\x1b" not in line
 
 
+def test_top_straight_on_redis(redis_url: str, tmp_path: Path) -> None:
+    """A `redis://` server: the counts and the worker registry read from the store itself."""
+    submitted = taskline("submit", "echo", "--queue", "top-redis", cwd=tmp_path, TASKLINE_SERVER=redis_url)
+    run = taskline("top", "--count", "1", cwd=tmp_path, TASKLINE_SERVER=redis_url)
+
+    assert submitted.returncode == 0, submitted.stderr
+    assert run.returncode == 0, run.stderr
+    assert re.search(r" pending=[1-9]\d* ", run.stdout), run.stdout
+
+
 def first_event(term: Terminal, http: httpx.Client, queue: str) -> dict[str, Any]:
     """The first event `tail --json` prints: probe tasks are submitted until one is printed,
     since nothing tells from outside when its stream has connected."""

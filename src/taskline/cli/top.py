@@ -27,7 +27,7 @@ from taskline.cli.connection import ApiKeyOption, ServerOption, settings_for
 from taskline.cli.following import closing, reached, run_command
 from taskline.cli.top_view import Rates, Reading, Status, plain_line, screen
 from taskline.client import AsyncClient
-from taskline.config import Settings
+from taskline.config import Settings, mask_url
 from taskline.core.states import TaskState
 from taskline.core.workers import WorkerRecord
 from taskline.errors import Forbidden, TasklineError, Unauthorized
@@ -81,7 +81,9 @@ class TopView:
     def __init__(self, client: AsyncClient, *, polling: bool) -> None:
         self.client = client
         self.polling = True
-        self.status = Status(server=client.url, source="polling (--poll)" if polling else "polling (no event yet)")
+        # The header shows the server; a redis:// URL's password stays off the screen.
+        source = "polling (--poll)" if polling else "polling (no event yet)"
+        self.status = Status(server=mask_url(client.url), source=source)
         self.rates = Rates(time.monotonic())
         self.reading: Reading | None = None
         self.quit = asyncio.Event()
