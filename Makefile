@@ -34,6 +34,16 @@ test-browser: $(STAMP) browser-deps
 screenshots: $(STAMP) browser-deps
 	DASHBOARD_SCREENSHOTS_DIR=docs $(PY) -m pytest -q tests/browser/test_screenshots.py
 
+# `taskline top` and `tail` in a real pseudo-terminal against a live server (tests/e2e/test_cli_live.py);
+# `make top-capture` refreshes docs/top.txt, the README's capture of `top`, the same way.
+.PHONY: test-cli-live top-capture
+test-cli-live: $(STAMP)
+	$(PY) -m pytest -q tests/e2e/test_cli_live.py tests/unit/test_top_view.py tests/unit/test_top_capture.py \
+		tests/integration/client/test_workers.py
+
+top-capture: $(STAMP)
+	TOP_CAPTURE_DIR=docs $(PY) -m pytest -q tests/e2e/test_cli_live.py -k test_capture_of_top
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src tests bench

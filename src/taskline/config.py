@@ -155,7 +155,7 @@ class Settings(BaseSettings):
         for name, value in self.model_dump().items():
             if isinstance(value, SecretStr):
                 secret = value.get_secret_value()
-                shown[name] = _mask_url(secret) if name.endswith("_url") else "***"
+                shown[name] = mask_url(secret) if name.endswith("_url") else "***"
             else:
                 shown[name] = str(value) if isinstance(value, Path) else value
         return shown
@@ -165,7 +165,7 @@ _PASSWORD_PARAMS = frozenset({"password", "pass", "passwd", "sslpassword"})
 """Query parameters that carry a password: redis-py and libpq both take `?password=`."""
 
 
-def _mask_url(url: str) -> str:
+def mask_url(url: str) -> str:
     """`url` with its password hidden, in the user part and in the query; taken apart by
     hand, not through `urlsplit(...).port`, which raises on a malformed port: a setting that
     is wrong must still be shown, and without its password."""

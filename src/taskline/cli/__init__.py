@@ -2,7 +2,7 @@
 
 import typer
 
-from taskline.cli import admin, bench, schedules, serve, tasks, worker
+from taskline.cli import admin, bench, schedules, serve, tail, tasks, top, worker
 
 app = typer.Typer(
     name="taskline",
@@ -16,6 +16,8 @@ tasks.register(app)
 admin.register(app)
 schedules.register(app)
 bench.register(app)
+top.register(app)
+tail.register(app)
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ from taskline.config import Settings
 from taskline.core.sentinel import UNCHANGED
 from taskline.core.states import TaskState
 from taskline.core.task import QueueStats, Source, Stats, Task, TaskFilter, TaskPage
+from taskline.core.workers import WorkerRecord
 from taskline.errors import RetryLater, ValidationFailed
 from taskline.events.filter import EventFilter
 from taskline.events.types import Event, Lagged
@@ -172,6 +173,10 @@ class AsyncClient:
 
     async def queues(self) -> builtins.list[QueueStats]:
         return await self._call(self._engine.queues)
+
+    async def workers(self) -> builtins.list[WorkerRecord]:
+        """The workers seen in the last minute, by id (`/admin/workers`: an admin key where keys are on)."""
+        return await self._call(self._engine.workers)
 
     async def pause_queue(self, queue: str) -> None:
         await self._call(lambda: self._engine.pause_queue(queue))

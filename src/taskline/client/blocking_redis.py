@@ -41,6 +41,7 @@ from taskline.config import Settings
 from taskline.core.sentinel import UNCHANGED
 from taskline.core.spec import TaskSpec, check_payload_size, parse_spec
 from taskline.core.task import QueueStats, Source, Stats, Submitted, Task, TaskFilter, TaskPage
+from taskline.core.workers import WorkerRecord
 from taskline.errors import NotFound
 from taskline.service import checked_replay, keyed_spec, parse_specs
 
@@ -186,6 +187,9 @@ class BlockingRedisEngine:
 
     def queues(self) -> list[QueueStats]:
         return self._loop.run(self._local.queues())
+
+    def workers(self) -> list[WorkerRecord]:
+        return self._loop.run(self._local.workers())
 
     def pause_queue(self, queue: str) -> None:
         self._loop.run(self._local.pause_queue(queue))

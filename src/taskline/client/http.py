@@ -10,6 +10,7 @@ from taskline.client.blocking_api import BlockingApiConnection
 from taskline.client.events import socket_events
 from taskline.client.schedules import Schedule
 from taskline.core.task import QueueStats, Source, Stats, Task, TaskFilter, TaskPage
+from taskline.core.workers import WorkerRecord
 from taskline.events.filter import EventFilter
 from taskline.events.types import Event, Lagged
 
@@ -43,6 +44,9 @@ class HttpEngine:
 
     async def queues(self) -> list[QueueStats]:
         return await self._send(protocol.queues())
+
+    async def workers(self) -> list[WorkerRecord]:
+        return await self._send(protocol.workers())
 
     async def pause_queue(self, queue: str) -> None:
         await self._send(protocol.pause_queue(queue))
@@ -115,6 +119,9 @@ class BlockingHttpEngine:
 
     def queues(self) -> list[QueueStats]:
         return self._send(protocol.queues())
+
+    def workers(self) -> list[WorkerRecord]:
+        return self._send(protocol.workers())
 
     def pause_queue(self, queue: str) -> None:
         self._send(protocol.pause_queue(queue))

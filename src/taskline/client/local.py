@@ -10,6 +10,7 @@ from taskline.client.schedules import Schedule, schedule_from_json
 from taskline.config import Settings
 from taskline.core.schedules import Schedule as StoredSchedule
 from taskline.core.task import QueueStats, Source, Stats, Task, TaskFilter, TaskPage
+from taskline.core.workers import WorkerRecord
 from taskline.events.filter import EventFilter
 from taskline.events.types import Event, Lagged
 from taskline.service import TaskService
@@ -57,6 +58,9 @@ class LocalEngine:
 
     async def queues(self) -> list[QueueStats]:
         return await (await self._open()).queues()
+
+    async def workers(self) -> list[WorkerRecord]:
+        return await (await self._open()).workers()
 
     async def pause_queue(self, queue: str) -> None:
         await (await self._open()).pause_queue(queue)

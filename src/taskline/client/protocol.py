@@ -18,7 +18,8 @@ from taskline.client.schedules import Schedule, schedule_from_json
 from taskline.core.sentinel import UNCHANGED
 from taskline.core.states import TaskState
 from taskline.core.task import QueueStats, Source, Stats, Task, TaskFilter, TaskPage
-from taskline.wire import queue_from_json, task_from_json
+from taskline.core.workers import WorkerRecord
+from taskline.wire import queue_from_json, task_from_json, worker_from_json
 
 T = TypeVar("T")
 
@@ -128,6 +129,10 @@ def stats() -> Call[Stats]:
 
 def queues() -> Call[list[QueueStats]]:
     return Call("GET", "/api/v1/queues", _queues)
+
+
+def workers() -> Call[list[WorkerRecord]]:
+    return Call("GET", "/admin/workers", lambda answer: [worker_from_json(w) for w in answer["workers"]])
 
 
 def pause_queue(queue: str) -> Call[None]:

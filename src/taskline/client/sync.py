@@ -34,6 +34,7 @@ from taskline.config import Settings
 from taskline.core.sentinel import UNCHANGED
 from taskline.core.states import TaskState
 from taskline.core.task import QueueStats, Source, Stats, Task, TaskPage
+from taskline.core.workers import WorkerRecord
 from taskline.errors import RetryLater
 
 T = TypeVar("T")
@@ -153,6 +154,10 @@ class Client:
 
     def queues(self) -> builtins.list[QueueStats]:
         return self._call(self._engine.queues)
+
+    @_documented_as(AsyncClient.workers)
+    def workers(self) -> builtins.list[WorkerRecord]:
+        return self._call(self._engine.workers)
 
     def pause_queue(self, queue: str) -> None:
         self._call(lambda: self._engine.pause_queue(queue))
