@@ -2,12 +2,19 @@
 its shortest prefix no other stored id has, and the routes that take a task id from a person
 (`GET`/`DELETE /api/v1/tasks/{id}`, both retries) take that prefix in its place."""
 
-import os
-
 import httpx
 import pytest
 
 from taskline.core.ids import MIN_PREFIX_DIGITS
+
+
+def _shared_start(ids: list[str]) -> str:
+    """The longest start every id has: that of the first and last in order."""
+    first, last = min(ids), max(ids)
+    n = 0
+    while n < len(first) and first[n] == last[n]:
+        n += 1
+    return first[:n]
 
 
 def _submit(http: httpx.Client, queue: str, n: int) -> list[str]:
@@ -37,11 +44,9 @@ def test_each_abbreviation_is_the_shortest_that_names_its_task_alone(http: httpx
             assert http.get(f"/api/v1/tasks/{shorter}").json()["error"]["code"] == "ambiguous_id"
 
 
-def test_a_prefix_of_several_ids_is_refused_naming_how_many_and_changes_nothing(
-    http: httpx.Client, queue: str
-) -> None:
+def test_a_prefix_of_several_ids_is_refused_naming_how_many_and_changes_nothing(http: httpx.Client, queue: str) -> None:
     ids = sorted(_submit(http, queue, 3))
-    prefix = os.path.commonprefix(ids)
+    prefix = _shared_start(ids)
     assert len(prefix) >= 8, "a bulk of 3 is submitted within one minute"
     before = [http.get(f"/api/v1/tasks/{i}").json() for i in ids]
 
