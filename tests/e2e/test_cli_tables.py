@@ -16,6 +16,7 @@ from tests.helpers.servers import RedisServer
 TYPE = "resize.thumbnail"  # 16 characters: the longest names the tables promise to show whole
 QUEUE = "images-priority1"
 _redis_db = itertools.count(11)
+REDIS_URLS: dict[str, str] = {}  # a Redis-backed server's URL -> its Redis URL
 
 
 @pytest.fixture(scope="module", params=["sqlite", "redis"])
@@ -28,6 +29,8 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 
         redis.Redis.from_url(redis_url).flushdb()
     with live_server(tmp_path_factory.mktemp("serve"), redis_url=redis_url) as live:
+        if redis_url is not None:
+            REDIS_URLS[live.url] = redis_url
         yield live
 
 
@@ -84,6 +87,20 @@ def test_the_ids_the_list_shows_are_what_get_cancel_and_retry_take(
     assert (got[0], json.loads(got[1])["id"]) == (0, task_id)
     assert (cancelled[0], json.loads(cancelled[1])["state"]) == (0, "cancelled")
     assert (retried[0], json.loads(retried[1])["state"], json.loads(retried[1])["id"]) == (0, "pending", task_id)
+
+
+@pytest.mark.parametrize("server", ["redis"], indirect=True)
+def test_straight_on_redis_the_cli_abbreviates_and_resolves_too(
+    server: LiveServer, seeded: list[str], tmp_path: Path
+) -> None:
+    url = REDIS_URLS[server.url]
+    listed = taskline("list", "--queue", QUEUE, "--limit", "1", "--server", url, cwd=tmp_path, COLUMNS="80")
+    short = _rows(listed.stdout)[0][0]
+    got = taskline("get", short, "--json", "--server", url, cwd=tmp_path)
+
+    assert listed.returncode == got.returncode == 0, listed.stderr + got.stderr
+    assert json.loads(got.stdout)["id"] in [i for i in seeded if i.startswith(short)]
+    assert len(short) < 36
 
 
 def test_an_ambiguous_prefix_is_refused_naming_how_many(server: LiveServer, seeded: list[str], tmp_path: Path) -> None:
