@@ -187,3 +187,17 @@ def test_contradicting_or_unknown_output_flags_are_refused(
     assert code == 2
     assert out == ""
     assert err
+
+
+@ONE_BACKEND
+def test_schedules_list_prints_json_lines_too(server: LiveServer, tmp_path: Path) -> None:
+    with server.client() as http:
+        for name in ("nightly", "hourly"):
+            body = {"name": f"tables-{name}", "every": 3600, "task": {"type": TYPE}}
+            assert http.post("/api/v1/schedules", json=body).status_code in (200, 201)
+        expected = http.get("/api/v1/schedules").json()["schedules"]
+
+    code, out, err = cli(server, "schedules", "list", "-o", "jsonl", cwd=tmp_path)
+
+    assert code == 0, err
+    assert [json.loads(line) for line in out.splitlines()] == expected
