@@ -74,6 +74,13 @@ test-unit: unit
 test-contract test-integration test-e2e test-scale test-cluster test-history: $(STAMP) services
 	$(PY) -m pytest -q tests/$(@:test-%=%)
 
+# Issue 14's tables: listings that fit 80 columns, ids abbreviated as git does, on both backends.
+CLI_TABLES_TESTS := tests/unit/test_id_prefix.py tests/contract/test_find_ids.py \
+	tests/integration/api/test_short_ids_api.py tests/e2e/test_cli_tables.py
+.PHONY: test-cli-tables
+test-cli-tables: $(STAMP) services
+	$(PY) -m pytest -q -n 2 --dist loadscope $(CLI_TABLES_TESTS)
+
 # The container files (Dockerfile, compose.yaml, deploy/prometheus.yml) checked without a container
 # engine (tests/deploy): compose's commands, settings and ports against the CLI and the settings,
 # the image's ENTRYPOINT + CMD run as a process, and compose's set (Redis, PostgreSQL, two APIs, two

@@ -10,6 +10,7 @@
     ├── Conflict               409 conflict
     │   ├── InvalidTransition  409 invalid_state      (the task's state does not allow it)
     │   ├── LeaseLost          409 lease_lost         (stale or unknown fencing token)
+    │   ├── AmbiguousId        409 ambiguous_id       (an id prefix that names several tasks)
     │   └── IdempotencyConflict 409 idempotency_conflict
     ├── RateLimited            429 rate_limited       (retry_after_s set)
     ├── QueueFull              503 queue_full         (retry_after_s set)
@@ -73,6 +74,13 @@ class InvalidTransition(Conflict):
 
 class LeaseLost(Conflict):
     code = "lease_lost"
+
+
+class AmbiguousId(Conflict):
+    """An id prefix (`get`, `cancel`, `retry`) that several stored tasks start with; `details`
+    holds `count` (capped: `count_is_exact` false past it) and the first `candidates`."""
+
+    code = "ambiguous_id"
 
 
 class IdempotencyConflict(Conflict):

@@ -14,6 +14,7 @@ from taskline.backends.base import Backend
 from taskline.backends.factory import open_backend
 from taskline.core.archive import ArchiveBacklog
 from taskline.core.clock import Clock, SystemClock
+from taskline.core.ids import MIN_PREFIX_DIGITS, id_prefix, is_task_id, short_length
 from taskline.core.measures import TaskMetrics
 from taskline.core.outcomes import Completion, LeaseAsk, Outcome, Settlement
 from taskline.core.priority import parse_priority
@@ -36,7 +37,7 @@ from taskline.core.task import (
 )
 from taskline.core.webhooks import Delivery, DeliveryOutcome
 from taskline.core.workers import SEEN_WITHIN_S, WorkerDetails, WorkerRecord
-from taskline.errors import IdempotencyConflict, NotFound, PayloadTooLarge, TasklineError, ValidationFailed
+from taskline.errors import AmbiguousId, IdempotencyConflict, NotFound, PayloadTooLarge, TasklineError, ValidationFailed
 from taskline.events.types import Event, EventCursor
 from taskline.roster import REFRESH_S, Roster
 
@@ -128,6 +129,28 @@ def parse_specs(items: object, parse: Callable[[object], TaskSpec]) -> list[Task
     if problems:
         raise ValidationFailed("some tasks are not valid; nothing was submitted", problems)
     return specs
+
+
+SHORT_IDS_MOST = 500
+"""The most ids one `short_ids` call abbreviates: a task list's largest page."""
+
+AMBIGUOUS_COUNTED = 100
+"""An ambiguous id prefix's error counts the ids that start with it up to this many."""
+
+
+def _task_ids(ids: object, *, most: int) -> list[str]:
+    """`ids` checked to be a list of 1 to `most` task ids (a ValidationFailed naming each that is not)."""
+    if not isinstance(ids, list) or not 1 <= len(ids) <= most:
+        message = f"must be a list of 1 to {most} task ids"
+        raise ValidationFailed(f"ids {message}", [{"field": "ids", "message": message}])
+    wrong = [
+        {"field": "ids", "index": i, "message": "is not a task id"}
+        for i, value in enumerate(ids)
+        if not (isinstance(value, str) and is_task_id(value))
+    ]
+    if wrong:
+        raise ValidationFailed("ids must be whole task ids", wrong)
+    return ids
 
 
 class TaskService:
@@ -291,11 +314,14 @@ class TaskService:
 
     async def find(self, task_id: str) -> tuple[Task, Source]:
         """The task and where it was found: the live backend first, then (with history on)
-        PostgreSQL, where a task retention removed still is.
+        PostgreSQL, where a task retention removed still is. `task_id` may be a prefix of a live
+        task's id (`resolve_id`).
 
         Raises:
-            NotFound: in neither.  BackendUnavailable: a store that had to be asked is unreachable.
+            NotFound: in neither.  AmbiguousId: a prefix of several ids.
+            BackendUnavailable: a store that had to be asked is unreachable.
         """
+        task_id = await self.resolve_id(task_id)
         task = await self.backend.get(task_id)
         if task is not None:
             return task, "live"
@@ -320,13 +346,63 @@ class TaskService:
             )
         return await self.history.list_tasks(filter, limit=limit, cursor=cursor)
 
+    async def resolve_id(self, text: str) -> str:
+        """The id `text` names: itself when it is a whole id, else the one stored task's whose id
+        starts with it (`ids.id_prefix`: 8 or more hex digits, dashes optional), as git takes a
+        commit's abbreviation. Only the live backend is asked: history needs the whole id.
+
+        Raises:
+            NotFound: no stored id starts with it.  AmbiguousId: several do.
+        """
+        if is_task_id(text):
+            return text
+        prefix = id_prefix(text)
+        if prefix is None:
+            short = len(text.replace("-", "")) < MIN_PREFIX_DIGITS
+            hint = f" (a prefix needs {MIN_PREFIX_DIGITS} hex digits or more)" if short else ""
+            raise NotFound(f"no task {text}{hint}")
+        found = await self.backend.find_ids(prefix, limit=AMBIGUOUS_COUNTED + 1)
+        if not found:
+            raise NotFound(f"no task id starts with {text}")
+        if len(found) == 1:
+            return found[0]
+        exact = len(found) <= AMBIGUOUS_COUNTED
+        count = f"{len(found)} task ids start" if exact else f"more than {AMBIGUOUS_COUNTED} task ids start"
+        raise AmbiguousId(
+            f"{text} is ambiguous: {count} with {prefix}; give more of the id",
+            {"count": min(len(found), AMBIGUOUS_COUNTED), "count_is_exact": exact, "candidates": found[:10]},
+        )
+
+    async def short_ids(self, ids: object) -> dict[str, str]:
+        """Each id's abbreviation: its shortest prefix, of at least 8 hex digits, that no other
+        stored task's id starts with. An id not stored (from history, say) is told apart from the
+        other ids given only.
+
+        Raises:
+            ValidationFailed: `ids` is not a list of 1–500 task ids.
+        """
+        ordered = sorted(set(_task_ids(ids, most=SHORT_IDS_MOST)))
+        short: dict[str, str] = {}
+        for i, task_id in enumerate(ordered):
+            # the ids given are stored ids too: their neighbours bound the length from below
+            length = short_length(task_id, ordered[max(i - 1, 0) : i + 2])
+            while length < len(task_id):
+                found = await self.backend.find_ids(task_id[:length], limit=2)
+                if len(found) < 2:
+                    break
+                length = short_length(task_id, found)
+            short[task_id] = task_id[:length]
+        return short
+
     async def cancel(self, task_id: str) -> Task:
-        return await self.backend.cancel(task_id)
+        """Cancel a task, by its id or a prefix of it (`resolve_id`)."""
+        return await self.backend.cancel(await self.resolve_id(task_id))
 
     async def retry(self, task_id: str, *, payload: Any = UNCHANGED) -> Task:
+        """Retry a failed or cancelled task, by its id or a prefix of it (`resolve_id`)."""
         if payload is not UNCHANGED:
             check_payload_size(payload, self.max_payload_bytes)  # the same size rule as a submit
-        return await self.backend.retry(task_id, payload=payload)
+        return await self.backend.retry(await self.resolve_id(task_id), payload=payload)
 
     async def poll(
         self,

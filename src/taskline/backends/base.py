@@ -43,6 +43,11 @@ class Backend(Protocol):
 
     async def get(self, task_id: str) -> Task | None: ...
 
+    async def find_ids(self, prefix: str, *, limit: int) -> list[str]:
+        """Ids of stored tasks that start with `prefix` (a canonical id's start, `ids.id_prefix`),
+        in id order, at most `limit`: a range read of the id order, never a scan of every task."""
+        ...
+
     async def list_tasks(self, filter: TaskFilter, *, limit: int, cursor: str | None = None) -> TaskPage:
         """Tasks newest first (by id). `cursor` is the `next_cursor` of the previous page;
         a page may hold fewer than `limit` tasks and still have a `next_cursor`."""

@@ -5,9 +5,16 @@ from typing import Annotated
 
 import typer
 
-from taskline.cli.connection import ApiKeyOption, JsonOption, ServerOption, connected
-from taskline.cli.output import console, print_json, print_queues, print_tasks
-from taskline.wire import queue_json
+from taskline.cli.connection import (
+    ApiKeyOption,
+    JsonOption,
+    OutputOption,
+    ServerOption,
+    WideOption,
+    connected,
+    output_of,
+)
+from taskline.cli.output import console, print_json, print_queues, print_tasks, short_ids_for
 
 dlq = typer.Typer(help="The dead-letter queue: failed tasks.", no_args_is_help=True)
 queue = typer.Typer(help="Queues: depth, pause, resume, purge.", no_args_is_help=True)
@@ -30,13 +37,17 @@ def _report(key: str, count: int, sentence: str, as_json: bool) -> None:
 @dlq.command("list")
 def dlq_list(
     limit: Annotated[int, typer.Option(min=1, help="How many, most recently failed first")] = 20,
+    wide: WideOption = False,
+    output: OutputOption = None,
     server: ServerOption = None,
     api_key: ApiKeyOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Failed tasks, most recently failed first."""
+    """Failed tasks, most recently failed first: when each failed and its last error."""
+    shape = output_of(as_json, output, wide)
     with connected(server, api_key) as client:
-        print_tasks(list(client.dlq(limit=limit)), as_json=as_json)
+        tasks = list(client.dlq(limit=limit))
+        print_tasks(tasks, shape, short_ids=short_ids_for(client, tasks, shape, wide=wide), failures=True)
 
 
 @dlq.command("retry")
@@ -62,14 +73,14 @@ def dlq_clear(
 
 
 @queue.command("list")
-def queue_list(server: ServerOption = None, api_key: ApiKeyOption = None, as_json: JsonOption = False) -> None:
+def queue_list(
+    output: OutputOption = None, server: ServerOption = None, api_key: ApiKeyOption = None, as_json: JsonOption = False
+) -> None:
     """Every queue: paused or not, pending tasks by priority, other states."""
+    shape = output_of(as_json, output)
     with connected(server, api_key) as client:
         queues = client.queues()
-    if as_json:
-        print_json({"queues": [queue_json(q) for q in queues]})
-    else:
-        print_queues(queues)
+    print_queues(queues, shape)
 
 
 @queue.command("pause")

@@ -1,5 +1,6 @@
-"""What every client command shares: the `--server`/`--api-key`/`--json` options, and a
-connection that turns a Taskline error into its code and message on stderr and exit 1."""
+"""What every client command shares: the `--server`/`--api-key`/`--json` options (and a listing's
+`--output`/`--wide`), and a connection that turns a Taskline error into its code and message on
+stderr and exit 1."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -9,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from taskline.cli.output import Output
 from taskline.client import Client, WaitTimeout
 from taskline.config import Settings, load_settings
 from taskline.errors import TasklineError
@@ -18,8 +20,24 @@ ServerOption = Annotated[
 ]
 ApiKeyOption = Annotated[str | None, typer.Option("--api-key", help="API key [TASKLINE_API_KEY]", show_default=False)]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables")]
+OutputOption = Annotated[
+    Output | None,
+    typer.Option("--output", "-o", help="table, json (the same as --json) or jsonl (one JSON object a line)"),
+]
+WideOption = Annotated[bool, typer.Option("--wide", "-w", help="Whole task ids and times, wider than 80 columns")]
 
 errors = Console(stderr=True, highlight=False)
+
+
+def output_of(as_json: bool, output: Output | None, wide: bool = False) -> Output:
+    """What a listing prints, from `--json`, `--output` and `--wide`, refusing the ones that
+    contradict each other (or would do nothing: `--wide` is for tables)."""
+    if as_json and output not in (None, Output.JSON):
+        raise typer.BadParameter(f"--json is --output json: give one or the other, not {output}", param_hint="--json")
+    chosen = Output.JSON if as_json else output or Output.TABLE
+    if wide and chosen is not Output.TABLE:
+        raise typer.BadParameter("--wide widens tables; JSON always holds the whole ids", param_hint="--wide")
+    return chosen
 
 
 @contextmanager

@@ -1,31 +1,89 @@
-"""How the client commands print: Rich tables for people, JSON (the API's own shapes) for programs."""
+"""How the client commands print: Rich tables for people (80 columns wide is enough), JSON (the
+API's own shapes) or JSON lines for programs."""
 
 import sys
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 import orjson
 from rich.box import SIMPLE_HEAD
 from rich.console import Console
 from rich.markup import escape
+from rich.measure import Measurement
 from rich.table import Table
 
+from taskline.client import Client
 from taskline.client.schedules import Schedule, schedule_to_json
-from taskline.core.task import QueueStats, Task
-from taskline.wire import PRIORITY_NAMES, rfc3339, task_json
+from taskline.core.states import TaskState
+from taskline.core.task import QueueStats, Stats, Task
+from taskline.wire import PRIORITY_NAMES, queue_json, rfc3339, task_json
 
 console = Console(highlight=False)
 STATE_STYLES = {"completed": "green", "failed": "red", "cancelled": "dim", "running": "cyan", "retrying": "yellow"}
+SHORT_PRIORITIES = ("low", "norm", "high", "crit")  # the queue table's headers, 4 columns each
+SHORT_IDS_MOST = 500  # ids one short_ids request takes (the service's SHORT_IDS_MOST)
+
+
+class Output(StrEnum):
+    """What a listing prints: a table, one JSON document, or one JSON object a line (`jq -c`)."""
+
+    TABLE = "table"
+    JSON = "json"
+    JSONL = "jsonl"
 
 
 def print_json(data: Any) -> None:
     sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
 
 
+def print_lines(items: Iterable[Any]) -> None:
+    """One compact JSON document a line."""
+    sys.stdout.write("".join(orjson.dumps(item).decode() + "\n" for item in items))
+
+
 def state_text(state: str) -> str:
     style = STATE_STYLES.get(state)
     return f"[{style}]{state}[/{style}]" if style else state
+
+
+def age(at: float | None, now: float) -> str:
+    """How long ago, in its largest unit, as `kubectl get` shows it: 45s, 12m, 3h, 9d."""
+    if at is None:
+        return "-"
+    seconds = max(0, int(now - at))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def _table(*headers: str, **options: Any) -> Table:
+    # One space between columns (the box's) and none at the edges, as `ps` and `kubectl get` print:
+    # what lets a list row hold an 18-character id, a 16-character type and queue in 80 columns.
+    return Table(*headers, box=SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=0, **options)
+
+
+def _print_wide(table: Table) -> None:
+    """`table` at its natural width, however narrow the terminal: its lines wrap (as `kubectl get
+    -o wide`'s do) rather than Rich squeezing the columns until ids are cut."""
+    width = Measurement.get(console, console.options.update(width=10_000), table).maximum
+    # Console.print's own width can only narrow: a console of the table's width, on the same stream.
+    Console(width=max(width, console.width), highlight=False, file=console.file).print(table)
+
+
+def short_ids_for(client: Client, tasks: Sequence[Task], output: Output, *, wide: bool) -> dict[str, str] | None:
+    """The abbreviations a table shows (None: whole ids, for --wide and for JSON), asked of the
+    server, which alone knows every stored id."""
+    if wide or output is not Output.TABLE:
+        return None
+    ids = [t.id for t in tasks]
+    short: dict[str, str] = {}
+    for start in range(0, len(ids), SHORT_IDS_MOST):
+        short |= client.short_ids(ids[start : start + SHORT_IDS_MOST])
+    return short
 
 
 def print_task(task: Task, *, as_json: bool) -> None:
@@ -45,35 +103,100 @@ def print_task(task: Task, *, as_json: bool) -> None:
     console.print(table)
 
 
-def print_tasks(tasks: Iterable[Task], *, as_json: bool) -> None:
-    """Tasks one per row (id in full, so it can be copied), or a JSON array of API tasks."""
-    if as_json:
-        print_json([task_json(t) for t in tasks])
+def print_tasks(
+    tasks: Sequence[Task],
+    output: Output,
+    *,
+    short_ids: Mapping[str, str] | None = None,
+    failures: bool = False,
+) -> None:
+    """Tasks one per row, or their API JSON (an array, or one a line).
+
+    The table names each task by `short_ids` (its abbreviation, which `get`, `cancel` and
+    `retry` take), or by its whole id when there are none (`--wide`). `failures` (the DLQ)
+    shows when each failed and its last error instead of its state and priority."""
+    if output is not Output.TABLE:
+        _print_json([task_json(t) for t in tasks], output)
         return
-    table = Table("id", "type", "queue", "state", "priority", "tries", "created_at", box=SIMPLE_HEAD, pad_edge=False)
-    for column in table.columns[0], table.columns[3]:
-        column.no_wrap = True
-    for task in tasks:
-        table.add_row(
-            task.id,
-            escape(task.type),
-            escape(task.queue),
-            state_text(task.state),
-            PRIORITY_NAMES[task.priority],
-            str(task.attempts),
-            rfc3339(task.created_at) or "",
-        )
+    wide = short_ids is None
+    if failures:
+        table = _table("id", "type", "queue", "tries", "failed", "error")
+    else:
+        headers = ("priority", "created_at") if wide else ("pri", "age")
+        table = _table("id", "type", "queue", "state", headers[0], "tries", headers[1])
+    for column in table.columns:
+        column.no_wrap = column.header not in ("type", "queue", "error")
+        column.overflow = "fold"  # a name over 16 characters wraps, whole, rather than losing its end
+    now = time.time()
+    rows = [_task_row(task, now, short_ids, failures=failures) for task in tasks]
+    for row in rows:
+        table.add_row(*row)
+    if wide:
+        _print_wide(table)
+        return
+    if failures and rows:
+        # The error takes the room the other columns leave, one line a task: without a bound
+        # Rich would narrow every column to make room for it, cutting ids and names first.
+        others = sum(max(len(str(c.header)), *(len(r[i]) for r in rows)) + 1 for i, c in enumerate(table.columns[:-1]))
+        table.columns[-1].max_width = max(console.width - others, 12)
+        table.columns[-1].overflow = "ellipsis"
+        table.columns[-1].no_wrap = True
     console.print(table)
 
 
-def print_queues(queues: list[QueueStats]) -> None:
-    # Pending by priority, then the other states: the columns of the dashboard's queue view.
-    headers = ("queue", "paused", "low", "norm", "high", "crit", "sched", "run", "retry", "failed")
-    table = Table(*headers, box=SIMPLE_HEAD, pad_edge=False, caption="low … crit: pending tasks by priority")
+def _task_row(task: Task, now: float, short_ids: Mapping[str, str] | None, *, failures: bool) -> list[str]:
+    """One task's cells, in print_tasks' columns (whole id, priority name and time when wide)."""
+    wide = short_ids is None
+    row = [task.id if short_ids is None else short_ids.get(task.id, task.id), escape(task.type), escape(task.queue)]
+    if failures:
+        return [*row, str(task.attempts), age(task.completed_at, now), escape(task.error or "")]
+    priority = (PRIORITY_NAMES if wide else SHORT_PRIORITIES)[task.priority]
+    created = (rfc3339(task.created_at) or "") if wide else age(task.created_at, now)
+    return [*row, state_text(task.state), priority, str(task.attempts), created]
+
+
+def print_queues(queues: list[QueueStats], output: Output) -> None:
+    """Every queue's counts: pending by priority, then the other states (the dashboard's queue
+    view), or `{"queues": [...]}` as the API gives it (jsonl: one queue a line)."""
+    if output is Output.JSONL:
+        print_lines(queue_json(q) for q in queues)
+        return
+    if output is Output.JSON:
+        print_json({"queues": [queue_json(q) for q in queues]})
+        return
+    headers = ("queue", "paused", *SHORT_PRIORITIES, "sched", "run", "retry", "failed")
+    table = _table(*headers, caption="low … crit: pending tasks by priority")
+    table.columns[0].overflow = "fold"
     for q in queues:
         counts = [*q.pending, q.scheduled, q.running, q.retrying, q.failed]
         table.add_row(escape(q.name), "[yellow]yes[/yellow]" if q.paused else "no", *map(str, counts))
     console.print(table)
+
+
+def print_stats(counts: Stats, queues: list[QueueStats], output: Output) -> None:
+    """Tasks per state and the workers, then every queue (`print_queues`); in JSON one document
+    (jsonl: that document on one line)."""
+    if output is not Output.TABLE:
+        data = {
+            "states": {state.value: n for state, n in counts.states.items()},
+            "total": counts.total,
+            "workers": counts.workers,
+            "queues": [queue_json(q) for q in queues],
+        }
+        _print_json(data, output)
+        return
+    totals = _table(*(s.value for s in TaskState), "total", "workers")
+    totals.add_row(*(f"[bold]{counts.states[s]}[/bold]" for s in TaskState), str(counts.total), str(counts.workers))
+    console.print(totals)
+    print_queues(queues, output)
+
+
+def _print_json(data: Any, output: Output) -> None:
+    """`data` indented, or (jsonl) each item of a list, or a document, on a line of its own."""
+    if output is Output.JSONL:
+        print_lines(data if isinstance(data, list) else [data])
+    else:
+        print_json(data)
 
 
 def print_schedule(schedule: Schedule, *, as_json: bool) -> None:

@@ -6,8 +6,8 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from taskline.cli.connection import ApiKeyOption, JsonOption, ServerOption, connected
-from taskline.cli.output import console, print_json, print_schedule, print_schedules
+from taskline.cli.connection import ApiKeyOption, JsonOption, OutputOption, ServerOption, connected, output_of
+from taskline.cli.output import Output, console, print_json, print_lines, print_schedule, print_schedules
 from taskline.cli.tasks import json_option
 from taskline.client.async_ import ScheduleTaskOptions
 from taskline.client.schedules import Schedule, schedule_to_json
@@ -19,11 +19,16 @@ NameArgument = Annotated[str, typer.Argument(help="The schedule's name", show_de
 
 
 @schedules.command("list")
-def schedule_list(server: ServerOption = None, api_key: ApiKeyOption = None, as_json: JsonOption = False) -> None:
+def schedule_list(
+    output: OutputOption = None, server: ServerOption = None, api_key: ApiKeyOption = None, as_json: JsonOption = False
+) -> None:
     """Every schedule by name: when it runs, its task, its next and last run."""
+    shape = output_of(as_json, output)
     with connected(server, api_key) as client:
         found = client.schedules.list()
-    if as_json:
+    if shape is Output.JSONL:
+        print_lines(schedule_to_json(s) for s in found)
+    elif shape is Output.JSON:
         print_json({"schedules": [schedule_to_json(s) for s in found]})
     else:
         print_schedules(found)

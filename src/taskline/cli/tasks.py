@@ -8,15 +8,23 @@ import orjson
 import typer
 
 from taskline.cli.bulk import submit_file
-from taskline.cli.connection import ApiKeyOption, JsonOption, ServerOption, connected
-from taskline.cli.output import console, print_json, print_queues, print_task, print_tasks
-from taskline.client import Client
+from taskline.cli.connection import (
+    ApiKeyOption,
+    JsonOption,
+    OutputOption,
+    ServerOption,
+    WideOption,
+    connected,
+    output_of,
+)
+from taskline.cli.output import print_stats, print_task, print_tasks, short_ids_for
 from taskline.core.sentinel import UNCHANGED
 from taskline.core.states import TaskState
 from taskline.core.task import Source
-from taskline.wire import queue_json
 
-IdArgument = Annotated[str, typer.Argument(help="The task's id")]
+IdArgument = Annotated[
+    str, typer.Argument(help="The task's id, or the start of it that `list` shows (8 or more hex digits)")
+]
 
 
 def json_option(text: str | None, name: str) -> Any:
@@ -75,15 +83,21 @@ def list_tasks(
     history: Annotated[
         bool, typer.Option("--history", help="From PostgreSQL history (the server needs TASKLINE_POSTGRES_URL)")
     ] = False,
+    wide: WideOption = False,
+    output: OutputOption = None,
     server: ServerOption = None,
     api_key: ApiKeyOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """List tasks, newest first (`taskline get` finds an archived task by itself)."""
+    """List tasks, newest first, each by the shortest start of its id that no other task's has
+    (`get`, `cancel` and `retry` take it; with --history, whole ids: `get` finds an archived
+    task by its whole id)."""
     source: Source = "history" if history else "live"
+    shape = output_of(as_json, output, wide)
     with connected(server, api_key) as client:
-        tasks = client.list(state=state, type=type, queue=queue, limit=limit, source=source)
-        print_tasks(list(tasks), as_json=as_json)
+        tasks = list(client.list(state=state, type=type, queue=queue, limit=limit, source=source))
+        # A prefix names live tasks only (history is asked by whole id): history lists show whole ids.
+        print_tasks(tasks, shape, short_ids=short_ids_for(client, tasks, shape, wide=wide or history))
 
 
 def cancel(
@@ -107,28 +121,14 @@ def retry(
         print_task(client.retry(task_id, payload=new_payload), as_json=as_json)
 
 
-def stats(server: ServerOption = None, api_key: ApiKeyOption = None, as_json: JsonOption = False) -> None:
+def stats(
+    output: OutputOption = None, server: ServerOption = None, api_key: ApiKeyOption = None, as_json: JsonOption = False
+) -> None:
     """Tasks per state, and every queue's depth."""
+    shape = output_of(as_json, output)
     with connected(server, api_key) as client:
-        _print_stats(client, as_json)
-
-
-def _print_stats(client: Client, as_json: bool) -> None:
-    counts, queues = client.stats(), client.queues()
-    if as_json:
-        states = {state.value: n for state, n in counts.states.items()}
-        print_json(
-            {
-                "states": states,
-                "total": counts.total,
-                "workers": counts.workers,
-                "queues": [queue_json(q) for q in queues],
-            }
-        )
-        return
-    summary = "  ".join(f"{state}: [bold]{counts.states[state]}[/bold]" for state in TaskState)
-    console.print(f"{summary}  total: [bold]{counts.total}[/bold]  workers: [bold]{counts.workers}[/bold]")
-    print_queues(queues)
+        counts, queues = client.stats(), client.queues()
+    print_stats(counts, queues, shape)
 
 
 def register(app: typer.Typer) -> None:

@@ -168,6 +168,11 @@ class AsyncClient:
         """Re-run a failed or cancelled task, with a new `payload` if one is given."""
         return await self._call(lambda: self._engine.retry(task_id, payload))
 
+    async def short_ids(self, ids: Sequence[str]) -> dict[str, str]:
+        """Each task id's abbreviation: its shortest prefix (8 hex digits at least) that no other
+        stored task's id starts with, which `get`, `cancel` and `retry` take in its place."""
+        return await self._call(lambda: self._engine.short_ids(ids))
+
     async def stats(self) -> Stats:
         return await self._call(self._engine.stats)
 

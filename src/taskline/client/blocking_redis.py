@@ -38,6 +38,7 @@ from taskline.client.bridge import LoopThread
 from taskline.client.local import LocalEngine
 from taskline.client.schedules import Schedule
 from taskline.config import Settings
+from taskline.core.ids import is_task_id
 from taskline.core.sentinel import UNCHANGED
 from taskline.core.spec import TaskSpec, check_payload_size, parse_spec
 from taskline.core.task import QueueStats, Source, Stats, Submitted, Task, TaskFilter, TaskPage
@@ -118,7 +119,15 @@ class BlockingRedisEngine:
             self._places.remember(outcome.task.id, queue, outcome.task.type)
         return outcomes
 
+    def _resolve(self, text: str) -> str:
+        """A whole id as it is; a prefix of one looked up by the service (`resolve_id`)."""
+        return text if is_task_id(text) else self._loop.run(self._local.resolve_id(text))
+
+    def short_ids(self, ids: Sequence[str]) -> dict[str, str]:
+        return self._loop.run(self._local.short_ids(ids))
+
     def get(self, task_id: str) -> Task:
+        task_id = self._resolve(task_id)
         task = self._find(task_id)
         if task is None:
             raise NotFound(f"no task {task_id}")
@@ -147,11 +156,13 @@ class BlockingRedisEngine:
         return None
 
     def cancel(self, task_id: str) -> Task:
+        task_id = self._resolve(task_id)
         return self._on_task(task_id, lambda keys, task_type: cancel_call(keys, task_type, task_id, now_ms=_now_ms()))
 
     def retry(self, task_id: str, payload: Any) -> Task:
         if payload is not UNCHANGED:
             check_payload_size(payload, self._max_payload_bytes)  # the same size rule as a submit
+        task_id = self._resolve(task_id)
 
         def call(keys: QueueKeys, task_type: str) -> ScriptCall:
             return retry_call(

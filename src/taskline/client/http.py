@@ -39,6 +39,9 @@ class HttpEngine:
     async def retry(self, task_id: str, payload: Any) -> Task:
         return await self._send(protocol.retry(task_id, payload))
 
+    async def short_ids(self, ids: Sequence[str]) -> dict[str, str]:
+        return await self._send(protocol.short_ids(ids))
+
     async def stats(self) -> Stats:
         return await self._send(protocol.stats())
 
@@ -113,6 +116,9 @@ class BlockingHttpEngine:
 
     def retry(self, task_id: str, payload: Any) -> Task:
         return self._send(protocol.retry(task_id, payload))
+
+    def short_ids(self, ids: Sequence[str]) -> dict[str, str]:
+        return self._send(protocol.short_ids(ids))
 
     def stats(self) -> Stats:
         return self._send(protocol.stats())

@@ -53,6 +53,12 @@ class LocalEngine:
     async def retry(self, task_id: str, payload: Any) -> Task:
         return await (await self._open()).retry(task_id, payload=payload)
 
+    async def resolve_id(self, text: str) -> str:
+        return await (await self._open()).resolve_id(text)
+
+    async def short_ids(self, ids: Sequence[str]) -> dict[str, str]:
+        return await (await self._open()).short_ids(ids)
+
     async def stats(self) -> Stats:
         return await (await self._open()).stats()
 

@@ -123,6 +123,11 @@ def retry(task_id: str, payload: Any) -> Call[Task]:
     return Call("POST", f"/api/v1/tasks/{task_id}/retry", task_from_json, encode_body(body))
 
 
+def short_ids(ids: Sequence[str]) -> Call[dict[str, str]]:
+    body = encode_body({"ids": list(ids)})
+    return Call("POST", "/api/v1/tasks/short-ids", lambda answer: dict(answer["short_ids"]), body)
+
+
 def stats() -> Call[Stats]:
     return Call("GET", "/api/v1/stats", _stats)
 

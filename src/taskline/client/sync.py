@@ -149,6 +149,10 @@ class Client:
     def retry(self, task_id: str, *, payload: Any = UNCHANGED) -> Task:
         return self._call(lambda: self._engine.retry(task_id, payload))
 
+    @_documented_as(AsyncClient.short_ids)
+    def short_ids(self, ids: Sequence[str]) -> dict[str, str]:
+        return self._call(lambda: self._engine.short_ids(ids))
+
     def stats(self) -> Stats:
         return self._call(self._engine.stats)
 

@@ -69,6 +69,7 @@ ASKS: dict[tuple[str, str], Ask] = {
     ("GET", "/api/v1/tasks"): Ask(),
     ("POST", "/api/v1/tasks"): Ask(body=TASK),
     ("POST", "/api/v1/tasks/bulk"): Ask(body=[TASK, {**TASK, "queue": "outage-2"}]),
+    ("POST", "/api/v1/tasks/short-ids"): Ask(body={"ids": [TASK_ID]}),
     ("DELETE", "/api/v1/tasks/{task_id}"): Ask(),
     ("GET", "/api/v1/tasks/{task_id}"): Ask(),
     ("POST", "/api/v1/tasks/{task_id}/complete"): Ask(body={**TOKEN, "result": 1}),

@@ -53,6 +53,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/v1/queues"): READ,
     ("POST", "/api/v1/tasks"): PRODUCE,
     ("POST", "/api/v1/tasks/bulk"): PRODUCE,
+    ("POST", "/api/v1/tasks/short-ids"): READ,
     ("DELETE", "/api/v1/tasks/{task_id}"): PRODUCE,
     ("POST", "/api/v1/tasks/{task_id}/retry"): PRODUCE,
     ("GET", "/api/v1/schedules"): READ,

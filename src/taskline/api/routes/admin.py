@@ -12,7 +12,7 @@ from taskline.api.body import read_options
 from taskline.api.deps import service_of
 from taskline.api.guard import requires
 from taskline.api.render import JSONResponse
-from taskline.api.routes.tasks import retry_task
+from taskline.api.routes.tasks import TaskId, retry_task
 from taskline.api.schemas import ERRORS
 from taskline.errors import ValidationFailed
 from taskline.wire import queue_json, task_json, worker_json
@@ -87,7 +87,7 @@ async def purge_queue(
 
 @router.post("/tasks/{task_id}/retry", summary="Re-run a failed or cancelled task")
 @requires(ADMINS)
-async def retry(request: Request, task_id: Annotated[str, Path(description="The task's id")]) -> Response:
+async def retry(request: Request, task_id: TaskId) -> Response:
     return JSONResponse(task_json(await retry_task(request, task_id)))
 
 

@@ -18,7 +18,13 @@ from taskline.core.task import Source, TaskFilter
 from taskline.wire import queue_json, task_json
 
 router = APIRouter(prefix="/api/v1", tags=["tasks"], responses=ERRORS)
-TaskId = Annotated[str, Path(description="The task's id (a UUIDv7)")]
+TaskId = Annotated[
+    str,
+    Path(
+        description="The task's id (a UUIDv7), or a prefix of it of 8 or more hex digits (dashes optional) "
+        "that no other stored task's id starts with (409 `ambiguous_id` if several do)"
+    ),
+]
 
 
 @router.post(
@@ -83,6 +89,50 @@ async def get_task(request: Request, task_id: TaskId) -> Response:
     (TASKLINE_POSTGRES_URL), from PostgreSQL history; `X-Taskline-Source` says which."""
     task, source = await service_of(request).find(task_id)
     return JSONResponse(task_json(task), headers={SOURCE_HEADER: source})
+
+
+@router.post(
+    "/tasks/short-ids",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "ids": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 500}
+                        },
+                        "required": ["ids"],
+                        "additionalProperties": False,
+                    }
+                }
+            },
+        }
+    },
+    responses={
+        200: {
+            "description": '`{"short_ids": {"<id>": "<its abbreviation>"}}`',
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"short_ids": {"type": "object", "additionalProperties": {"type": "string"}}},
+                        "required": ["short_ids"],
+                    }
+                }
+            },
+        }
+    },
+    summary="Abbreviate task ids",
+)
+@requires(READERS)
+async def short_ids(request: Request) -> Response:
+    """Each id's shortest prefix (at least 8 hex digits) that no other stored task's id starts
+    with: what `GET`, `DELETE /tasks/{id}` and `POST /tasks/{id}/retry` take in its place."""
+    body = await read_options(request, frozenset({"ids"}))
+    ids = body.get("ids") if body else None
+    return JSONResponse({"short_ids": await service_of(request).short_ids(ids)})
 
 
 @router.get("/tasks", summary="List tasks, newest first")

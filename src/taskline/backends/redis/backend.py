@@ -189,6 +189,9 @@ class RedisBackend:
     async def get(self, task_id: str) -> Task | None:
         return await self._inspector.get(task_id)
 
+    async def find_ids(self, prefix: str, *, limit: int) -> list[str]:
+        return await self._inspector.find_ids(prefix, limit=limit)
+
     async def _read(self, task_id: str) -> Task:
         task = await self._inspector.get(task_id)
         if task is None:

@@ -191,9 +191,21 @@ def log_entry(task_id: str) -> tuple[str, int]:
     Redis (which every client shares) does not spend its time parsing hex.
     """
     value = uuid.UUID(task_id).int
-    random = value & ((1 << 62) - 1)
-    sequence = ((value >> 64) & 0xFFF) << 40 | random >> 22
-    return f"{value >> 80}-{sequence}", random & ((1 << 22) - 1)
+    return _log_id(value), value & ((1 << 22) - 1)
+
+
+def _log_id(value: int) -> str:
+    """The creation-log stream id of the 128-bit id `value` (see log_entry)."""
+    sequence = ((value >> 64) & 0xFFF) << 40 | (value & ((1 << 62) - 1)) >> 22
+    return f"{value >> 80}-{sequence}"
+
+
+def log_range(prefix: str) -> tuple[str, str]:
+    """The creation-log ids between which every task id starting with `prefix` (a canonical id's
+    start) is logged: those of the prefix padded with 0s and with fs. Each part of a log id only
+    grows with the id, so whatever the padded digits stand for, no id with the prefix falls outside."""
+    digits = prefix.replace("-", "")
+    return _log_id(int(digits.ljust(32, "0"), 16)), _log_id(int(digits.ljust(32, "f"), 16))
 
 
 def parse_log_id(text: str) -> tuple[int, int]:

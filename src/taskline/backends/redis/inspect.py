@@ -4,7 +4,7 @@ Reads cost O(queues) round-trip work, never O(tasks): counts come from each queu
 hash, listing scans a bounded slice of each queue's creation log per call.
 """
 
-from taskline.backends.redis.codec import decode_task, from_ms, parse_log_id, text
+from taskline.backends.redis.codec import decode_task, from_ms, log_range, parse_log_id, text
 from taskline.backends.redis.context import Command, RedisContext
 from taskline.backends.redis.fanout import answered
 from taskline.core.states import TaskState
@@ -40,6 +40,16 @@ class Inspector:
         task = decode_task(task_id, found[0], found[1])
         self._catalog.remember(task_id, task.queue, task.type)
         return task
+
+    async def find_ids(self, prefix: str, *, limit: int) -> list[str]:
+        """Ids with `prefix` across queues: each queue's creation log read over the prefix's range."""
+        first, last = log_range(prefix)
+        found: list[str] = []
+        for queue in await self._catalog.queues(fresh=True):
+            keys = self._keys.queue(queue)
+            reply = await self._scripts.run("find_ids", [keys.tasks, keys.log], [first, last, prefix, limit])
+            found += [text(task_id) for task_id in reply]
+        return sorted(found)[:limit]
 
     async def queue_stats(self) -> list[QueueStats]:
         queues = await self._catalog.queues(fresh=True)

@@ -106,6 +106,9 @@ class SqliteBackend:
     async def get(self, task_id: str) -> Task | None:
         return await self._reader.run(partial(inspection.get, task_id=task_id))
 
+    async def find_ids(self, prefix: str, *, limit: int) -> list[str]:
+        return await self._reader.run(partial(inspection.find_ids, prefix=prefix, limit=limit))
+
     async def list_tasks(self, filter: TaskFilter, *, limit: int, cursor: str | None = None) -> TaskPage:
         return await self._reader.run(partial(inspection.list_tasks, filter=filter, limit=limit, cursor=cursor))
 

@@ -20,6 +20,14 @@ def get(conn: sqlite3.Connection, task_id: str) -> Task | None:
     return None if row is None else decode(row)
 
 
+def find_ids(conn: sqlite3.Connection, prefix: str, limit: int) -> list[str]:
+    """Ids starting with `prefix`, in order: those from the prefix up to the prefix with its last
+    (hex) character raised by one, a range of the primary key."""
+    high = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    rows = conn.execute(Q.ids_in_range, {"low": prefix, "high": high, "limit": limit}).fetchall()
+    return [str(row["id"]) for row in rows]
+
+
 def _page(rows: list[sqlite3.Row], limit: int, cursor_of: Callable[[sqlite3.Row], str]) -> TaskPage:
     # One row more than asked says whether another page exists without a second query.
     more = len(rows) > limit

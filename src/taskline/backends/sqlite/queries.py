@@ -15,6 +15,7 @@ _NAME_LINE = re.compile(r"^-- name: (\w+)[ \t]*$", re.MULTILINE)
 @dataclass(slots=True, frozen=True)
 class Queries:
     get_task: str
+    ids_in_range: str
     insert_task: str
     save_task: str
     unique_holder: str

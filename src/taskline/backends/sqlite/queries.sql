@@ -8,6 +8,10 @@
 -- name: get_task
 SELECT * FROM tasks WHERE id = ?;
 
+-- name: ids_in_range
+-- Ids from :low up to (not including) :high: the ids with one prefix, off the primary key.
+SELECT id FROM tasks WHERE id >= :low AND id < :high ORDER BY id LIMIT :limit;
+
 -- name: insert_task
 INSERT INTO tasks (
     id, type, queue, payload, priority, max_retries, timeout, scheduled_ms, unique_key, unique_ttl,
