@@ -95,6 +95,7 @@ READ = [
     ("GET", "/api/v1/queues", None),
     ("GET", "/api/v1/whoami", None),
     ("GET", "/api/v1/stats/series", None),
+    ("POST", "/api/v1/tasks/short-ids", {"ids": ["01900000-0000-7000-8000-000000000000"]}),
     ("GET", "/api/v1/schedules", None),
     ("GET", "/api/v1/schedules/auth-schedule", None),
 ]
