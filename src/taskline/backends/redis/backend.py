@@ -257,7 +257,7 @@ class RedisBackend:
         """The backoff before the next attempt (one jitter draw per failed attempt)."""
         if retry_after_s is not None:
             return to_ms(retry_after_s)
-        return to_ms(self._config.backoff.delay_s(task.attempts, self._rng.random()))
+        return to_ms(self._config.backoff.delay_s(task.attempts_since_retry, self._rng.random()))
 
     async def fail(
         self, task_id: str, token: str, *, error: str, retry: bool = True, retry_after_s: float | None = None

@@ -123,7 +123,7 @@ class Transitions:
         task.lease_expires_at = None
         if target is S.RETRYING:
             jitter = self._rng.random()
-            backoff_s = self._config.backoff.delay_s(task.attempts, jitter)
+            backoff_s = self._config.backoff.delay_s(task.attempts_since_retry, jitter)
             task.due_at = now + (retry_after_s if retry_after_s is not None else backoff_s)
         else:
             task.completed_at = now
