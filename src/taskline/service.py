@@ -435,7 +435,8 @@ class TaskService:
         """Tasks in each state (every state present), their total, and the live workers."""
         counts = await self.backend.counts()
         states = {state: counts.get(state, 0) for state in TaskState}
-        return Stats(states=states, total=sum(states.values()), workers=len(await self.workers()))
+        workers = await self.backend.count_workers(seen_since=self.clock.now() - SEEN_WITHIN_S)
+        return Stats(states=states, total=sum(states.values()), workers=workers)
 
     async def queues(self) -> list[QueueStats]:
         return await self.backend.queue_stats()

@@ -65,6 +65,18 @@ async def test_the_list_holds_workers_seen_since_a_time_by_id(backend: Backend, 
     assert [w.id for w in await backend.list_workers(seen_since=0)] == ["a", "b", "old"]
 
 
+async def test_the_count_is_the_list_s_length_without_reading_records(backend: Backend, clock: FrozenClock) -> None:
+    await backend.register_worker("old", WorkerDetails())
+    clock.advance(61)
+    await backend.register_worker("b", WorkerDetails())
+    await backend.register_worker("a", WorkerDetails(host="h"))
+    await backend.forget_worker("b")
+
+    assert await backend.count_workers(seen_since=clock.now() - 60) == 1
+    assert await backend.count_workers(seen_since=0) == 2
+    assert await backend.count_workers(seen_since=clock.now() + 1) == 0
+
+
 async def test_pause_and_resume_are_kept_across_sightings(backend: Backend) -> None:
     await backend.register_worker("w1", FULL)
 

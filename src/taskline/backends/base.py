@@ -205,6 +205,11 @@ class Backend(Protocol):
         """Workers last seen at or after `seen_since`, by id."""
         ...
 
+    async def count_workers(self, *, seen_since: float) -> int:
+        """How many workers `list_workers` would list, counted by the store without reading a
+        record (`/api/v1/stats` asks on every dashboard refresh)."""
+        ...
+
     async def get_worker(self, worker_id: str) -> WorkerRecord | None: ...
 
     async def set_worker_paused(self, worker_id: str, paused: bool) -> WorkerRecord | None:

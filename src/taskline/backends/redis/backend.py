@@ -403,6 +403,9 @@ class RedisBackend:
     async def list_workers(self, *, seen_since: float) -> list[WorkerRecord]:
         return await self._registry.seen_since(to_ms(seen_since))
 
+    async def count_workers(self, *, seen_since: float) -> int:
+        return await self._registry.count_seen_since(to_ms(seen_since))
+
     async def get_worker(self, worker_id: str) -> WorkerRecord | None:
         return await self._registry.get(worker_id)
 

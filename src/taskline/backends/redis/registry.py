@@ -73,6 +73,11 @@ class WorkerRegistry:
         # A worker forgotten between the two reads has an empty hash: it is gone, leave it out.
         return [_from_hash(n, h) for n, h in zip(names, hashes, strict=True) if h]
 
+    async def count_seen_since(self, seen_since_ms: int) -> int:
+        """ZCOUNT of the sightings: O(log n), no hash read."""
+        (count,) = await self._ctx.pipeline([("zcount", (self._keys.workers_seen, seen_since_ms, "+inf"))])
+        return int(count)
+
     async def get(self, worker_id: str) -> WorkerRecord | None:
         (stored,) = await self._ctx.pipeline([("hgetall", (self._keys.worker(worker_id),))])
         return _from_hash(worker_id, stored) if stored else None

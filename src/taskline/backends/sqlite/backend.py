@@ -203,6 +203,9 @@ class SqliteBackend:
     async def list_workers(self, *, seen_since: float) -> list[WorkerRecord]:
         return await self._reader.run(partial(registry.seen_since, seen_since_ms=to_ms(seen_since)))
 
+    async def count_workers(self, *, seen_since: float) -> int:
+        return await self._reader.run(partial(registry.count_seen_since, seen_since_ms=to_ms(seen_since)))
+
     async def get_worker(self, worker_id: str) -> WorkerRecord | None:
         return await self._reader.run(partial(registry.get, worker_id=worker_id))
 

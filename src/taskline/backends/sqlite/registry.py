@@ -97,6 +97,12 @@ def seen_since(conn: sqlite3.Connection, *, seen_since_ms: int) -> list[WorkerRe
     return [_decode(row) for row in conn.execute(Q.workers_seen_since, (seen_since_ms,))]
 
 
+def count_seen_since(conn: sqlite3.Connection, *, seen_since_ms: int) -> int:
+    """A count over the index on last_seen_ms (workers_by_last_seen): no row is read."""
+    (count,) = conn.execute(Q.count_workers_seen_since, (seen_since_ms,)).fetchone()
+    return int(count)
+
+
 def get(conn: sqlite3.Connection, *, worker_id: str) -> WorkerRecord | None:
     row = conn.execute(Q.get_worker, (worker_id,)).fetchone()
     return None if row is None else _decode(row)
