@@ -8,6 +8,7 @@ routes and the worker registry's heartbeat and leave. The runner sees only this 
 from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any, Protocol
+from urllib.parse import quote
 
 import httpx
 
@@ -112,14 +113,20 @@ class HttpTransport:
 
     async def worker_heartbeat(self, worker_id: str, details: WorkerDetails) -> WorkerState:
         body = {name: value for name, value in asdict(details).items() if value is not None}
-        answer = await self._api.call("POST", f"/api/v1/workers/{worker_id}/heartbeat", body=body)
+        answer = await self._api.call("POST", f"/api/v1/workers/{_segment(worker_id)}/heartbeat", body=body)
         return WorkerState(answer["state"])
 
     async def worker_left(self, worker_id: str) -> None:
-        await self._api.call("DELETE", f"/api/v1/workers/{worker_id}")
+        await self._api.call("DELETE", f"/api/v1/workers/{_segment(worker_id)}")
 
     async def close(self) -> None:
         await self._api.close()
+
+
+def _segment(value: str) -> str:
+    """`value` as one path segment: a worker id may hold `/`, `?`, `#` or spaces (the server's
+    worker routes take a `/` in the id, encoded or not)."""
+    return quote(value, safe="")
 
 
 def _outcome_json(outcome: Outcome) -> dict[str, Any]:
