@@ -300,7 +300,7 @@ class TaskService:
             return task, "live"
         if self.history is not None and (task := await self.history.get(task_id)) is not None:
             return task, "history"
-        raise NotFound(f"no task {task_id}")
+        raise NotFound.of("task", task_id)
 
     async def list_tasks(
         self, filter: TaskFilter, *, limit: int, cursor: str | None, source: Source = "live"
@@ -548,7 +548,7 @@ class TaskService:
         """
         record = await self.backend.get_worker(worker_id)
         if record is None or record.last_seen < self.clock.now() - SEEN_WITHIN_S:
-            raise NotFound(f"no worker {worker_id} seen in the last {SEEN_WITHIN_S:.0f}s")
+            raise NotFound.of("worker", worker_id, qualifier=f"seen in the last {SEEN_WITHIN_S:.0f}s")
         return record
 
     async def pause_worker(self, worker_id: str) -> WorkerRecord:
@@ -566,7 +566,7 @@ class TaskService:
     async def _set_worker_paused(self, worker_id: str, paused: bool) -> WorkerRecord:
         record = await self.backend.set_worker_paused(worker_id, paused)
         if record is None:
-            raise NotFound(f"no worker {worker_id}")
+            raise NotFound.of("worker", worker_id)
         self.roster.changed(record)
         return record
 

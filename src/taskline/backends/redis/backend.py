@@ -189,7 +189,7 @@ class RedisBackend:
     async def _read(self, task_id: str) -> Task:
         task = await self._inspector.get(task_id)
         if task is None:
-            raise NotFound("no such task")
+            raise NotFound.of("task", task_id)
         return task
 
     async def _on_task(self, task_id: str, call: Callable[[QueueKeys, str], Awaitable[T]]) -> T:

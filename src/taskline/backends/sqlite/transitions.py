@@ -73,7 +73,7 @@ class Transitions:
     def _load(self, conn: sqlite3.Connection, task_id: str) -> Task:
         row = conn.execute(Q.get_task, (task_id,)).fetchone()
         if row is None:
-            raise NotFound(f"no task {task_id}")
+            raise NotFound.of("task", task_id)
         return decode(row)
 
     def _save(self, conn: sqlite3.Connection, task: Task) -> Task:
