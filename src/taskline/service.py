@@ -34,7 +34,7 @@ from taskline.core.task import (
     TaskPage,
 )
 from taskline.core.webhooks import Delivery, DeliveryOutcome
-from taskline.core.workers import SEEN_WITHIN_S, WorkerDetails, WorkerRecord
+from taskline.core.workers import SEEN_WITHIN_S, WorkerDetails, WorkerRecord, WorkerState
 from taskline.errors import IdempotencyConflict, NotFound, PayloadTooLarge, TasklineError, ValidationFailed
 from taskline.events.types import Event, EventCursor
 from taskline.roster import REFRESH_S, Roster
@@ -344,10 +344,11 @@ class TaskService:
         a look and the wait still wakes the poll.
         """
         deadline = time.monotonic() + min(wait_s, MAX_POLL_WAIT_S)
+        began = self.clock.now()  # every sighting of this poll is as old as the poll
         first_sighting = WorkerDetails(queues=list(queues or []), types=list(types or []))
         with self.backend.watch(queues) as signal:
             while True:
-                paused = await self.roster.paused(worker_id, first_sighting)
+                paused = await self.roster.paused(worker_id, first_sighting, since=began)
                 leases = [] if paused else await self._lease_or_hand_back(worker_id, queues, types, max)
                 remaining = deadline - time.monotonic()
                 if leases or remaining <= 0:
@@ -403,8 +404,9 @@ class TaskService:
 
     async def _settle(self, outcomes: Sequence[Outcome], then_lease: LeaseAsk | None, with_tasks: bool) -> Settlement:
         if then_lease is not None:
+            began = self.clock.now()
             details = WorkerDetails(queues=list(then_lease.queues or []), types=list(then_lease.types or []))
-            if then_lease.max < 1 or await self.roster.paused(then_lease.worker_id, details):
+            if then_lease.max < 1 or await self.roster.paused(then_lease.worker_id, details, since=began):
                 then_lease = None
         call = self.backend.settle(outcomes, then_lease=then_lease, with_tasks=with_tasks)
         return await self._handing_back(call, lambda settlement: settlement.leases)
@@ -527,9 +529,12 @@ class TaskService:
 
     # The worker registry (SPEC §3 "Admin", §5).
 
-    async def worker_heartbeat(self, worker_id: str, details: WorkerDetails) -> WorkerRecord:
-        """A worker reports itself (alive, and its details); the record says if it is paused."""
-        return await self.roster.report(worker_id, details)
+    async def worker_heartbeat(self, worker_id: str, details: WorkerDetails) -> WorkerState:
+        """A worker reports itself (alive, and its details) and learns if it is paused. A heartbeat
+        that came in before its worker said it left is not recorded (no ghost): active, as it
+        was, since the worker is going anyway."""
+        record = await self.roster.report(worker_id, details, since=self.clock.now())
+        return WorkerState.ACTIVE if record is None else record.state
 
     async def worker_left(self, worker_id: str) -> None:
         """A worker shut down: it leaves the list at once rather than a minute later."""

@@ -63,7 +63,7 @@ class LocalTransport:
         await self.service.release(task_id, token)
 
     async def worker_heartbeat(self, worker_id: str, details: WorkerDetails) -> WorkerState:
-        return (await self.service.worker_heartbeat(worker_id, details)).state
+        return await self.service.worker_heartbeat(worker_id, details)
 
     async def worker_left(self, worker_id: str) -> None:
         await self.service.worker_left(worker_id)

@@ -192,8 +192,8 @@ async def worker_heartbeat(request: Request, worker_id: WorkerId, body: WorkerRe
     its details about once a second (any field left out keeps its last value) and gets
     200 `{"state": "active" | "paused"}`. A paused worker takes no new tasks and finishes
     what it has. Polling alone also registers a worker, without these details."""
-    record = await service_of(request).worker_heartbeat(worker_id, body.details())
-    return JSONResponse({"state": record.state.value})
+    state = await service_of(request).worker_heartbeat(worker_id, body.details())
+    return JSONResponse({"state": state.value})
 
 
 @router.delete("/workers/{worker_id:segments}", status_code=204, summary="Say this worker has shut down")

@@ -397,8 +397,11 @@ class RedisBackend:
 
     # --- the worker registry ------------------------------------------------------------
 
-    async def register_worker(self, worker_id: str, details: WorkerDetails) -> WorkerRecord:
-        return await self._registry.register(worker_id, details, self._now_ms())
+    async def register_worker(
+        self, worker_id: str, details: WorkerDetails, *, since: float | None = None
+    ) -> WorkerRecord | None:
+        now_ms = self._now_ms()
+        return await self._registry.register(worker_id, details, now_ms, now_ms if since is None else to_ms(since))
 
     async def list_workers(self, *, seen_since: float) -> list[WorkerRecord]:
         return await self._registry.seen_since(to_ms(seen_since))
