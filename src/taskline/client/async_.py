@@ -39,9 +39,11 @@ class TaskOptions(TypedDict, total=False):
     webhook: str
 
 
-def open_engine(url: str, *, api_key: str | None, timeout_s: float, settings: Settings) -> Engine:
+def open_engine(
+    url: str, *, api_key: str | None, timeout_s: float, settings: Settings, max_connections: int = 100
+) -> Engine:
     if kind_of(url) == "http":
-        return HttpEngine(url, api_key=api_key, timeout_s=timeout_s)
+        return HttpEngine(url, api_key=api_key, timeout_s=timeout_s, max_connections=max_connections)
     return LocalEngine(url, settings=settings)
 
 
@@ -53,6 +55,7 @@ class AsyncClient:
         api_key: sent as `Authorization: Bearer`; default `TASKLINE_API_KEY` (HTTP only).
         timeout: seconds one HTTP request may take.
         retries: how many times a 429 or 503-with-Retry-After is retried, after waiting as told.
+        connections: HTTP connections open at once at most; more concurrent calls wait for one.
     """
 
     def __init__(
@@ -63,11 +66,14 @@ class AsyncClient:
         timeout: float = 30.0,
         retries: int = 3,
         settings: Settings | None = None,
+        connections: int = 100,
     ) -> None:
         settings = settings or Settings()
         self.url, api_key = target(url, api_key, settings)
         self.retries = retries
-        self._engine = open_engine(self.url, api_key=api_key, timeout_s=timeout, settings=settings)
+        self._engine = open_engine(
+            self.url, api_key=api_key, timeout_s=timeout, settings=settings, max_connections=connections
+        )
 
     async def _call(self, request: Callable[[], Awaitable[T]]) -> T:
         """Run `request`, again after Retry-After when the server says to come back."""

@@ -75,9 +75,10 @@ class LocalTransport:
 class HttpTransport:
     """The worker routes of a Taskline server (SPEC §3, plus release and the worker heartbeat)."""
 
-    def __init__(self, server: str, *, api_key: str | None = None) -> None:
+    def __init__(self, server: str, *, api_key: str | None = None, max_connections: int = 100) -> None:
         # Long polls hold a connection for up to a minute: the read timeout must outlast them.
-        self._api = ApiConnection(server, api_key=api_key, timeout=httpx.Timeout(10.0, read=90.0))
+        timeout = httpx.Timeout(10.0, read=90.0)
+        self._api = ApiConnection(server, api_key=api_key, timeout=timeout, max_connections=max_connections)
 
     async def poll(
         self, *, worker_id: str, queues: Sequence[str] | None, types: Sequence[str] | None, wait_s: float, max: int
