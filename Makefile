@@ -37,6 +37,7 @@ screenshots: $(STAMP) browser-deps
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/hadolint Dockerfile
 
 fmt: $(STAMP)
 	$(VENV)/bin/ruff format src tests bench
@@ -45,7 +46,7 @@ fmt: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-test: $(STAMP) services browser-deps lint typecheck
+test: $(STAMP) services browser-deps clients-deps lint typecheck
 	$(PY) -m pytest -q
 
 unit: $(STAMP)
@@ -63,8 +64,31 @@ test-unit: unit
 test-contract test-integration test-e2e test-scale test-cluster test-history: $(STAMP) services
 	$(PY) -m pytest -q tests/$(@:test-%=%)
 
+# The container files (Dockerfile, compose.yaml, deploy/prometheus.yml) checked without a container
+# engine (tests/deploy): compose's commands, settings and ports against the CLI and the settings,
+# the image's ENTRYPOINT + CMD run as a process, and compose's set (Redis, PostgreSQL, two APIs, two
+# workers) run as processes with each service's own command and environment. Seconds; `make test`
+# runs them too.
+.PHONY: test-compose
+test-compose: $(STAMP) services
+	$(PY) -m pytest -q tests/deploy
+
 # PostgreSQL history (tests/history: a real PostgreSQL from initdb + pg_ctl, one per xdist worker).
 test-postgres: test-history
+
+# Issue 13's periodic schedules (SPEC §10): the pure model (DST both ways), the contract on every
+# backend (two schedulers racing, one down across ticks), the API and /ws on real servers, and
+# "every 1 s" across two servers on one Redis; then their consumers: both Python clients on every
+# target, the README example, `taskline schedules` and the dashboard view. Tens of seconds;
+# `make test` runs them too.
+SCHEDULE_TESTS := tests/unit/test_schedules.py tests/contract/test_schedules.py \
+	tests/integration/api/test_schedules_api.py \
+	tests/integration/client/test_schedules.py tests/integration/client/test_readme_schedules.py \
+	tests/e2e/test_cli_schedules.py tests/browser/test_schedules.py
+
+.PHONY: test-schedules
+test-schedules: $(STAMP) services browser-deps
+	$(PY) -m pytest -q -n 2 --dist loadscope $(SCHEDULE_TESTS)
 
 # Reliability and security (docs/reliability.md, SECURITY.md): one group alone, or its long form.
 # `make test` runs every group but the soak in a short form.
@@ -158,8 +182,36 @@ bench/peers/bullmq/node_modules/.installed: bench/peers/bullmq/package-lock.json
 bench-peers: $(PEERS_STAMP) bench/peers/bullmq/node_modules/.installed services
 	$(PEERS_VENV)/bin/python -m bench.peers $(PEERS_ARGS)
 
+# The clients in other languages (tests/clients start a live server and run each one's own tests;
+# they fail, not skip, without their toolchains). clients-deps puts those on the machine: Debian's Go,
+# Node (which the machine image has; Debian's otherwise) and clients/typescript's devDependencies from
+# its lock file.
+TS_CLIENT := clients/typescript
+.PHONY: clients-deps test-clients-ts test-clients-go
+clients-deps: $(TS_CLIENT)/node_modules/.installed
+	@command -v go >/dev/null || { apt-get update -qq && apt-get install -y -qq golang-go; }
+
+$(TS_CLIENT)/node_modules/.installed: $(TS_CLIENT)/package-lock.json
+	@command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs npm; }
+	cd $(TS_CLIENT) && npm ci --no-audit --no-fund
+	touch $@
+
+# The TypeScript client: `npm test` (Node's test runner) against a live server, and the README's examples.
+test-clients-ts: $(STAMP) clients-deps
+	$(PY) -m pytest -q tests/clients/test_typescript.py
+
+# The Go client: go vet, gofmt, `go test ./...` against a live server, the README's examples.
+test-clients-go: $(STAMP) clients-deps
+	$(PY) -m pytest -q tests/clients/test_go.py
+
+# Every client test: the TypeScript and Go clients' own, and one batch shared by a Python, a
+# TypeScript and a Go worker (tests/clients/test_shared_batch.py: each task done exactly once).
+.PHONY: test-clients
+test-clients: $(STAMP) clients-deps
+	$(PY) -m pytest -q -n 2 --dist loadscope tests/clients
+
 openapi: $(STAMP)
 	$(PY) -m taskline.api.openapi docs/openapi.json
 
 clean:
-	rm -rf $(VENV) $(PEERS_VENV) bench/peers/bullmq/node_modules .pytest_cache .mypy_cache .ruff_cache build src/*.egg-info
+	rm -rf $(VENV) $(PEERS_VENV) bench/peers/bullmq/node_modules $(TS_CLIENT)/node_modules $(TS_CLIENT)/dist $(TS_CLIENT)/build .pytest_cache .mypy_cache .ruff_cache build src/*.egg-info

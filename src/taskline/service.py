@@ -18,6 +18,7 @@ from taskline.core.measures import TaskMetrics
 from taskline.core.outcomes import Completion, LeaseAsk, Outcome, Settlement
 from taskline.core.priority import parse_priority
 from taskline.core.samples import KEPT_MINUTES, minute_of, totals_of
+from taskline.core.schedules import Schedule, parse_definition
 from taskline.core.sentinel import UNCHANGED
 from taskline.core.series import MinuteFigures, series
 from taskline.core.spec import NAME_RE, TaskSpec, check_payload_size, parse_spec, stored_json_size
@@ -575,6 +576,66 @@ class TaskService:
         self.roster.changed(record)
         return record
 
+    # Periodic schedules (SPEC §10): what `/api/v1/schedules` does; the scheduler loop fires them.
+
+    async def put_schedule(self, data: object) -> tuple[Schedule, bool]:
+        """Create a schedule (True) or replace the definition of the one of that name (False).
+
+        Raises:
+            ValidationFailed: details name each broken field (the task's as `task.<field>`).
+            PayloadTooLarge: the task's payload or metadata is over its limit.
+        """
+        definition = parse_definition(
+            data,
+            now=self.clock.now(),
+            max_payload_bytes=self.max_payload_bytes,
+            allow_private_webhooks=self.allow_private_webhooks,
+        )
+        return await self.backend.put_schedule(definition)
+
+    async def schedules(self) -> list[Schedule]:
+        """Every schedule, by name."""
+        return await self.backend.list_schedules()
+
+    async def schedule(self, name: str) -> Schedule:
+        """Raises NotFound: no such schedule."""
+        schedule = await self.backend.get_schedule(name)
+        if schedule is None:
+            raise _no_schedule(name)
+        return schedule
+
+    async def delete_schedule(self, name: str) -> None:
+        """Delete a schedule; the tasks it already submitted stay.
+
+        Raises:
+            NotFound: no such schedule.
+        """
+        if not await self.backend.delete_schedule(name):
+            raise _no_schedule(name)
+
+    async def pause_schedule(self, name: str) -> Schedule:
+        """No tick fires until resumed; pausing a paused schedule changes nothing.
+
+        Raises:
+            NotFound: no such schedule.
+        """
+        return await self._set_schedule_paused(name, True)
+
+    async def resume_schedule(self, name: str) -> Schedule:
+        """Fire again from the first tick after now (ticks during the pause are not made up);
+        resuming a running schedule changes nothing.
+
+        Raises:
+            NotFound: no such schedule.
+        """
+        return await self._set_schedule_paused(name, False)
+
+    async def _set_schedule_paused(self, name: str, paused: bool) -> Schedule:
+        schedule = await self.backend.set_schedule_paused(name, paused)
+        if schedule is None:
+            raise _no_schedule(name)
+        return schedule
+
     # The event log (SPEC §3 `/ws`, §11 `events()`).
 
     async def event_cursor(self, since: str | None = None, *, queue: str | None = None) -> EventCursor:
@@ -589,6 +650,10 @@ class TaskService:
     async def read_events(self, cursor: EventCursor, *, wait_s: float, limit: int = 1000) -> list[Event]:
         """The events after `cursor`, oldest first, waiting up to `wait_s` for the first."""
         return await self.backend.read_events(cursor, wait_s=wait_s, limit=limit)
+
+
+def _no_schedule(name: str) -> NotFound:
+    return NotFound.of("schedule", name)
 
 
 def _queue_name(queue: str) -> str:

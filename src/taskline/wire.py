@@ -11,6 +11,7 @@ from typing import Any
 
 from taskline.core.measures import COUNTERS
 from taskline.core.outcomes import Settled
+from taskline.core.schedules import Schedule, ScheduleDefinition
 from taskline.core.series import MinuteFigures
 from taskline.core.states import TaskState
 from taskline.core.task import AttemptError, Lease, QueueStats, Task
@@ -191,11 +192,57 @@ def task_summary_json(task: Task) -> dict[str, Any]:
     return data
 
 
+def schedule_json(schedule: Schedule) -> dict[str, Any]:
+    """A schedule as `GET /api/v1/schedules/{name}` shows it (SPEC §10)."""
+    definition = schedule.definition
+    return {
+        "name": definition.name,
+        "cron": definition.cron,
+        "every": _seconds(definition.every),
+        "timezone": definition.timezone,
+        "task": definition.task,
+        "paused": schedule.paused,
+        "created_at": rfc3339(schedule.created_at),
+        "updated_at": rfc3339(schedule.updated_at),
+        "next_run_at": rfc3339(schedule.next_run_at),
+        "last_run_at": rfc3339(schedule.last_run_at),
+        "last_task_id": schedule.last_task_id,
+    }
+
+
+def _seconds(every: float | None) -> float | int | None:
+    """60, not 60.0: an interval as it was most likely written."""
+    return int(every) if every is not None and every.is_integer() else every
+
+
+def schedule_from_json(data: dict[str, Any]) -> Schedule:
+    """The `Schedule` a `schedule_json` dict describes."""
+    definition = ScheduleDefinition(
+        name=data["name"],
+        cron=data["cron"],
+        every=None if data["every"] is None else float(data["every"]),
+        timezone=data["timezone"],
+        task=data["task"],
+    )
+    return Schedule(
+        definition,
+        paused=data["paused"],
+        created_at=from_rfc3339(data["created_at"]) or 0.0,
+        updated_at=from_rfc3339(data["updated_at"]) or 0.0,
+        next_run_at=from_rfc3339(data["next_run_at"]),
+        last_run_at=from_rfc3339(data["last_run_at"]),
+        last_task_id=data["last_task_id"],
+    )
+
+
 def event_json(event: Event | Lagged) -> dict[str, Any]:
-    """One `/ws` message (SPEC §3): `{"id", "event", "ts", "task" | "worker"}`, or `{"event": "lagged", "ts"}`."""
+    """One `/ws` message (SPEC §3): `{"id", "event", "ts", "task" | "worker" | "schedule"}` (a
+    `schedule.fired` has both `schedule` and `task`), or `{"event": "lagged", "ts"}`."""
     if isinstance(event, Lagged):
         return {"event": LAGGED, "ts": rfc3339(event.ts)}
     data: dict[str, Any] = {"id": event.id, "event": event.name.value, "ts": rfc3339(event.ts)}
+    if event.schedule is not None:
+        data["schedule"] = schedule_json(event.schedule)
     if event.task is not None:
         data["task"] = task_summary_json(event.task)
     if event.worker is not None:
@@ -211,6 +258,7 @@ def event_from_json(data: dict[str, Any]) -> Event | Lagged:
         return Lagged(ts=ts)
     task = data.get("task")
     worker = data.get("worker")
+    schedule = data.get("schedule")
     return Event(
         id=data["id"],
         name=EventName(data["event"]),
@@ -219,6 +267,7 @@ def event_from_json(data: dict[str, Any]) -> Event | Lagged:
         if task is None
         else task_from_json({**task, "payload": {}, "result": None, "metadata": {}, "errors": []}),
         worker=None if worker is None else worker_from_json(worker),
+        schedule=None if schedule is None else schedule_from_json(schedule),
     )
 
 

@@ -1,5 +1,5 @@
 """On a 390×844 phone viewport no view scrolls sideways, with data as wide as the API allows on it
-(the longest type and queue names, an unbroken payload string, a long worker host)."""
+(the longest type, queue and schedule names, an unbroken payload string, a long worker host)."""
 
 import asyncio
 from typing import Any
@@ -14,6 +14,7 @@ from tests.helpers.live import LiveServer
 LONG_TYPE = "t" * 128  # SPEC §1: the longest names there are
 LONG_QUEUE = "q" * 64
 LONG_WORKER = "w" * 128
+LONG_SCHEDULE = "s" * 128
 UNBROKEN = "x" * 400
 
 
@@ -30,6 +31,15 @@ def wide_data(server: LiveServer) -> dict[str, dict[str, Any]]:
         dead = http_seed.failed(http, LONG_TYPE[:-1] + "f", {"blob": UNBROKEN}, error=UNBROKEN, queue=LONG_QUEUE)
         beat = http.post(f"/api/v1/workers/{LONG_WORKER}/heartbeat", json={"host": "h" * 255, "queues": [LONG_QUEUE]})
         assert beat.status_code == 200, beat.text
+        task = {"type": LONG_TYPE, "queue": LONG_QUEUE, "payload": {"blob": UNBROKEN}}
+        body = {
+            "name": LONG_SCHEDULE,
+            "cron": "0 0 1 1 *",
+            "timezone": "America/Argentina/ComodRivadavia",
+            "task": task,
+        }
+        added = http.post("/api/v1/schedules", json=body)
+        assert added.status_code in (200, 201), added.text
     return {"pending": pending, "dead": dead}
 
 
@@ -67,6 +77,8 @@ async def test_no_view_scrolls_sideways_at_390_px(server: LiveServer, open_page:
             await expect(row(page, "worker-row", worker_id=LONG_WORKER)).to_be_attached()
         elif route == "/queues":
             await expect(row(page, "queue-row", queue=LONG_QUEUE)).to_be_attached()
+        elif route == "/schedules":
+            await expect(row(page, "schedule-row", schedule=LONG_SCHEDULE)).to_be_attached()
         if (widths := await overflow(page)) is not None:
             wide[route] = widths
     assert wide == {}, f"views wider than the 390 px viewport: {wide}"

@@ -14,7 +14,7 @@ VIEWS: dict[str, str | None] = {
     "/queues": None,
     "/tasks": "filter-state",
     "/failures": "dlq-retry-all",
-    "/schedules": None,
+    "/schedules": "schedule-table",
 }
 NAV = {
     "/": "nav-overview",

@@ -276,9 +276,9 @@ async def test_blocking_event_reads_never_hold_the_permits_api_calls_need(redis_
             await submit(backend, clock, queue=queue)
         cursor = await backend.event_cursor()
         reading = asyncio.ensure_future(backend.read_events(cursor, wait_s=5))
-        await asyncio.sleep(0.5)  # blocked on the three streams (two queues, the workers')
+        await asyncio.sleep(0.5)  # blocked on the four streams (two queues, the workers', the schedules')
         assert not reading.done()
-        assert client.waiting._value == client.waiting_reads - 3
+        assert client.waiting._value == client.waiting_reads - 4
         assert client.in_flight._value == free
         task = await submit(backend, clock, queue=QUEUES[1])  # an API call meanwhile, and the news
         events = await asyncio.wait_for(reading, 10)
@@ -305,7 +305,7 @@ async def test_a_cluster_reader_of_many_streams_polls_less_while_nothing_happens
     clock = FrozenClock()
     backend = await RedisBackend.connect(redis_cluster_url, clock=clock)
     try:
-        for queue in QUEUES:  # three streams with the workers': more than 2, so it polls
+        for queue in QUEUES:  # four streams with the workers' and the schedules': more than 2, so it polls
             await submit(backend, clock, queue=queue)
         cursor = await backend.event_cursor()
         looks = 0

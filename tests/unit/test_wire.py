@@ -1,13 +1,21 @@
 """The wire format reads back what it writes, so clients see the task the server stored."""
 
+import json
+
+from taskline.core.schedules import Schedule, ScheduleDefinition
 from taskline.core.states import TaskState
 from taskline.core.task import AttemptError, Lease, Task
 from taskline.core.workers import WorkerRecord, WorkerState
+from taskline.events.types import Event, EventName
 from taskline.wire import (
+    event_from_json,
+    event_json,
     from_rfc3339,
     lease_from_json,
     lease_json,
     rfc3339,
+    schedule_from_json,
+    schedule_json,
     task_from_json,
     task_json,
     worker_from_json,
@@ -87,3 +95,23 @@ def test_a_worker_survives_the_round_trip_with_the_fields_spec_names() -> None:
         "started_at", "last_seen",
     ]  # fmt: skip
     assert (shown["state"], shown["last_seen"]) == ("paused", "2023-11-14T22:14:20.500Z")
+
+
+def test_a_schedule_and_its_fired_event_survive_the_round_trip() -> None:
+    definition = ScheduleDefinition("nightly", None, 90.0, "Europe/Berlin", {"type": "report", "payload": {"n": [1]}})
+    schedule = Schedule(definition, False, 1_800_000_000.0, 1_800_000_001.5, 1_800_000_090.0, 1_800_000_000.0, "t-1")
+    data = schedule_json(schedule)
+    assert (data["every"], data["next_run_at"], data["last_task_id"]) == (90, "2027-01-15T08:01:30.000Z", "t-1")
+    assert schedule_from_json(json.loads(json.dumps(data))) == schedule
+
+    task = Task(id="t-1", type="report", queue="default", created_at=1.0, updated_at=1.0)
+    fired = Event(id="5-1", name=EventName.SCHEDULE_FIRED, ts=2.0, task=task, schedule=schedule)
+    message = event_json(fired)
+    assert (message["event"], message["schedule"]["name"], message["task"]["id"]) == (
+        "schedule.fired",
+        "nightly",
+        "t-1",
+    )
+    again = event_from_json(json.loads(json.dumps(message)))
+    assert isinstance(again, Event)
+    assert (again.schedule, again.task.id if again.task else None, again.queue) == (schedule, "t-1", "default")

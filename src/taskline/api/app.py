@@ -22,7 +22,7 @@ from taskline.api.guard import RoleGuard, RouteAccess, declared, routes_of
 from taskline.api.lean import LeanRoutes
 from taskline.api.limits import BodyLimit, RateLimit, TakeToken
 from taskline.api.redact import redact_keys_in_uvicorn_logs
-from taskline.api.routes import admin, health, identity, metrics, series, tasks, workers, ws
+from taskline.api.routes import admin, health, identity, metrics, schedules, series, tasks, workers, ws
 from taskline.backends.base import Backend
 from taskline.config import Settings
 from taskline.core.clock import Clock
@@ -71,7 +71,7 @@ def create_app(settings: Settings, *, backend: Backend | None = None, clock: Clo
     app.state.http_meter = HttpMeter()  # per app, not global: tests build many apps in one process
     errors.install(app)
     app.state.sockets = ws.SocketLimits()
-    routers = [module.router for module in (tasks, series, workers, admin, health, metrics, identity, ws)]
+    routers = [module.router for module in (tasks, series, schedules, workers, admin, health, metrics, identity, ws)]
     for router in routers:
         app.include_router(router)
     app.include_router(dashboard.router)  # not lean: a page load is not a hot path

@@ -1,6 +1,7 @@
 """Request bodies the API parses with pydantic (task submits go through core.spec instead),
 and response models that document the wire format in OpenAPI."""
 
+import copy
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag
@@ -191,3 +192,56 @@ def links(task_id: str, token: str | None = None) -> dict[str, Any]:
 def task_response(description: str, task_id: str = "/id") -> dict[str, Any]:
     """A documented response that holds a task, with its links."""
     return {"description": description, "links": links(task_id)}
+
+
+def _schedule_task_schema() -> dict[str, Any]:
+    """A submit body's schema without the fields each tick sets (422 in a schedule's task)."""
+    schema = copy.deepcopy(TASK_SPEC_SCHEMA)
+    for name in ("scheduled_at", "delay", "unique_key", "unique_ttl"):
+        del schema["properties"][name]
+    schema["title"] = "ScheduleTask"
+    return schema
+
+
+class ScheduleDefinitionBody(BaseModel):
+    """`POST /api/v1/schedules` as documented; `core.schedules.parse_definition` enforces it."""
+
+    model_config = ConfigDict(extra="forbid", title="ScheduleDefinition")
+
+    name: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
+    cron: str | None = Field(
+        None, description="5 fields, or @hourly, @daily, @weekly, @monthly, @yearly; exactly one of cron and every"
+    )
+    every: float | None = Field(None, ge=1, le=31_622_400, description="Seconds between ticks (from the Unix epoch)")
+    timezone: str | None = Field(
+        "UTC", description="IANA name (null: UTC); cron's wall times are in it (with every: only shown)"
+    )
+    task: dict[str, Any] = Field(description="The task each tick submits, as POST /api/v1/tasks takes it")
+
+
+SCHEDULE_SCHEMA: dict[str, Any] = ScheduleDefinitionBody.model_json_schema()
+SCHEDULE_SCHEMA["properties"]["task"] = {**_schedule_task_schema(), "description": "The task each tick submits"}
+
+
+class Schedule(BaseModel):
+    """A schedule as the API shows it (`wire.schedule_json`); times RFC 3339 UTC."""
+
+    name: str
+    cron: str | None
+    every: float | None = Field(description="Seconds; null for a cron schedule")
+    timezone: str
+    task: dict[str, Any] = Field(description="The task each tick submits, defaults filled in")
+    paused: bool
+    created_at: str
+    updated_at: str
+    next_run_at: str | None = Field(description="Null while paused")
+    last_run_at: str | None = Field(description="The last tick fired")
+    last_task_id: str | None = Field(description="The task that tick submitted")
+
+
+class ScheduleList(BaseModel):
+    schedules: list[Schedule] = Field(description="By name")
+
+
+def schedule_response(description: str) -> dict[str, Any]:
+    return {"model": Schedule, "description": description}

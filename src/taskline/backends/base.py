@@ -14,6 +14,7 @@ from taskline.core.archive import ArchiveBacklog, ArchiveEntry
 from taskline.core.measures import TaskMetrics
 from taskline.core.outcomes import LeaseAsk, Outcome, Settlement
 from taskline.core.samples import Totals
+from taskline.core.schedules import Schedule, ScheduleDefinition
 from taskline.core.sentinel import UNCHANGED as UNCHANGED
 from taskline.core.spec import TaskSpec
 from taskline.core.states import TaskState
@@ -281,6 +282,48 @@ class Backend(Protocol):
         """The samples of minutes `first` to `last` (inclusive) that exist, by minute, looking
         at most KEPT_MINUTES back from `last` (`core.samples.readable`); one that cannot be read
         (taken by a Taskline with other histogram buckets) is left out."""
+        ...
+
+    # Periodic schedules (SPEC §10, core.schedules): global, not per queue. Each change appends
+    # its schedule.* event in the same atomic step, as task and worker changes do.
+
+    async def put_schedule(self, definition: ScheduleDefinition) -> tuple[Schedule, bool]:
+        """Create the schedule (True), or replace the definition of the one of that name (False):
+        paused state, created_at and last run kept, the next run computed from now
+        (`core.schedules.replaced`). schedule.created | schedule.updated."""
+        ...
+
+    async def get_schedule(self, name: str) -> Schedule | None: ...
+
+    async def list_schedules(self) -> list[Schedule]:
+        """Every schedule, by name."""
+        ...
+
+    async def delete_schedule(self, name: str) -> bool:
+        """Delete it (schedule.deleted); the tasks it submitted stay. False if there was none."""
+        ...
+
+    async def set_schedule_paused(self, name: str, paused: bool) -> Schedule | None:
+        """Pause (no next run), or resume with the next run computed from now; a schedule
+        already in that state is returned unchanged, unannounced. None if there is no such one."""
+        ...
+
+    async def due_schedules(self, *, limit: int) -> list[Schedule]:
+        """Schedules whose next run is at or before now (never paused ones), earliest first."""
+        ...
+
+    async def advance_schedule(
+        self, name: str, *, due_at: float, next_run_at: float | None, ran_at: float, task: Task | None
+    ) -> bool:
+        """A compare-and-set: if the schedule's next run is still `due_at` (and it is not paused),
+        make it `next_run_at`, record the run at `ran_at` (the tick) and its `task`, and announce
+        schedule.fired with the task. False, changing nothing, when another scheduler advanced
+        it first or it was paused, replaced or deleted meanwhile."""
+        ...
+
+    async def next_schedule_at(self) -> float | None:
+        """The earliest next run of any schedule (None: none is due ever), for the scheduler's
+        wake-up; a change that makes it earlier wakes `wait_timers`."""
         ...
 
     # The webhook outbox (SPEC §6): each terminal state of a task with a webhook adds a

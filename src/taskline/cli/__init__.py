@@ -2,7 +2,7 @@
 
 import typer
 
-from taskline.cli import admin, bench, serve, tasks, worker
+from taskline.cli import admin, bench, schedules, serve, tasks, worker
 
 app = typer.Typer(
     name="taskline",
@@ -14,6 +14,7 @@ serve.register(app)
 worker.register(app)
 tasks.register(app)
 admin.register(app)
+schedules.register(app)
 bench.register(app)
 
 

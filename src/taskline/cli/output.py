@@ -2,6 +2,7 @@
 
 import sys
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -10,6 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from taskline.client.schedules import Schedule, schedule_to_json
 from taskline.core.task import QueueStats, Task
 from taskline.wire import PRIORITY_NAMES, rfc3339, task_json
 
@@ -72,6 +74,82 @@ def print_queues(queues: list[QueueStats]) -> None:
         counts = [*q.pending, q.scheduled, q.running, q.retrying, q.failed]
         table.add_row(escape(q.name), "[yellow]yes[/yellow]" if q.paused else "no", *map(str, counts))
     console.print(table)
+
+
+def print_schedule(schedule: Schedule, *, as_json: bool) -> None:
+    """One schedule, every field: a two-column table, or its API JSON."""
+    data = schedule_to_json(schedule)
+    if as_json:
+        print_json(data)
+        return
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")
+    for name, value in data.items():
+        shown = escape(_compact(value))
+        if name == "paused":
+            shown = "[yellow]yes[/yellow]" if value else "no"
+        table.add_row(name, shown)
+    console.print(table)
+
+
+def print_schedules(schedules: Iterable[Schedule]) -> None:
+    """Schedules one per row, narrow enough for 80 columns: `get NAME` shows the rest."""
+    table = Table(box=SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    # Folded, never cut: a name is copied from here.
+    for heading, min_width in (("name", 14), ("runs", 13), ("task", None)):
+        table.add_column(heading, overflow="fold", min_width=min_width)
+    for heading in ("next run", "last run"):
+        table.add_column(heading, width=10)  # "59 min ago"
+    now = datetime.now(UTC)
+    for schedule in schedules:
+        if schedule.paused:
+            next_run = "[yellow]paused[/yellow]"
+        elif schedule.next_run_at is not None and schedule.next_run_at <= now:
+            next_run = "due"  # the scheduler's next step submits it
+        else:
+            next_run = _relative_time(schedule.next_run_at, now)
+        table.add_row(
+            escape(schedule.name),
+            escape(_runs_text(schedule)),
+            escape(_task_text(schedule.task)),
+            next_run,
+            _relative_time(schedule.last_run_at, now),
+        )
+    console.print(table)
+
+
+def _runs_text(schedule: Schedule) -> str:
+    """When a schedule runs, shortly: `every 90 s`, `every 6 h`, or the cron fields with the
+    time zone under them unless it is UTC."""
+    if schedule.cron is not None:
+        return schedule.cron if schedule.timezone == "UTC" else f"{schedule.cron}\n{schedule.timezone}"
+    every = schedule.every or 0
+    for unit, seconds in (("d", 86400), ("h", 3600), ("min", 60)):
+        if every >= seconds and every % seconds == 0:
+            return f"every {every // seconds:g} {unit}"
+    return f"every {every:g} s"
+
+
+def _task_text(task: dict[str, Any]) -> str:
+    """The task's type, and its queue under it unless that is the default one."""
+    queue = task.get("queue", "default")
+    return str(task.get("type")) + ("" if queue == "default" else f"\non {queue}")
+
+
+def _relative_time(time: datetime | None, now: datetime) -> str:
+    """`in 40 s`, `3 min ago`, `in 5 h`: short enough for a table (`get` shows the exact time)."""
+    if time is None:
+        return "-"
+    seconds = (time - now).total_seconds()
+    size = abs(seconds)
+    for unit, length in (("d", 86400), ("h", 3600), ("min", 60)):
+        if size >= length:
+            amount = f"{round(size / length)} {unit}"
+            break
+    else:
+        amount = f"{round(size)} s"
+    return f"in {amount}" if seconds > 0 else f"{amount} ago"
 
 
 def _compact(value: Any) -> str:

@@ -19,7 +19,7 @@ from taskline.wire import queue_json
 IdArgument = Annotated[str, typer.Argument(help="The task's id")]
 
 
-def _json_option(text: str | None, name: str) -> Any:
+def json_option(text: str | None, name: str) -> Any:
     try:
         return None if text is None else orjson.loads(text)
     except orjson.JSONDecodeError as exc:
@@ -52,10 +52,10 @@ def submit(
         return
     options = {"queue": queue, "delay": delay, "max_retries": max_retries, "timeout": timeout}
     options |= {"priority": int(priority) if priority and priority.isdigit() else priority}
-    options |= {"metadata": _json_option(metadata, "--metadata")}
+    options |= {"metadata": json_option(metadata, "--metadata")}
     spec = {name: value for name, value in options.items() if value is not None}
     with connected(server, api_key) as client:
-        task = client.submit(type, _json_option(payload, "--payload"), idempotency_key=idempotency_key, **spec)  # type: ignore[arg-type]
+        task = client.submit(type, json_option(payload, "--payload"), idempotency_key=idempotency_key, **spec)  # type: ignore[arg-type]
         print_task(task, as_json=as_json)
 
 
@@ -102,7 +102,7 @@ def retry(
     as_json: JsonOption = False,
 ) -> None:
     """Re-run a failed or cancelled task."""
-    new_payload = UNCHANGED if payload is None else _json_option(payload, "--payload")
+    new_payload = UNCHANGED if payload is None else json_option(payload, "--payload")
     with connected(server, api_key) as client:
         print_task(client.retry(task_id, payload=new_payload), as_json=as_json)
 

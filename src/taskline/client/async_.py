@@ -4,7 +4,7 @@ decide alike is in `policy`, what a request says in `protocol`."""
 import asyncio
 import builtins
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from types import TracebackType
 from typing import Any, Self, TypedDict, TypeVar, Unpack
@@ -13,6 +13,7 @@ from taskline.client.engine import Engine, kind_of, target
 from taskline.client.http import HttpEngine
 from taskline.client.local import LocalEngine
 from taskline.client.policy import Paging, Waiting, retry_pause
+from taskline.client.schedules import Schedule
 from taskline.config import Settings
 from taskline.core.sentinel import UNCHANGED
 from taskline.core.states import TaskState
@@ -39,6 +40,18 @@ class TaskOptions(TypedDict, total=False):
     webhook: str
 
 
+class ScheduleTaskOptions(TypedDict, total=False):
+    """The optional fields of the task a schedule submits: a submit's, less `delay`,
+    `scheduled_at`, `unique_key` and `unique_ttl`, which each tick sets itself."""
+
+    queue: str
+    priority: int | str
+    max_retries: int
+    timeout: float
+    metadata: dict[str, Any]
+    webhook: str
+
+
 def open_engine(
     url: str, *, api_key: str | None, timeout_s: float, settings: Settings, max_connections: int = 100
 ) -> Engine:
@@ -56,6 +69,8 @@ class AsyncClient:
         timeout: seconds one HTTP request may take.
         retries: how many times a 429 or 503-with-Retry-After is retried, after waiting as told.
         connections: HTTP connections open at once at most; more concurrent calls wait for one.
+
+    `client.schedules` manages periodic schedules (`AsyncSchedules`).
     """
 
     def __init__(
@@ -74,6 +89,7 @@ class AsyncClient:
         self._engine = open_engine(
             self.url, api_key=api_key, timeout_s=timeout, settings=settings, max_connections=connections
         )
+        self.schedules = AsyncSchedules(self)
 
     async def _call(self, request: Callable[[], Awaitable[T]]) -> T:
         """Run `request`, again after Retry-After when the server says to come back."""
@@ -223,6 +239,72 @@ class AsyncClient:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.aclose()
+
+
+class AsyncSchedules:
+    """`AsyncClient.schedules`: periodic schedules, each submitting a task on every tick."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._call = client._call
+        self._engine = client._engine
+
+    async def add(
+        self,
+        name: str,
+        *,
+        cron: str | None = None,
+        every: float | timedelta | None = None,
+        timezone: str | None = None,
+        type: str,
+        payload: Any = None,
+        **task_options: Unpack[ScheduleTaskOptions],
+    ) -> Schedule:
+        """Create schedule `name`, or replace its definition if it exists (its paused state,
+        creation time and last run are kept; the next run is worked out again).
+
+        Args:
+            cron: five cron fields (`"0 2 * * *"`) or `@hourly`, `@daily`, `@weekly`, `@monthly`,
+                `@yearly`; give this or `every`.
+            every: seconds between runs (at least 1), or a `timedelta`.
+            timezone: an IANA name the cron fields are read in; default UTC.
+            type, payload, task_options: the task each run submits, as `submit` takes them.
+
+        Raises:
+            ValidationFailed: the definition or the task is invalid (the task's fields are
+                named `task.<field>`); nothing is stored.
+        """
+        body = schedule_body(name, cron, every, timezone, task_spec(type, payload, task_options))
+        return await self._call(lambda: self._engine.add_schedule(body))
+
+    async def list(self) -> builtins.list[Schedule]:
+        """Every schedule, by name."""
+        return await self._call(self._engine.list_schedules)
+
+    async def get(self, name: str) -> Schedule:
+        """Raises `NotFound` when there is no such schedule (as `remove`, `pause` and `resume` do)."""
+        return await self._call(lambda: self._engine.get_schedule(name))
+
+    async def remove(self, name: str) -> None:
+        """Delete the schedule; the tasks it already submitted stay."""
+        await self._call(lambda: self._engine.remove_schedule(name))
+
+    async def pause(self, name: str) -> Schedule:
+        """Stop submitting until `resume` (pausing a paused schedule changes nothing)."""
+        return await self._call(lambda: self._engine.pause_schedule(name))
+
+    async def resume(self, name: str) -> Schedule:
+        """Submit again, from the next tick after now: the ticks missed while paused are not made up."""
+        return await self._call(lambda: self._engine.resume_schedule(name))
+
+
+def schedule_body(
+    name: str, cron: str | None, every: float | timedelta | None, timezone: str | None, task: dict[str, Any]
+) -> dict[str, Any]:
+    """The JSON of `POST /api/v1/schedules`; what is None is left out, for the server to judge."""
+    if isinstance(every, timedelta):
+        every = every.total_seconds()
+    fields = {"name": name, "cron": cron, "every": every, "timezone": timezone}
+    return {**{key: value for key, value in fields.items() if value is not None}, "task": task}
 
 
 def task_spec(type: str, payload: Any, options: Mapping[str, Any]) -> dict[str, Any]:

@@ -5,8 +5,9 @@ pieces: the spec rules and idempotency checks of `service`, the submit script's 
 reply of `backends.redis.calls`, records read by `codec`. Submit, submit_many, get (and so
 wait), cancel and retry run here. The rest goes through the async service on a loop
 thread, started the first time one of them is called:
-- reads and admin (list, stats, queues, pause/resume, purge, the DLQ): not what a producer
-  calls in a loop, and each spans every queue through the catalog the async backend keeps;
+- reads and admin (list, stats, queues, pause/resume, purge, the DLQ, schedules): not what a
+  producer calls in a loop, and each spans every queue through the catalog the async backend
+  keeps, or is the service's own use case;
 - a submit_many spanning queues: all or nothing across queues (staged in each, then one
   decision: backends/redis/batches.py) is the backend's to keep.
 """
@@ -35,6 +36,7 @@ from taskline.backends.redis.keys import DEFAULT_NAMESPACE, KeySpace, QueueKeys
 from taskline.backends.redis.scripts import BlockingScriptRunner
 from taskline.client.bridge import LoopThread
 from taskline.client.local import LocalEngine
+from taskline.client.schedules import Schedule
 from taskline.config import Settings
 from taskline.core.sentinel import UNCHANGED
 from taskline.core.spec import TaskSpec, check_payload_size, parse_spec
@@ -202,6 +204,24 @@ class BlockingRedisEngine:
 
     def dlq_delete(self) -> int:
         return self._loop.run(self._local.dlq_delete())
+
+    def add_schedule(self, body: dict[str, Any]) -> Schedule:
+        return self._loop.run(self._local.add_schedule(body))
+
+    def list_schedules(self) -> list[Schedule]:
+        return self._loop.run(self._local.list_schedules())
+
+    def get_schedule(self, name: str) -> Schedule:
+        return self._loop.run(self._local.get_schedule(name))
+
+    def remove_schedule(self, name: str) -> None:
+        self._loop.run(self._local.remove_schedule(name))
+
+    def pause_schedule(self, name: str) -> Schedule:
+        return self._loop.run(self._local.pause_schedule(name))
+
+    def resume_schedule(self, name: str) -> Schedule:
+        return self._loop.run(self._local.resume_schedule(name))
 
     def close(self) -> None:
         try:

@@ -8,6 +8,7 @@ from taskline.client import protocol
 from taskline.client.api import ApiConnection
 from taskline.client.blocking_api import BlockingApiConnection
 from taskline.client.events import socket_events
+from taskline.client.schedules import Schedule
 from taskline.core.task import QueueStats, Source, Stats, Task, TaskFilter, TaskPage
 from taskline.events.filter import EventFilter
 from taskline.events.types import Event, Lagged
@@ -64,6 +65,24 @@ class HttpEngine:
     async def dlq_delete(self) -> int:
         return await self._send(protocol.dlq_delete())
 
+    async def add_schedule(self, body: dict[str, Any]) -> Schedule:
+        return await self._send(protocol.add_schedule(body))
+
+    async def list_schedules(self) -> list[Schedule]:
+        return await self._send(protocol.list_schedules())
+
+    async def get_schedule(self, name: str) -> Schedule:
+        return await self._send(protocol.get_schedule(name))
+
+    async def remove_schedule(self, name: str) -> None:
+        await self._send(protocol.remove_schedule(name))
+
+    async def pause_schedule(self, name: str) -> Schedule:
+        return await self._send(protocol.pause_schedule(name))
+
+    async def resume_schedule(self, name: str) -> Schedule:
+        return await self._send(protocol.resume_schedule(name))
+
     async def close(self) -> None:
         await self._api.close()
 
@@ -114,6 +133,24 @@ class BlockingHttpEngine:
 
     def dlq_delete(self) -> int:
         return self._send(protocol.dlq_delete())
+
+    def add_schedule(self, body: dict[str, Any]) -> Schedule:
+        return self._send(protocol.add_schedule(body))
+
+    def list_schedules(self) -> list[Schedule]:
+        return self._send(protocol.list_schedules())
+
+    def get_schedule(self, name: str) -> Schedule:
+        return self._send(protocol.get_schedule(name))
+
+    def remove_schedule(self, name: str) -> None:
+        self._send(protocol.remove_schedule(name))
+
+    def pause_schedule(self, name: str) -> Schedule:
+        return self._send(protocol.pause_schedule(name))
+
+    def resume_schedule(self, name: str) -> Schedule:
+        return self._send(protocol.resume_schedule(name))
 
     def close(self) -> None:
         self._api.close()

@@ -6,11 +6,14 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from taskline.client.events import store_events
+from taskline.client.schedules import Schedule, schedule_from_json
 from taskline.config import Settings
+from taskline.core.schedules import Schedule as StoredSchedule
 from taskline.core.task import QueueStats, Source, Stats, Task, TaskFilter, TaskPage
 from taskline.events.filter import EventFilter
 from taskline.events.types import Event, Lagged
 from taskline.service import TaskService
+from taskline.wire import schedule_json
 
 
 class LocalEngine:
@@ -73,6 +76,25 @@ class LocalEngine:
     async def dlq_delete(self) -> int:
         return await (await self._open()).dlq_delete()
 
+    async def add_schedule(self, body: dict[str, Any]) -> Schedule:
+        schedule, _ = await (await self._open()).put_schedule(body)
+        return _schedule(schedule)
+
+    async def list_schedules(self) -> list[Schedule]:
+        return [_schedule(s) for s in await (await self._open()).schedules()]
+
+    async def get_schedule(self, name: str) -> Schedule:
+        return _schedule(await (await self._open()).schedule(name))
+
+    async def remove_schedule(self, name: str) -> None:
+        await (await self._open()).delete_schedule(name)
+
+    async def pause_schedule(self, name: str) -> Schedule:
+        return _schedule(await (await self._open()).pause_schedule(name))
+
+    async def resume_schedule(self, name: str) -> Schedule:
+        return _schedule(await (await self._open()).resume_schedule(name))
+
     async def events(self, filter: EventFilter, since: str | None) -> AsyncIterator[Event | Lagged]:
         async for item in store_events(await self._open(), filter, since):
             yield item
@@ -81,3 +103,8 @@ class LocalEngine:
         if self._service is not None:
             await self._service.close()
             self._service = None
+
+
+def _schedule(stored: StoredSchedule) -> Schedule:
+    """The service's schedule as the client's `Schedule`: through the JSON the API would send."""
+    return schedule_from_json(schedule_json(stored))

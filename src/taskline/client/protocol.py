@@ -8,12 +8,13 @@ and what an answer or an error response means, is written here once.
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import orjson
 
 from taskline import __version__
 from taskline.client.errors import error_from_response
+from taskline.client.schedules import Schedule, schedule_from_json
 from taskline.core.sentinel import UNCHANGED
 from taskline.core.states import TaskState
 from taskline.core.task import QueueStats, Source, Stats, Task, TaskFilter, TaskPage
@@ -152,3 +153,37 @@ def dlq_retry(ids: Sequence[str] | None) -> Call[int]:
 
 def dlq_delete() -> Call[int]:
     return Call("DELETE", "/admin/dlq", _count("deleted"))
+
+
+def _schedules(answer: dict[str, Any]) -> list[Schedule]:
+    return [schedule_from_json(s) for s in answer["schedules"]]
+
+
+def _schedule_path(name: str, action: str = "") -> str:
+    # Quoted whole: a name the server would refuse ("a?b", "a#b") must not turn into a query
+    # or a fragment and so name another schedule.
+    return f"/api/v1/schedules/{quote(name, safe='')}{action}"
+
+
+def add_schedule(body: dict[str, Any]) -> Call[Schedule]:
+    return Call("POST", "/api/v1/schedules", schedule_from_json, encode_body(body))
+
+
+def list_schedules() -> Call[list[Schedule]]:
+    return Call("GET", "/api/v1/schedules", _schedules)
+
+
+def get_schedule(name: str) -> Call[Schedule]:
+    return Call("GET", _schedule_path(name), schedule_from_json)
+
+
+def remove_schedule(name: str) -> Call[None]:
+    return Call("DELETE", _schedule_path(name), _ignore)
+
+
+def pause_schedule(name: str) -> Call[Schedule]:
+    return Call("POST", _schedule_path(name, "/pause"), schedule_from_json)
+
+
+def resume_schedule(name: str) -> Call[Schedule]:
+    return Call("POST", _schedule_path(name, "/resume"), schedule_from_json)

@@ -11,14 +11,25 @@ the loop for as long as it takes, as any blocking I/O does.
 import builtins
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import timedelta
 from types import TracebackType
 from typing import Any, Self, TypeVar, Unpack
 
-from taskline.client.async_ import AsyncClient, TaskOptions, task_filter, task_spec, wire_spec
+from taskline.client.async_ import (
+    AsyncClient,
+    AsyncSchedules,
+    ScheduleTaskOptions,
+    TaskOptions,
+    schedule_body,
+    task_filter,
+    task_spec,
+    wire_spec,
+)
 from taskline.client.blocking_redis import BlockingRedisEngine
 from taskline.client.engine import BlockingEngine, kind_of, target
 from taskline.client.http import BlockingHttpEngine
 from taskline.client.policy import Paging, Waiting, retry_pause
+from taskline.client.schedules import Schedule
 from taskline.config import Settings
 from taskline.core.sentinel import UNCHANGED
 from taskline.core.states import TaskState
@@ -46,7 +57,10 @@ def _documented_as(twin: Callable[..., Any]) -> Callable[[F], F]:
 
 
 class Client:
-    """Submit, read and manage tasks, blocking; the arguments are `AsyncClient`'s."""
+    """Submit, read and manage tasks, blocking; the arguments are `AsyncClient`'s.
+
+    `client.schedules` manages periodic schedules (`Schedules`).
+    """
 
     def __init__(
         self,
@@ -62,6 +76,7 @@ class Client:
         self.retries = retries
         self._engine = open_blocking_engine(self.url, api_key=api_key, timeout_s=timeout, settings=settings)
         self._closed = False
+        self.schedules = Schedules(self)
 
     def _call(self, request: Callable[[], T]) -> T:
         """Run `request`, again after Retry-After when the server says to come back."""
@@ -170,3 +185,46 @@ class Client:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+class Schedules:
+    """`Client.schedules`: `AsyncSchedules`, blocking."""
+
+    def __init__(self, client: Client) -> None:
+        self._call = client._call
+        self._engine = client._engine
+
+    @_documented_as(AsyncSchedules.add)
+    def add(
+        self,
+        name: str,
+        *,
+        cron: str | None = None,
+        every: float | timedelta | None = None,
+        timezone: str | None = None,
+        type: str,
+        payload: Any = None,
+        **task_options: Unpack[ScheduleTaskOptions],
+    ) -> Schedule:
+        body = schedule_body(name, cron, every, timezone, task_spec(type, payload, task_options))
+        return self._call(lambda: self._engine.add_schedule(body))
+
+    @_documented_as(AsyncSchedules.list)
+    def list(self) -> builtins.list[Schedule]:
+        return self._call(self._engine.list_schedules)
+
+    @_documented_as(AsyncSchedules.get)
+    def get(self, name: str) -> Schedule:
+        return self._call(lambda: self._engine.get_schedule(name))
+
+    @_documented_as(AsyncSchedules.remove)
+    def remove(self, name: str) -> None:
+        self._call(lambda: self._engine.remove_schedule(name))
+
+    @_documented_as(AsyncSchedules.pause)
+    def pause(self, name: str) -> Schedule:
+        return self._call(lambda: self._engine.pause_schedule(name))
+
+    @_documented_as(AsyncSchedules.resume)
+    def resume(self, name: str) -> Schedule:
+        return self._call(lambda: self._engine.resume_schedule(name))

@@ -10,6 +10,7 @@ import itertools
 import time
 from collections import deque
 
+from taskline.core.schedules import Schedule
 from taskline.core.task import Task
 from taskline.core.workers import WorkerRecord
 from taskline.events.types import (
@@ -36,12 +37,19 @@ class LocalEventLog:
         self._arrived = asyncio.Event()
 
     def append(
-        self, name: EventName, ts: float, *, task: Task | None = None, worker: WorkerRecord | None = None
+        self,
+        name: EventName,
+        ts: float,
+        *,
+        task: Task | None = None,
+        worker: WorkerRecord | None = None,
+        schedule: Schedule | None = None,
     ) -> Event:
         """Announce a committed change (called on the event loop, in commit order)."""
         self._seq += 1
         shown = None if task is None else task_summary(task)
-        event = Event(id=event_id(self._boot_ms, self._seq), name=name, ts=ts, task=shown, worker=worker)
+        event_at = event_id(self._boot_ms, self._seq)
+        event = Event(id=event_at, name=name, ts=ts, task=shown, worker=worker, schedule=schedule)
         self._events.append(event)
         self._arrived.set()
         self._arrived = asyncio.Event()

@@ -10,6 +10,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from taskline.core.schedules import Schedule
 from taskline.core.task import Task
 from taskline.core.workers import WorkerRecord
 
@@ -32,6 +33,12 @@ class EventName(StrEnum):
     WORKER_LEFT = "worker.left"
     WORKER_PAUSED = "worker.paused"
     WORKER_RESUMED = "worker.resumed"
+    SCHEDULE_CREATED = "schedule.created"
+    SCHEDULE_UPDATED = "schedule.updated"  # its definition replaced by a POST of the same name
+    SCHEDULE_DELETED = "schedule.deleted"
+    SCHEDULE_PAUSED = "schedule.paused"
+    SCHEDULE_RESUMED = "schedule.resumed"
+    SCHEDULE_FIRED = "schedule.fired"  # a tick submitted its task (the event's `task`)
 
 
 TERMINAL_EVENTS = frozenset({EventName.TASK_COMPLETED, EventName.TASK_FAILED, EventName.TASK_CANCELLED})
@@ -46,7 +53,8 @@ class Event:
     """One thing that happened, as kept in the backend's event log.
 
     `task` is a summary: the task without payload, result, metadata, errors and lease token,
-    so the log stays small whatever tasks carry (a client reads the task for those).
+    so the log stays small whatever tasks carry (a client reads the task for those). A
+    schedule's event carries the schedule, and `schedule.fired` the task it submitted too.
     """
 
     id: str
@@ -54,10 +62,14 @@ class Event:
     ts: float
     task: Task | None = None
     worker: WorkerRecord | None = None
+    schedule: Schedule | None = None
 
     @property
     def queue(self) -> str | None:
-        return None if self.task is None else self.task.queue
+        """The queue of its task, or of the tasks its schedule submits; None for a worker's."""
+        if self.task is not None:
+            return self.task.queue
+        return None if self.schedule is None else self.schedule.queue
 
 
 def task_summary(task: Task) -> Task:

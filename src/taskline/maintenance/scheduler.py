@@ -14,6 +14,7 @@ from taskline.core.clock import Clock, SystemClock
 from taskline.core.workers import FORGET_AFTER_S, SEEN_WITHIN_S
 from taskline.errors import TasklineError
 from taskline.maintenance.sampler import MinuteSampler
+from taskline.maintenance.schedules import ScheduleFirer
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 RETENTION_EVERY_S = 60.0
 DEPARTURES_EVERY_S = 5.0  # worker.left comes at most this late after SEEN_WITHIN_S
 BATCH = 1000
+SCHEDULES_RETRY_S = 1.0  # a failed firing of a due schedule is tried again this much later
 # Retention deletes in batches small enough that nothing waits long behind one: a batch is one
 # script on Redis (which serves nobody else meanwhile) or one transaction of the SQLite writer.
 # At 1,000 a batch held Redis for ~19 ms and the SQLite writer for ~12 ms, and every submit and
@@ -43,6 +45,8 @@ class TickReport:
     trimmed: int = 0
     workers_forgotten: int = 0
     workers_departed: int = 0
+    fired: int = 0
+    """Schedules whose due tick this step submitted (maintenance/schedules.py)."""
     sampled: bool | None = None
     """The minute sampler's answer: stored, another process had, or None (not due)."""
 
@@ -55,6 +59,8 @@ class Scheduler:
         self._next_departures = 0.0
         self._next_forgetting = 0.0
         self._sampler = MinuteSampler(backend, self.clock)
+        self._schedules = ScheduleFirer(backend, self.clock)
+        self._next_schedules = 0.0  # after a failure, not before this (no spinning on a due tick)
 
     async def run_once(self) -> TickReport:
         """Do all the work due by now: forward, recover, mark workers unseen for a minute as
@@ -64,6 +70,8 @@ class Scheduler:
         report.forwarded = await _in_batches(self._backend.forward_due)
         report.recovered = await _in_batches(self._backend.recover_expired)
         report.resolved = await self._resolve_abandoned()
+        if self.clock.now() >= self._next_schedules:
+            report.fired = await self._fire_schedules()
         if self.clock.now() >= self._next_departures:
             self._next_departures = self.clock.now() + DEPARTURES_EVERY_S
             report.workers_departed = await self._backend.depart_workers(seen_before=self.clock.now() - SEEN_WITHIN_S)
@@ -88,6 +96,26 @@ class Scheduler:
             log.warning("resolving abandoned bulks failed: %s", exc.message)
             return 0
 
+    async def _fire_schedules(self) -> int:
+        """Its own step with its own failure, as `_resolve_abandoned`: the schedules live in one
+        slot of a cluster (and a tick's queue in another), and either being down must not stop
+        the rest of the tick. Tried again at the next tick."""
+        try:
+            return await self._schedules.run_once()
+        except TasklineError as exc:
+            log.warning("firing schedules failed: %s", exc.message)
+            self._next_schedules = self.clock.now() + SCHEDULES_RETRY_S
+            return 0
+
+    async def _next_schedule_at(self) -> float | None:
+        """The next schedule's tick; None when the schedules' store does not answer (a cluster
+        shard down), which must not put off the rest of the loop's work as a failed step would."""
+        try:
+            return await self._backend.next_schedule_at()
+        except TasklineError:
+            self._next_schedules = self.clock.now() + SCHEDULES_RETRY_S
+            return self._next_schedules
+
     async def run(self) -> None:
         """Loop until cancelled; a failing step is logged and retried, never fatal.
 
@@ -102,6 +130,10 @@ class Scheduler:
                 # The next minute boundary too, so each sample is taken as its minute starts.
                 wake_at = self._sampler.due_at if next_timer is None else min(next_timer, self._sampler.due_at)
                 wake_at = min(wake_at, self._next_retention)  # at once while retention has more to trim
+                # The next schedule's tick, so "every 1 s" fires on time (a new or resumed one
+                # that comes earlier wakes wait_timers).
+                if (next_schedule := await self._next_schedule_at()) is not None:
+                    wake_at = min(wake_at, max(next_schedule, self._next_schedules))
             except TasklineError as exc:
                 log.warning("scheduler step failed: %s", exc.message)
                 wake_at = self.clock.now() + MAX_TIMER_WAIT_S  # a failing store is not asked again at once

@@ -12,10 +12,12 @@ from taskline.backends.redis.scripts import LuaScript, header_of, load_scripts, 
 from taskline.core.clock import FrozenClock
 from taskline.core.outcomes import Completion, LeaseAsk
 from taskline.core.samples import Totals
+from taskline.core.schedules import parse_definition
 from taskline.core.states import TaskState
 from taskline.core.task import TaskFilter
 from taskline.core.webhooks import DeliveryOutcome
 from taskline.core.workers import WorkerDetails
+from taskline.maintenance.schedules import ScheduleFirer
 from tests.helpers.seed import in_state, lease_one, spec, submit
 
 SCRIPTS = load_scripts()
@@ -121,6 +123,15 @@ async def exercise_every_script(backend: RedisBackend, clock: FrozenClock) -> No
     await backend.trim_retention()
     assert await backend.depart_workers(seen_before=clock.now()) == 1
     assert await backend.prune_workers(seen_before=clock.now()) == 1
+    definition = parse_definition(
+        {"name": "s", "every": 60, "task": {"type": "t"}}, now=clock.now(), max_payload_bytes=1024
+    )
+    await backend.put_schedule(definition)
+    await backend.set_schedule_paused("s", True)
+    await backend.set_schedule_paused("s", False)
+    clock.advance(60)
+    assert await ScheduleFirer(backend, clock).run_once() == 1  # advance_schedule
+    await backend.delete_schedule("s")
     # A bulk spanning queues that its process left open (it crashed after opening it): the
     # scheduler gives it up once the deadline has passed (batches.py).
     await backend._client.zadd(backend._keys.batches_open, {"abandoned q4": 0})

@@ -91,7 +91,7 @@ async def test_a_file_of_schema_version_1_gains_the_worker_registry_and_samples(
     finally:
         await backend.close()
     conn = sqlite3.connect(db_path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
     conn.close()
 
 

@@ -31,6 +31,7 @@ from taskline.backends.redis.keys import DEFAULT_NAMESPACE, KeySpace, QueueKeys
 from taskline.backends.redis.leasing import Leaser
 from taskline.backends.redis.measures import metrics_from_hashes
 from taskline.backends.redis.registry import WorkerRegistry
+from taskline.backends.redis.schedules import ScheduleStore
 from taskline.backends.redis.settling import Settler
 from taskline.backends.redis.wake import WakeListener
 from taskline.backends.wakeup import MAX_TIMER_WAIT_S, WakeupHub, WorkSignal
@@ -40,6 +41,7 @@ from taskline.core.config import EngineConfig
 from taskline.core.measures import TaskMetrics
 from taskline.core.outcomes import Completion, Failure, LeaseAsk, Outcome, Settlement
 from taskline.core.samples import Totals
+from taskline.core.schedules import Schedule, ScheduleDefinition
 from taskline.core.spec import TaskSpec
 from taskline.core.states import TaskState
 from taskline.core.task import HeartbeatAck, Lease, QueueStats, Submitted, Task, TaskFilter, TaskPage
@@ -78,6 +80,7 @@ class RedisBackend:
         self._leaser = Leaser(self._ctx)
         self._settler = Settler(self._ctx, self._inspector, self._leaser, self._retry_delay_ms)
         self._registry = WorkerRegistry(self._ctx)
+        self._schedules = ScheduleStore(self._ctx, clock)
         self._events = RedisEventLog(self._ctx)
         self._hub = WakeupHub()
         self._coalescer = SubmitCoalescer(self._submit_to_queue)
@@ -423,6 +426,34 @@ class RedisBackend:
 
     async def depart_workers(self, *, seen_before: float) -> int:
         return await self._registry.depart(to_ms(seen_before), self._now_ms())
+
+    # --- periodic schedules -------------------------------------------------------------
+
+    async def put_schedule(self, definition: ScheduleDefinition) -> tuple[Schedule, bool]:
+        return await self._schedules.put(definition)
+
+    async def get_schedule(self, name: str) -> Schedule | None:
+        return await self._schedules.get(name)
+
+    async def list_schedules(self) -> list[Schedule]:
+        return await self._schedules.all()
+
+    async def delete_schedule(self, name: str) -> bool:
+        return await self._schedules.delete(name)
+
+    async def set_schedule_paused(self, name: str, paused: bool) -> Schedule | None:
+        return await self._schedules.set_paused(name, paused)
+
+    async def due_schedules(self, *, limit: int) -> list[Schedule]:
+        return await self._schedules.due(limit)
+
+    async def advance_schedule(
+        self, name: str, *, due_at: float, next_run_at: float | None, ran_at: float, task: Task | None
+    ) -> bool:
+        return await self._schedules.advance(name, due_at=due_at, next_run_at=next_run_at, ran_at=ran_at, task=task)
+
+    async def next_schedule_at(self) -> float | None:
+        return await self._schedules.next_run()
 
     # --- events -------------------------------------------------------------------------
 

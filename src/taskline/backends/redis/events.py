@@ -18,6 +18,7 @@ from taskline.backends.redis.codec import decode_task, from_ms, text
 from taskline.backends.redis.context import RedisContext
 from taskline.backends.redis.failures import redis_unavailable
 from taskline.backends.redis.registry import worker_from_fields
+from taskline.backends.redis.schedules import schedule_from_fields
 from taskline.backends.redis.streams import Poll, xread
 from taskline.events.types import (
     MAX_SEQ,
@@ -34,6 +35,8 @@ from taskline.events.types import (
 
 WORKERS_STREAM = "~workers"
 """The stream name of worker events in event ids (`~` is no queue's character)."""
+SCHEDULES_STREAM = "~schedules"
+"""The stream name of schedule events in event ids."""
 _CATALOG_REFRESH_S = 1.0
 _LONGEST_BLOCK_S = 1.0  # a reader looks for new queues at least this often
 
@@ -101,18 +104,24 @@ class RedisEventLog:
         events.sort(key=lambda event: position(event.id))
         for event in events:
             cursor.moved_past(event)
-        return events
+        # The schedules' stream is read whole: a reader of one queue passes the others' events by.
+        return [e for e in events if cursor.queue is None or e.queue == cursor.queue]
 
     async def _streams(self, cursor: EventCursor, *, fresh: bool = False) -> list[tuple[str, str]]:
         """(stream name, key) of each stream the cursor reads."""
         keys = self._ctx.keys
         if cursor.queue is not None:
-            return [(cursor.queue, keys.queue(cursor.queue).events)]
+            # Schedule events belong to their task's queue too (Event.queue): read and filtered.
+            return [(cursor.queue, keys.queue(cursor.queue).events), (SCHEDULES_STREAM, keys.schedule_events)]
         stale = time.monotonic() - self._refreshed_at > _CATALOG_REFRESH_S
         if fresh or stale:
             self._refreshed_at = time.monotonic()
         queues = await self._ctx.catalog.queues(fresh=fresh or stale)
-        return [(WORKERS_STREAM, keys.worker_events), *((q, keys.queue(q).events) for q in queues)]
+        return [
+            (WORKERS_STREAM, keys.worker_events),
+            (SCHEDULES_STREAM, keys.schedule_events),
+            *((q, keys.queue(q).events) for q in queues),
+        ]
 
     async def _check_kept(self, key: str, after: Position) -> None:
         """Raise EventsLost if entries after `after` were trimmed away. Trimming only ever takes
@@ -135,6 +144,12 @@ def _decode(stream: str, entry_id: str, raw: dict[Any, Any]) -> Event:
     ms, seq = position(entry_id)
     name = EventName(text(fields["e"]))
     ts = from_ms(int(fields["ts"]))
+    if stream == SCHEDULES_STREAM:
+        schedule = schedule_from_fields({k: text(v) for k, v in orjson.loads(fields["b"]).items()})
+        task = None
+        if "i" in fields:  # schedule.fired: the task it submitted
+            task = task_summary(decode_task(text(fields["i"]), text(fields["q"]), fields["t"]))
+        return Event(id=event_id(ms, seq, stream), name=name, ts=ts, schedule=schedule, task=task)
     if stream == WORKERS_STREAM:
         worker = worker_from_fields(text(fields["w"]), orjson.loads(fields["b"]))
         return Event(id=event_id(ms, seq, stream), name=name, ts=ts, worker=worker)

@@ -201,6 +201,31 @@ class KeySpace:
         """HASH batch id -> 'commit' | 'abort': the decision of each open bulk (decide_batch.lua)."""
         return f"{self.namespace}:{{~batches}}:decided"
 
+    @property
+    def schedule_names(self) -> str:
+        """SET of every schedule's name (SPEC §10), in the schedules' own slot.
+
+        The tag `{~schedules}`, like `{~workers}`, can be no queue's; every schedule key shares
+        it, so each change of a schedule is one script on one slot. A tick's task goes to its
+        queue's slot in a call of its own (submit first, then advance: maintenance/schedules.py)."""
+        return f"{self.namespace}:{{~schedules}}:names"
+
+    @property
+    def schedules_due(self) -> str:
+        """ZSET schedule name -> next_run_ms, of the schedules not paused: what the scheduler fires."""
+        return f"{self.namespace}:{{~schedules}}:due"
+
+    @property
+    def schedule_events(self) -> str:
+        """STREAM of schedule events (schedule.created ... schedule.fired), in the schedules' slot."""
+        return f"{self.namespace}:{{~schedules}}:events"
+
+    def schedule(self, name: str) -> str:
+        """HASH one schedule: `definition` (core.schedules.definition_json as JSON), `paused`
+        ('0' | '1'), `created_ms`, `updated_ms`, and while set `next_ms`, `last_ms`, `last_task`.
+        The name follows the tag (and holds no brace), so it cannot move the slot."""
+        return f"{self.namespace}:{{~schedules}}:schedule:{name}"
+
     def worker(self, worker_id: str) -> str:
         """HASH one worker's record (`started_ms`, `last_seen_ms`, `state`, reported details).
         The id follows the tag, so whatever it holds cannot move the slot."""

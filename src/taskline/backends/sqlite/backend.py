@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from taskline.backends import base
-from taskline.backends.sqlite import archive, inspection, outbox, registry
+from taskline.backends.sqlite import archive, inspection, outbox, registry, schedules
 from taskline.backends.sqlite import samples as sampled
 from taskline.backends.sqlite.buckets import TokenBuckets
 from taskline.backends.sqlite.connection import Synchronous, connect, ensure_schema
@@ -31,6 +31,7 @@ from taskline.core.config import EngineConfig
 from taskline.core.measures import TaskMetrics
 from taskline.core.outcomes import LeaseAsk, Outcome, Settlement
 from taskline.core.samples import Totals
+from taskline.core.schedules import Schedule, ScheduleDefinition
 from taskline.core.spec import TaskSpec
 from taskline.core.states import TaskState
 from taskline.core.task import HeartbeatAck, Lease, QueueStats, Submitted, Task, TaskFilter, TaskPage
@@ -247,6 +248,38 @@ class SqliteBackend:
     async def samples(self, first: int, last: int) -> dict[int, Totals]:
         return await self._reader.run(partial(sampled.between, first=first, last=last))
 
+    # -- periodic schedules ---------------------------------------------------------------
+
+    async def put_schedule(self, definition: ScheduleDefinition) -> tuple[Schedule, bool]:
+        return await self._writer.run(partial(schedules.put, definition=definition, now=self._clock.now()))
+
+    async def get_schedule(self, name: str) -> Schedule | None:
+        return await self._reader.run(partial(schedules.get, name=name))
+
+    async def list_schedules(self) -> list[Schedule]:
+        return await self._reader.run(schedules.all_schedules)
+
+    async def delete_schedule(self, name: str) -> bool:
+        return await self._writer.run(partial(schedules.delete, name=name))
+
+    async def set_schedule_paused(self, name: str, paused: bool) -> Schedule | None:
+        operation = partial(schedules.set_paused, name=name, paused=paused, now=self._clock.now())
+        return await self._writer.run(operation)
+
+    async def due_schedules(self, *, limit: int) -> list[Schedule]:
+        return await self._reader.run(partial(schedules.due, now_ms=to_ms(self._clock.now()), limit=limit))
+
+    async def advance_schedule(
+        self, name: str, *, due_at: float, next_run_at: float | None, ran_at: float, task: Task | None
+    ) -> bool:
+        operation = partial(
+            schedules.advance, name=name, due_at=due_at, next_run_at=next_run_at, ran_at=ran_at, task=task
+        )
+        return await self._writer.run(operation)
+
+    async def next_schedule_at(self) -> float | None:
+        return await self._reader.run(schedules.next_run)
+
     # -- the webhook outbox ---------------------------------------------------------------
 
     async def claim_deliveries(self, *, limit: int, claim_s: float) -> list[Delivery]:
@@ -343,6 +376,8 @@ class Announcer:
                 at = now if change.name is EventName.TASK_DELETED else change.subject.updated_at
                 self.log.append(change.name, at, task=change.subject)
                 tally(self.metrics, change.name, change.subject, ran=change.ran)
+            elif isinstance(change.subject, Schedule):
+                self.log.append(change.name, now, schedule=change.subject, task=change.task)
             else:
                 self.log.append(change.name, now, worker=change.subject)
 

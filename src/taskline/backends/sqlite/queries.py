@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, fields
 from importlib.resources import files
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 _NAME_LINE = re.compile(r"^-- name: (\w+)[ \t]*$", re.MULTILINE)
 
 
@@ -67,6 +67,14 @@ class Queries:
     add_sample: str
     trim_samples: str
     samples_between: str
+    get_schedule: str
+    all_schedules: str
+    put_schedule: str
+    delete_schedule: str
+    set_schedule_paused: str
+    due_schedules: str
+    advance_schedule: str
+    next_schedule: str
 
 
 def _read(name: str) -> str:
@@ -93,5 +101,5 @@ def _load() -> Queries:
 
 QUERIES = _load()
 SCHEMA = _read("schema.sql")
-MIGRATIONS = {n: _read(f"migration_{n}.sql") for n in (2, 3, 4, 5)}
+MIGRATIONS = {n: _read(f"migration_{n}.sql") for n in (2, 3, 4, 5, 6)}
 """The script that takes a file from version n - 1 to n, by n; schema.sql makes version 1."""

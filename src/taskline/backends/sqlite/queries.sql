@@ -244,3 +244,37 @@ DELETE FROM samples WHERE minute < ?;
 
 -- name: samples_between
 SELECT minute, totals FROM samples WHERE minute BETWEEN ? AND ?;
+
+-- Periodic schedules (schedules.py).
+
+-- name: get_schedule
+SELECT * FROM schedules WHERE name = ?;
+
+-- name: all_schedules
+SELECT * FROM schedules ORDER BY name;
+
+-- name: put_schedule
+INSERT INTO schedules (name, definition, paused, created_ms, updated_ms, next_run_ms, last_run_ms, last_task_id)
+VALUES (:name, :definition, :paused, :created_ms, :updated_ms, :next_run_ms, :last_run_ms, :last_task_id)
+ON CONFLICT (name) DO UPDATE SET definition = excluded.definition, paused = excluded.paused,
+    updated_ms = excluded.updated_ms, next_run_ms = excluded.next_run_ms
+RETURNING *;
+
+-- name: delete_schedule
+DELETE FROM schedules WHERE name = ? RETURNING *;
+
+-- name: set_schedule_paused
+UPDATE schedules SET paused = :paused, next_run_ms = :next_run_ms, updated_ms = :updated_ms
+WHERE name = :name RETURNING *;
+
+-- name: due_schedules
+SELECT * FROM schedules WHERE next_run_ms <= ? ORDER BY next_run_ms LIMIT ?;
+
+-- A compare-and-set: only the scheduler that saw `next_run_ms` as the due tick advances it.
+-- name: advance_schedule
+UPDATE schedules SET next_run_ms = :next_run_ms, last_run_ms = :last_run_ms,
+    last_task_id = coalesce(:last_task_id, last_task_id)
+WHERE name = :name AND next_run_ms = :due_ms AND paused = 0 RETURNING *;
+
+-- name: next_schedule
+SELECT min(next_run_ms) FROM schedules WHERE next_run_ms IS NOT NULL;

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from taskline.core.schedules import Schedule
 from taskline.core.task import Task
 from taskline.core.workers import WorkerRecord
 from taskline.errors import BackendUnavailable
@@ -28,12 +29,14 @@ MAX_BATCH = 256  # bounds the latency a long queue of writes adds to the first o
 
 @dataclass(slots=True, frozen=True)
 class Announcement:
-    """A change to announce once committed: its event, the task or worker as saved, and for a
-    task, whether an attempt ended with it (its run time is counted)."""
+    """A change to announce once committed: its event, the task, worker or schedule as saved,
+    for a task whether an attempt ended with it (its run time is counted), and for a schedule
+    that fired, the task it submitted."""
 
     name: EventName
-    subject: Task | WorkerRecord
+    subject: Task | WorkerRecord | Schedule
     ran: bool = False
+    task: Task | None = None
 
 
 @dataclass(slots=True)
@@ -46,8 +49,10 @@ class Wakeups:
     timers: bool = False
     announced: list[Announcement] = field(default_factory=list)
 
-    def announce(self, name: EventName, subject: Task | WorkerRecord, *, ran: bool = False) -> None:
-        self.announced.append(Announcement(name, subject, ran))
+    def announce(
+        self, name: EventName, subject: Task | WorkerRecord | Schedule, *, ran: bool = False, task: Task | None = None
+    ) -> None:
+        self.announced.append(Announcement(name, subject, ran, task))
 
 
 Operation = Callable[[sqlite3.Connection, Wakeups], T]

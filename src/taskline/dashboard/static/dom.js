@@ -52,20 +52,31 @@ export function pretty(value) {
   return value === undefined ? "" : JSON.stringify(value, null, 2);
 }
 
+/** "12 s", "3 min", "2 h", "4 d": a span of seconds, roughly. */
+export function span(seconds) {
+  if (seconds < 60) return `${Math.round(seconds)} s`;
+  if (seconds < 3600) return `${Math.round(seconds / 60)} min`;
+  if (seconds < 86400) return `${Math.round(seconds / 3600)} h`;
+  return `${Math.round(seconds / 86400)} d`;
+}
+
 /** "12 s ago", "3 min ago", "2 h ago" from an RFC 3339 time; "" for null. */
 export function ago(time) {
   if (!time) return "";
-  const seconds = Math.max(0, (Date.now() - Date.parse(time)) / 1000);
-  if (seconds < 60) return `${Math.round(seconds)} s ago`;
-  if (seconds < 3600) return `${Math.round(seconds / 60)} min ago`;
-  if (seconds < 86400) return `${Math.round(seconds / 3600)} h ago`;
-  return `${Math.round(seconds / 86400)} d ago`;
+  return `${span(Math.max(0, (Date.now() - Date.parse(time)) / 1000))} ago`;
 }
 
 /** A <time> with a relative text and the exact time as its title. */
 export function when(time) {
   if (!time) return h("span", { class: "muted" }, "—");
   return h("time", { datetime: time, title: new Date(time).toLocaleString() }, ago(time));
+}
+
+/** The same for a time to come: "in 12 s", "due" once it has passed. */
+export function whenNext(time) {
+  if (!time) return h("span", { class: "muted" }, "—");
+  const seconds = (Date.parse(time) - Date.now()) / 1000;
+  return h("time", { datetime: time, title: new Date(time).toLocaleString() }, seconds > 0.5 ? `in ${span(seconds)}` : "due");
 }
 
 /**

@@ -10,6 +10,7 @@ const KINDS = {
   all: () => true,
   tasks: (e) => Boolean(e.task),
   workers: (e) => Boolean(e.worker),
+  schedules: (e) => Boolean(e.schedule),
   failures: (e) => e.event === "task.failed" || e.event === "task.retrying",
 };
 
@@ -25,7 +26,11 @@ function eventItem(event, fresh) {
   const name = event.event;
   const tone = name.endsWith("failed") ? "state-failed" : name.endsWith("completed") ? "state-completed" : name.endsWith("retrying") ? "state-retrying" : "";
   let subject;
-  if (task) {
+  if (event.schedule) {
+    // A schedule's event; `schedule.fired` also carries the task that run submitted.
+    subject = [h("a", { class: "id", href: "#/schedules" }, event.schedule.name),
+      task ? [" → ", h("a", { class: "id", href: `#/tasks/${encodeURIComponent(task.id)}` }, task.id)] : null];
+  } else if (task) {
     subject = [h("a", { class: "id", href: `#/tasks/${encodeURIComponent(task.id)}` }, task.id), " ",
       h("span", { class: "muted" }, `${task.type} on ${task.queue} → ${task.state}`),
       name === "task.progress" && task.progress !== null ? h("span", { class: "muted" }, ` (${task.progress} %)`) : null];

@@ -230,6 +230,20 @@ local function worker_event(events_key, name, id, now, flat)
   return emit(events_key, name, now, 'w', id, cjson.encode(fields))
 end
 
+-- A schedule's hash (a flat HGETALL reply) as an event body: its fields as a JSON object.
+local function schedule_body(flat)
+  local fields = {}
+  for i = 1, #flat, 2 do
+    fields[flat[i]] = flat[i + 1]
+  end
+  return cjson.encode(fields)
+end
+
+-- A schedule's change, with its hash as the body.
+local function schedule_event(events_key, name, schedule_name, now, flat)
+  return emit(events_key, name, now, 's', schedule_name, schedule_body(flat))
+end
+
 -- Counts and logs a change already saved (`raw` is the saved record). `ran`: an attempt ended
 -- here, so its run time is observed.
 -- PostgreSQL history (while ARCHIVE): the task as it ended (`raw`, its saved record), for the

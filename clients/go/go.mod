@@ -1,0 +1,3 @@
+module github.com/taskline/taskline/clients/go
+
+go 1.19
