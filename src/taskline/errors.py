@@ -6,7 +6,7 @@
     ├── Unauthorized           401 unauthorized
     ├── Forbidden              403 forbidden
     ├── PayloadTooLarge        413 payload_too_large
-    ├── NotFound               404 not_found
+    ├── NotFound               404 not_found          (details: {"resource", "id"}: task, worker, queue, schedule)
     ├── Conflict               409 conflict
     │   ├── InvalidTransition  409 invalid_state      (the task's state does not allow it)
     │   ├── LeaseLost          409 lease_lost         (stale or unknown fencing token)
@@ -59,8 +59,18 @@ class PayloadTooLarge(TasklineError):
 
 
 class NotFound(TasklineError):
+    """A 404 names what was not found: `NotFound.of("task", id)` says "no task <id>" with
+    details `{"resource": "task", "id": <id>}`, so a client reads the kind without parsing the
+    sentence. Every resource follows it: task, worker, queue, schedule."""
+
     code = "not_found"
     status = 404
+
+    @classmethod
+    def of(cls, resource: str, id: str, *, qualifier: str = "") -> "NotFound":
+        """`no <resource> <id>[ <qualifier>]`, e.g. `NotFound.of("worker", "w1", qualifier="seen in the last 60s")`."""
+        message = f"no {resource} {id}" + (f" {qualifier}" if qualifier else "")
+        return cls(message, {"resource": resource, "id": id})
 
 
 class Conflict(TasklineError):

@@ -33,22 +33,26 @@ class Roster:
         self._backend = backend
         self._seen: dict[str, _Sighting] = {}
 
-    async def paused(self, worker_id: str, first_details: WorkerDetails) -> bool:
-        """Whether `worker_id` is paused, recording that it was seen (a poll).
+    async def paused(self, worker_id: str, first_details: WorkerDetails, *, since: float) -> bool:
+        """Whether `worker_id` is paused, recording that it was seen (a poll that began at `since`).
 
         `first_details` are written only with this process's first sighting of the worker: a
         poll's queues and types describe an HTTP worker that reports nothing else, while a
-        worker that reports itself (`report`) knows better than any one of its polls.
+        worker that reports itself (`report`) knows better than any one of its polls. A poll
+        begun before its worker said it left records nothing (`Backend.register_worker`).
         """
         seen = self._seen.get(worker_id)
         if seen is not None and time.monotonic() - seen.written_at < REFRESH_S:
             return seen.paused
-        record = await self._backend.register_worker(worker_id, WorkerDetails() if seen else first_details)
-        return self._note(record).paused
+        details = WorkerDetails() if seen else first_details
+        record = await self._backend.register_worker(worker_id, details, since=since)
+        return record is not None and self._note(record).paused
 
-    async def report(self, worker_id: str, details: WorkerDetails) -> WorkerRecord:
-        """Write a worker's own report of itself (its heartbeat) and return its record."""
-        return self._note(await self._backend.register_worker(worker_id, details))
+    async def report(self, worker_id: str, details: WorkerDetails, *, since: float) -> WorkerRecord | None:
+        """Write a worker's own report of itself (its heartbeat, received at `since`) and return
+        its record; None if the worker said it left after the heartbeat came in."""
+        record = await self._backend.register_worker(worker_id, details, since=since)
+        return None if record is None else self._note(record)
 
     def changed(self, record: WorkerRecord) -> None:
         """Take a pause or resume made through this process into account at once."""

@@ -36,7 +36,7 @@ from taskline.core.task import (
     TaskPage,
 )
 from taskline.core.webhooks import Delivery, DeliveryOutcome
-from taskline.core.workers import SEEN_WITHIN_S, WorkerDetails, WorkerRecord
+from taskline.core.workers import SEEN_WITHIN_S, WorkerDetails, WorkerRecord, WorkerState
 from taskline.errors import AmbiguousId, IdempotencyConflict, NotFound, PayloadTooLarge, TasklineError, ValidationFailed
 from taskline.events.types import Event, EventCursor
 from taskline.roster import REFRESH_S, Roster
@@ -327,7 +327,7 @@ class TaskService:
             return task, "live"
         if self.history is not None and (task := await self.history.get(task_id)) is not None:
             return task, "history"
-        raise NotFound(f"no task {task_id}")
+        raise NotFound.of("task", task_id)
 
     async def list_tasks(
         self, filter: TaskFilter, *, limit: int, cursor: str | None, source: Source = "live"
@@ -359,11 +359,11 @@ class TaskService:
         prefix = id_prefix(text)
         if prefix is None:
             short = len(text.replace("-", "")) < MIN_PREFIX_DIGITS
-            hint = f" (a prefix needs {MIN_PREFIX_DIGITS} hex digits or more)" if short else ""
-            raise NotFound(f"no task {text}{hint}")
+            hint = f"(a prefix needs {MIN_PREFIX_DIGITS} hex digits or more)" if short else ""
+            raise NotFound.of("task", text, qualifier=hint)
         found = await self.backend.find_ids(prefix, limit=AMBIGUOUS_COUNTED + 1)
         if not found:
-            raise NotFound(f"no task id starts with {text}")
+            raise NotFound.of("task", text, qualifier="(no task id starts with it)")
         if len(found) == 1:
             return found[0]
         exact = len(found) <= AMBIGUOUS_COUNTED
@@ -421,10 +421,11 @@ class TaskService:
         a look and the wait still wakes the poll.
         """
         deadline = time.monotonic() + min(wait_s, MAX_POLL_WAIT_S)
+        began = self.clock.now()  # every sighting of this poll is as old as the poll
         first_sighting = WorkerDetails(queues=list(queues or []), types=list(types or []))
         with self.backend.watch(queues) as signal:
             while True:
-                paused = await self.roster.paused(worker_id, first_sighting)
+                paused = await self.roster.paused(worker_id, first_sighting, since=began)
                 leases = [] if paused else await self._lease_or_hand_back(worker_id, queues, types, max)
                 remaining = deadline - time.monotonic()
                 if leases or remaining <= 0:
@@ -480,8 +481,9 @@ class TaskService:
 
     async def _settle(self, outcomes: Sequence[Outcome], then_lease: LeaseAsk | None, with_tasks: bool) -> Settlement:
         if then_lease is not None:
+            began = self.clock.now()
             details = WorkerDetails(queues=list(then_lease.queues or []), types=list(then_lease.types or []))
-            if then_lease.max < 1 or await self.roster.paused(then_lease.worker_id, details):
+            if then_lease.max < 1 or await self.roster.paused(then_lease.worker_id, details, since=began):
                 then_lease = None
         call = self.backend.settle(outcomes, then_lease=then_lease, with_tasks=with_tasks)
         return await self._handing_back(call, lambda settlement: settlement.leases)
@@ -512,7 +514,8 @@ class TaskService:
         """Tasks in each state (every state present), their total, and the live workers."""
         counts = await self.backend.counts()
         states = {state: counts.get(state, 0) for state in TaskState}
-        return Stats(states=states, total=sum(states.values()), workers=len(await self.workers()))
+        workers = await self.backend.count_workers(seen_since=self.clock.now() - SEEN_WITHIN_S)
+        return Stats(states=states, total=sum(states.values()), workers=workers)
 
     async def queues(self) -> list[QueueStats]:
         return await self.backend.queue_stats()
@@ -603,9 +606,12 @@ class TaskService:
 
     # The worker registry (SPEC §3 "Admin", §5).
 
-    async def worker_heartbeat(self, worker_id: str, details: WorkerDetails) -> WorkerRecord:
-        """A worker reports itself (alive, and its details); the record says if it is paused."""
-        return await self.roster.report(worker_id, details)
+    async def worker_heartbeat(self, worker_id: str, details: WorkerDetails) -> WorkerState:
+        """A worker reports itself (alive, and its details) and learns if it is paused. A heartbeat
+        that came in before its worker said it left is not recorded (no ghost): active, as it
+        was, since the worker is going anyway."""
+        record = await self.roster.report(worker_id, details, since=self.clock.now())
+        return WorkerState.ACTIVE if record is None else record.state
 
     async def worker_left(self, worker_id: str) -> None:
         """A worker shut down: it leaves the list at once rather than a minute later."""
@@ -624,7 +630,7 @@ class TaskService:
         """
         record = await self.backend.get_worker(worker_id)
         if record is None or record.last_seen < self.clock.now() - SEEN_WITHIN_S:
-            raise NotFound(f"no worker {worker_id} seen in the last {SEEN_WITHIN_S:.0f}s")
+            raise NotFound.of("worker", worker_id, qualifier=f"seen in the last {SEEN_WITHIN_S:.0f}s")
         return record
 
     async def pause_worker(self, worker_id: str) -> WorkerRecord:
@@ -642,7 +648,7 @@ class TaskService:
     async def _set_worker_paused(self, worker_id: str, paused: bool) -> WorkerRecord:
         record = await self.backend.set_worker_paused(worker_id, paused)
         if record is None:
-            raise NotFound(f"no worker {worker_id}")
+            raise NotFound.of("worker", worker_id)
         self.roster.changed(record)
         return record
 
@@ -723,7 +729,7 @@ class TaskService:
 
 
 def _no_schedule(name: str) -> NotFound:
-    return NotFound(f"schedule '{name}' not found")
+    return NotFound.of("schedule", name)
 
 
 def _queue_name(queue: str) -> str:

@@ -64,7 +64,7 @@ async def test_create_read_list_replace_and_delete(service: TaskService, clock: 
     assert [s.name for s in await service.schedules()] == ["a-first", "every-minute"]
 
     await service.delete_schedule("every-minute")
-    with pytest.raises(NotFound, match="schedule 'every-minute' not found"):
+    with pytest.raises(NotFound, match="no schedule every-minute"):
         await service.schedule("every-minute")
     events = [(e.name, e.schedule.name if e.schedule else None, e.queue) for e in await drain(service, cursor)]
     assert events == [

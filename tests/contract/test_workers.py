@@ -4,6 +4,7 @@ from taskline.backends.base import Backend
 from taskline.core.clock import FrozenClock
 from taskline.core.workers import WorkerDetails, WorkerRecord, WorkerState
 from taskline.maintenance.scheduler import Scheduler
+from tests.contract.test_events import drain
 
 FULL = WorkerDetails(
     host="box-1", pid=4242, queues=["high", "default"], types=["email"], concurrency=8, active=2, processed=5, failed=1
@@ -65,6 +66,18 @@ async def test_the_list_holds_workers_seen_since_a_time_by_id(backend: Backend, 
     assert [w.id for w in await backend.list_workers(seen_since=0)] == ["a", "b", "old"]
 
 
+async def test_the_count_is_the_list_s_length_without_reading_records(backend: Backend, clock: FrozenClock) -> None:
+    await backend.register_worker("old", WorkerDetails())
+    clock.advance(61)
+    await backend.register_worker("b", WorkerDetails())
+    await backend.register_worker("a", WorkerDetails(host="h"))
+    await backend.forget_worker("b")
+
+    assert await backend.count_workers(seen_since=clock.now() - 60) == 1
+    assert await backend.count_workers(seen_since=0) == 2
+    assert await backend.count_workers(seen_since=clock.now() + 1) == 0
+
+
 async def test_pause_and_resume_are_kept_across_sightings(backend: Backend) -> None:
     await backend.register_worker("w1", FULL)
 
@@ -123,3 +136,45 @@ async def test_the_scheduler_forgets_workers_gone_an_hour(backend: Backend, cloc
 
     assert report.workers_forgotten == 1
     assert [w.id for w in await backend.list_workers(seen_since=0)] == ["quiet"]
+
+
+async def test_a_sighting_begun_before_the_worker_left_does_not_bring_it_back(
+    backend: Backend, clock: FrozenClock
+) -> None:
+    began = clock.now()  # a heartbeat or poll comes in ...
+    await backend.register_worker("w1", FULL)
+    clock.advance(0.5)
+    assert await backend.forget_worker("w1") is True  # ... the worker says it left ...
+    clock.advance(0.5)
+
+    late = await backend.register_worker("w1", WorkerDetails(active=1), since=began)  # ... and it lands
+
+    assert late is None
+    assert await backend.get_worker("w1") is None
+    assert await backend.list_workers(seen_since=0) == []
+    assert await backend.count_workers(seen_since=0) == 0
+    assert await backend.set_worker_paused("w1", True) is None
+
+
+async def test_a_first_sighting_landing_after_the_worker_left_is_dropped(backend: Backend, clock: FrozenClock) -> None:
+    began = clock.now()
+    clock.advance(0.5)
+    assert await backend.forget_worker("w2") is False  # its first heartbeat had not landed yet
+
+    assert await backend.register_worker("w2", FULL, since=began) is None
+    assert await backend.get_worker("w2") is None
+
+
+async def test_a_worker_starting_again_after_it_left_joins_afresh(backend: Backend, clock: FrozenClock) -> None:
+    await backend.register_worker("w1", FULL)
+    await backend.set_worker_paused("w1", True)
+    clock.advance(1)
+    await backend.forget_worker("w1")
+    clock.advance(1)
+    cursor = await backend.event_cursor()
+
+    back = await backend.register_worker("w1", WorkerDetails(host="box-2"), since=clock.now())
+
+    assert back == WorkerRecord(id="w1", host="box-2", started_at=clock.now(), last_seen=clock.now())
+    assert [e.name.value for e in await drain(backend, cursor)] == ["worker.joined"]
+    assert [w.id for w in await backend.list_workers(seen_since=0)] == ["w1"]

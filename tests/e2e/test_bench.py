@@ -5,6 +5,7 @@ from pathlib import Path
 
 from tests.e2e.test_serve import taskline
 from tests.helpers.live import live_server
+from tests.helpers.proxy import cuttable_proxy
 
 
 def test_smoke_submits_drains_and_reports(tmp_path: Path) -> None:
@@ -44,3 +45,16 @@ def test_stress_reports_each_step(tmp_path: Path) -> None:
     assert [phase["concurrency"] for phase in report["phases"]] == [2, 4]
     assert report["submitted"] == sum(phase["submitted"] for phase in report["phases"]) > 0
     assert report["drain"]["completed"] == report["submitted"]
+
+
+def test_stress_opens_as_many_connections_as_its_concurrency(tmp_path: Path) -> None:
+    # Above the client's default pool of 100: each submitting coroutine has its own connection.
+    with live_server(tmp_path) as server, cuttable_proxy(server.port) as proxy:
+        run = taskline(
+            "bench", "stress", "--concurrency", "120", "--steps", "1", "--duration", "1", "--no-drain", "--json",
+            cwd=tmp_path, TASKLINE_SERVER=proxy.url,
+        )  # fmt: skip
+
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["errors"] == {}
+    assert proxy.most_open == 120

@@ -33,6 +33,7 @@ class CuttableProxy:
         self._listener: socket.socket | None = None
         self._threads: list[threading.Thread] = []
         self.refuse_websockets = False
+        self.most_open = 0  # the most forwarded connections alive at once so far
 
     @property
     def is_cut(self) -> bool:
@@ -96,6 +97,7 @@ class CuttableProxy:
                     _shut(upstream)
                     return
                 self._open.update((client, upstream))
+                self.most_open = max(self.most_open, len(self._open) // 2)
             # Only a proxy refusing WebSockets reads HTTP: otherwise bytes pass as they come.
             self._spawn(self._pump_http if self.refuse_websockets else self._pump, client, upstream)
             self._spawn(self._pump, upstream, client)

@@ -38,6 +38,7 @@ Access: TypeAlias = frozenset[Role] | None
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 _MARK = "__taskline_access__"
 _WEBSOCKET = "WEBSOCKET"  # the "method" a WebSocket route is listed under
+_CONVERTOR = re.compile(r"\{(\w+):\w+\}")  # a path parameter with its convertor named: {worker_id:segments}
 ROLE_SCOPE_KEY = "taskline.role"
 """Where the guard leaves the caller's role in the ASGI scope (see `caller_role`)."""
 ROUTE_SCOPE_KEY = "taskline.route"
@@ -186,8 +187,13 @@ class RouteAccess:
         return _NO_ROUTE
 
     def listing(self) -> list[tuple[str, str, Access]]:
-        """(method, path, access) of every route: what SECURITY.md and its tests read."""
-        return [(method, path, access) for methods, path, _, access in self._ordered for method in sorted(methods)]
+        """(method, path, access) of every route: what SECURITY.md and its tests read. Paths as
+        OpenAPI writes them: `{worker_id}`, not the router's `{worker_id:segments}`."""
+        return [
+            (method, _CONVERTOR.sub(r"{\1}", path), access)
+            for methods, path, _, access in self._ordered
+            for method in sorted(methods)
+        ]
 
 
 def _index(

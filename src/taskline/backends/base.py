@@ -201,14 +201,27 @@ class Backend(Protocol):
 
     # The worker registry (SPEC §3 "Admin", §5): global, not per queue.
 
-    async def register_worker(self, worker_id: str, details: WorkerDetails) -> WorkerRecord:
+    async def register_worker(
+        self, worker_id: str, details: WorkerDetails, *, since: float | None = None
+    ) -> WorkerRecord | None:
         """Record a sighting of a worker: creates it (active, started now) on first sight; the
         details given overwrite, those left None are kept; `last_seen` becomes now. Returns the
-        record, so the caller learns whether the worker is paused."""
+        record, so the caller learns whether the worker is paused.
+
+        `since` is when the request that saw the worker began (None: now). A sighting from a
+        request that began before the worker said it left (`forget_worker`) is stale, a poll or
+        heartbeat that was in flight as it shut down: nothing is recorded and None is returned,
+        so the worker does not come back as a ghost. A sighting that began later is a worker of
+        that id starting again: it joins afresh."""
         ...
 
     async def list_workers(self, *, seen_since: float) -> list[WorkerRecord]:
         """Workers last seen at or after `seen_since`, by id."""
+        ...
+
+    async def count_workers(self, *, seen_since: float) -> int:
+        """How many workers `list_workers` would list, counted by the store without reading a
+        record (`/api/v1/stats` asks on every dashboard refresh)."""
         ...
 
     async def get_worker(self, worker_id: str) -> WorkerRecord | None: ...
@@ -218,7 +231,8 @@ class Backend(Protocol):
         ...
 
     async def forget_worker(self, worker_id: str) -> bool:
-        """Delete a worker's record (it shut down); False if there was none."""
+        """Delete a worker's record (it shut down); False if there was none. Either way the time
+        it left is kept for `core.workers.DEPARTURE_KEPT_S`, which `register_worker`'s `since` is held to."""
         ...
 
     async def prune_workers(self, *, seen_before: float) -> int:

@@ -37,6 +37,7 @@ class Options:
     drain: bool
     payload_bytes: int
     as_json: bool
+    concurrency: int  # the most connections any phase uses: the client's pool holds that many
 
 
 def _run(profile: str, options: Options, phases: Phases) -> dict[str, Any]:
@@ -49,7 +50,9 @@ def _run(profile: str, options: Options, phases: Phases) -> dict[str, Any]:
     spec = {"type": "bench", "queue": queue, "payload": {"data": "x" * options.payload_bytes}}
 
     async def main() -> dict[str, Any]:
-        async with AsyncClient(url, key, retries=0) as client:  # a 429 is counted, not waited out
+        # A 429 is counted, not waited out; each submitting coroutine has a connection of its own
+        # (the client's pool would otherwise hold --concurrency above 100 to 100).
+        async with AsyncClient(url, key, retries=0, connections=options.concurrency) as client:
             done = await phases(client, spec)
         report = summarize(profile, queue, done)
         if options.drain and report["submitted"]:
@@ -97,7 +100,7 @@ def smoke(
     async def phases(client: AsyncClient, spec: dict[str, Any]) -> list[Phase]:
         return [await submit_phase(client, spec, count_slots(tasks), concurrency)]
 
-    report = _run("smoke", Options(server, api_key, True, 16, as_json), phases)
+    report = _run("smoke", Options(server, api_key, True, 16, as_json, concurrency), phases)
     if report["errors"] or report["submitted"] != tasks or report.get("drain", {}).get("completed") != tasks:
         raise typer.Exit(1)
 
@@ -118,7 +121,7 @@ def load(
     async def phases(client: AsyncClient, spec: dict[str, Any]) -> list[Phase]:
         return [await submit_phase(client, spec, rate_slots(rate, duration), concurrency)]
 
-    _run("load", Options(server, api_key, drain, payload_bytes, as_json), phases)
+    _run("load", Options(server, api_key, drain, payload_bytes, as_json, concurrency), phases)
 
 
 @bench.command()
@@ -138,7 +141,7 @@ def stress(
         levels = sorted({max(1, concurrency * (i + 1) // steps) for i in range(steps)})
         return [await submit_phase(client, spec, flat_out_slots(duration / len(levels)), n) for n in levels]
 
-    _run("stress", Options(server, api_key, drain, payload_bytes, as_json), phases)
+    _run("stress", Options(server, api_key, drain, payload_bytes, as_json, concurrency), phases)
 
 
 def register(app: typer.Typer) -> None:

@@ -122,7 +122,7 @@ async def submit_phase(client: AsyncClient, spec: dict[str, Any], slots: Slots, 
 
 async def drain(url: str, api_key: str | None, queue: str, concurrency: int) -> tuple[int, float]:
     """Lease and complete every pending task of `queue`, as HTTP workers; (completed, seconds)."""
-    transport = HttpTransport(url, api_key=api_key)
+    transport = HttpTransport(url, api_key=api_key, max_connections=concurrency)
     completed = 0
 
     async def worker(worker_id: str) -> None:

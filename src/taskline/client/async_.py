@@ -53,9 +53,11 @@ class ScheduleTaskOptions(TypedDict, total=False):
     webhook: str
 
 
-def open_engine(url: str, *, api_key: str | None, timeout_s: float, settings: Settings) -> Engine:
+def open_engine(
+    url: str, *, api_key: str | None, timeout_s: float, settings: Settings, max_connections: int = 100
+) -> Engine:
     if kind_of(url) == "http":
-        return HttpEngine(url, api_key=api_key, timeout_s=timeout_s)
+        return HttpEngine(url, api_key=api_key, timeout_s=timeout_s, max_connections=max_connections)
     return LocalEngine(url, settings=settings)
 
 
@@ -67,6 +69,7 @@ class AsyncClient:
         api_key: sent as `Authorization: Bearer`; default `TASKLINE_API_KEY` (HTTP only).
         timeout: seconds one HTTP request may take.
         retries: how many times a 429 or 503-with-Retry-After is retried, after waiting as told.
+        connections: HTTP connections open at once at most; more concurrent calls wait for one.
 
     `client.schedules` manages periodic schedules (`AsyncSchedules`).
     """
@@ -79,11 +82,14 @@ class AsyncClient:
         timeout: float = 30.0,
         retries: int = 3,
         settings: Settings | None = None,
+        connections: int = 100,
     ) -> None:
         settings = settings or Settings()
         self.url, api_key = target(url, api_key, settings)
         self.retries = retries
-        self._engine = open_engine(self.url, api_key=api_key, timeout_s=timeout, settings=settings)
+        self._engine = open_engine(
+            self.url, api_key=api_key, timeout_s=timeout, settings=settings, max_connections=connections
+        )
         self.schedules = AsyncSchedules(self)
 
     async def _call(self, request: Callable[[], Awaitable[T]]) -> T:

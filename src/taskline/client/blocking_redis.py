@@ -130,7 +130,7 @@ class BlockingRedisEngine:
         task_id = self._resolve(task_id)
         task = self._find(task_id)
         if task is None:
-            raise NotFound(f"no task {task_id}")
+            raise NotFound.of("task", task_id)
         return task
 
     def _find(self, task_id: str) -> Task | None:
@@ -184,7 +184,7 @@ class BlockingRedisEngine:
         if place is None:
             task = self._find(task_id)
             if task is None:
-                raise NotFound("no such task")
+                raise NotFound.of("task", task_id)
             place = (task.queue, task.type)
         keys = self._keys.queue(place[0])
         script = call(keys, place[1])

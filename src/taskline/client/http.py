@@ -16,8 +16,8 @@ from taskline.events.types import Event, Lagged
 
 
 class HttpEngine:
-    def __init__(self, url: str, *, api_key: str | None, timeout_s: float) -> None:
-        self._api = ApiConnection(url, api_key=api_key, timeout=timeout_s)
+    def __init__(self, url: str, *, api_key: str | None, timeout_s: float, max_connections: int = 100) -> None:
+        self._api = ApiConnection(url, api_key=api_key, timeout=timeout_s, max_connections=max_connections)
         self._api_key = api_key
         self._send = self._api.send
 

@@ -64,9 +64,15 @@ class Task:
         return None if self.started_at is None else self.started_at + self.timeout
 
     @property
+    def attempts_since_retry(self) -> int:
+        """Attempts made since the last manual retry (all of them if there was none): the
+        backoff's attempt number, so a task retried by hand starts again at the base delay."""
+        return self.attempts - self.retry_base
+
+    @property
     def may_retry(self) -> bool:
         """Whether a failure of the current attempt leaves a retry (max_retries counts from `retry_base`)."""
-        return self.attempts - self.retry_base <= self.max_retries
+        return self.attempts_since_retry <= self.max_retries
 
 
 TASK_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Task))

@@ -14,6 +14,10 @@ SEEN_WITHIN_S = 60.0
 FORGET_AFTER_S = 3600.0
 """Records unseen for this long are deleted; until then a returning worker keeps its pause."""
 
+DEPARTURE_KEPT_S = 300.0
+"""How long the time a worker said it left is kept: longer than any request in flight then
+can last (a poll waits at most 60 s), so none of them brings the worker back as a ghost."""
+
 
 class WorkerState(StrEnum):
     ACTIVE = "active"

@@ -8,6 +8,7 @@ routes and the worker registry's heartbeat and leave. The runner sees only this 
 from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any, Protocol
+from urllib.parse import quote
 
 import httpx
 
@@ -62,7 +63,7 @@ class LocalTransport:
         await self.service.release(task_id, token)
 
     async def worker_heartbeat(self, worker_id: str, details: WorkerDetails) -> WorkerState:
-        return (await self.service.worker_heartbeat(worker_id, details)).state
+        return await self.service.worker_heartbeat(worker_id, details)
 
     async def worker_left(self, worker_id: str) -> None:
         await self.service.worker_left(worker_id)
@@ -74,9 +75,10 @@ class LocalTransport:
 class HttpTransport:
     """The worker routes of a Taskline server (SPEC §3, plus release and the worker heartbeat)."""
 
-    def __init__(self, server: str, *, api_key: str | None = None) -> None:
+    def __init__(self, server: str, *, api_key: str | None = None, max_connections: int = 100) -> None:
         # Long polls hold a connection for up to a minute: the read timeout must outlast them.
-        self._api = ApiConnection(server, api_key=api_key, timeout=httpx.Timeout(10.0, read=90.0))
+        timeout = httpx.Timeout(10.0, read=90.0)
+        self._api = ApiConnection(server, api_key=api_key, timeout=timeout, max_connections=max_connections)
 
     async def poll(
         self, *, worker_id: str, queues: Sequence[str] | None, types: Sequence[str] | None, wait_s: float, max: int
@@ -112,14 +114,20 @@ class HttpTransport:
 
     async def worker_heartbeat(self, worker_id: str, details: WorkerDetails) -> WorkerState:
         body = {name: value for name, value in asdict(details).items() if value is not None}
-        answer = await self._api.call("POST", f"/api/v1/workers/{worker_id}/heartbeat", body=body)
+        answer = await self._api.call("POST", f"/api/v1/workers/{_segment(worker_id)}/heartbeat", body=body)
         return WorkerState(answer["state"])
 
     async def worker_left(self, worker_id: str) -> None:
-        await self._api.call("DELETE", f"/api/v1/workers/{worker_id}")
+        await self._api.call("DELETE", f"/api/v1/workers/{_segment(worker_id)}")
 
     async def close(self) -> None:
         await self._api.close()
+
+
+def _segment(value: str) -> str:
+    """`value` as one path segment: a worker id may hold `/`, `?`, `#` or spaces (the server's
+    worker routes take a `/` in the id, encoded or not)."""
+    return quote(value, safe="")
 
 
 def _outcome_json(outcome: Outcome) -> dict[str, Any]:

@@ -69,8 +69,8 @@ def test_create_replace_read_pause_resume_delete(http: httpx.Client, name: str, 
         assert response.status_code == 404
         assert response.json()["error"] == {
             "code": "not_found",
-            "message": f"schedule '{name}' not found",
-            "details": None,
+            "message": f"no schedule {name}",
+            "details": {"resource": "schedule", "id": name},
         }
 
 

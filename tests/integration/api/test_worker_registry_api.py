@@ -175,6 +175,33 @@ def test_a_worker_that_leaves_is_gone_at_once(http: httpx.Client, queue: str) ->
     assert http.get(f"/admin/workers/{worker_id}").status_code == 404
 
 
+def test_a_poll_waiting_as_its_worker_leaves_does_not_bring_it_back(server: LiveServer, queue: str) -> None:
+    worker_id = f"ghost-{queue}"
+    results: list[httpx.Response] = []
+
+    def wait_for_work() -> None:
+        with server.client() as http:
+            results.append(poll(http, worker_id, queue, wait=30))
+
+    waiter = threading.Thread(target=wait_for_work)
+    waiter.start()
+    with server.client() as http:
+        wait_until(lambda: worker_id in listed(http), what="the poll to register its worker")
+        assert http.delete(f"/api/v1/workers/{worker_id}").status_code == 204
+        # The task wakes the poll, which looks at its worker again before it leases: that
+        # sighting began before the worker left, so it is not recorded.
+        task = submit(http, queue)
+        waiter.join(timeout=20)
+
+        assert not waiter.is_alive()
+        assert results[0].json()["tasks"][0]["id"] == task["id"]
+        assert worker_id not in listed(http)
+        assert http.get(f"/admin/workers/{worker_id}").status_code == 404
+        # A poll that begins now is the worker starting again.
+        poll(http, worker_id, queue)
+        assert worker_id in listed(http)
+
+
 def test_stats_counts_the_workers_seen(http: httpx.Client, queue: str) -> None:
     before = http.get("/api/v1/stats").json()["workers"]
     poll(http, f"counted-a-{queue}", queue)

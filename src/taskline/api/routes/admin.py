@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
+import taskline.api.paths  # noqa: F401  (registers the `segments` path convertor)
 from taskline.api.auth import ADMINS
 from taskline.api.body import read_options
 from taskline.api.deps import service_of
@@ -31,7 +32,7 @@ async def workers(request: Request) -> Response:
     return JSONResponse({"workers": [worker_json(w) for w in await service_of(request).workers()]})
 
 
-@router.get("/workers/{worker_id}", summary="One worker seen in the last minute")
+@router.get("/workers/{worker_id:segments}", summary="One worker seen in the last minute")
 @requires(ADMINS)
 async def worker(request: Request, worker_id: WorkerId) -> Response:
     """`{"workers": [worker]}`, the list's shape (SPEC §3 gives one for both); 404 when no
@@ -39,7 +40,7 @@ async def worker(request: Request, worker_id: WorkerId) -> Response:
     return JSONResponse({"workers": [worker_json(await service_of(request).worker(worker_id))]})
 
 
-@router.post("/workers/{worker_id}/pause", summary="The worker takes no new tasks and finishes what it has")
+@router.post("/workers/{worker_id:segments}/pause", summary="The worker takes no new tasks and finishes what it has")
 @requires(ADMINS)
 async def pause_worker(request: Request, worker_id: WorkerId) -> Response:
     """`{"workers": [worker]}` with state `paused`; the worker stops taking tasks within a
@@ -47,7 +48,7 @@ async def pause_worker(request: Request, worker_id: WorkerId) -> Response:
     return JSONResponse({"workers": [worker_json(await service_of(request).pause_worker(worker_id))]})
 
 
-@router.post("/workers/{worker_id}/resume", summary="A paused worker takes tasks again")
+@router.post("/workers/{worker_id:segments}/resume", summary="A paused worker takes tasks again")
 @requires(ADMINS)
 async def resume_worker(request: Request, worker_id: WorkerId) -> Response:
     """`{"workers": [worker]}` with state `active`, within a second. 404 if the registry has

@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
+import taskline.api.paths  # noqa: F401  (registers the `segments` path convertor)
 from taskline.api.auth import WORKERS
 from taskline.api.closing import unless_abandoned
 from taskline.api.deps import service_of
@@ -182,18 +183,20 @@ async def release(request: Request, task_id: TaskId, body: ReleaseBody) -> Respo
     return JSONResponse(task_json(await service_of(request).release(task_id, body.token)))
 
 
-@router.post("/workers/{worker_id}/heartbeat", summary="Report this worker to the registry; learn if it is paused")
+@router.post(
+    "/workers/{worker_id:segments}/heartbeat", summary="Report this worker to the registry; learn if it is paused"
+)
 @requires(WORKERS)
 async def worker_heartbeat(request: Request, worker_id: WorkerId, body: WorkerReportBody) -> Response:
     """An addition to SPEC §3 for "workers register and heartbeat" (SPEC §5): a worker sends
     its details about once a second (any field left out keeps its last value) and gets
     200 `{"state": "active" | "paused"}`. A paused worker takes no new tasks and finishes
     what it has. Polling alone also registers a worker, without these details."""
-    record = await service_of(request).worker_heartbeat(worker_id, body.details())
-    return JSONResponse({"state": record.state.value})
+    state = await service_of(request).worker_heartbeat(worker_id, body.details())
+    return JSONResponse({"state": state.value})
 
 
-@router.delete("/workers/{worker_id}", status_code=204, summary="Say this worker has shut down")
+@router.delete("/workers/{worker_id:segments}", status_code=204, summary="Say this worker has shut down")
 @requires(WORKERS)
 async def worker_left(request: Request, worker_id: WorkerId) -> Response:
     """An addition to SPEC §3: a worker shutting down leaves `/admin/workers` at once instead of

@@ -195,7 +195,7 @@ class RedisBackend:
     async def _read(self, task_id: str) -> Task:
         task = await self._inspector.get(task_id)
         if task is None:
-            raise NotFound("no such task")
+            raise NotFound.of("task", task_id)
         return task
 
     async def _on_task(self, task_id: str, call: Callable[[QueueKeys, str], Awaitable[T]]) -> T:
@@ -263,7 +263,7 @@ class RedisBackend:
         """The backoff before the next attempt (one jitter draw per failed attempt)."""
         if retry_after_s is not None:
             return to_ms(retry_after_s)
-        return to_ms(self._config.backoff.delay_s(task.attempts, self._rng.random()))
+        return to_ms(self._config.backoff.delay_s(task.attempts_since_retry, self._rng.random()))
 
     async def fail(
         self, task_id: str, token: str, *, error: str, retry: bool = True, retry_after_s: float | None = None
@@ -403,11 +403,17 @@ class RedisBackend:
 
     # --- the worker registry ------------------------------------------------------------
 
-    async def register_worker(self, worker_id: str, details: WorkerDetails) -> WorkerRecord:
-        return await self._registry.register(worker_id, details, self._now_ms())
+    async def register_worker(
+        self, worker_id: str, details: WorkerDetails, *, since: float | None = None
+    ) -> WorkerRecord | None:
+        now_ms = self._now_ms()
+        return await self._registry.register(worker_id, details, now_ms, now_ms if since is None else to_ms(since))
 
     async def list_workers(self, *, seen_since: float) -> list[WorkerRecord]:
         return await self._registry.seen_since(to_ms(seen_since))
+
+    async def count_workers(self, *, seen_since: float) -> int:
+        return await self._registry.count_seen_since(to_ms(seen_since))
 
     async def get_worker(self, worker_id: str) -> WorkerRecord | None:
         return await self._registry.get(worker_id)

@@ -11,7 +11,7 @@ import orjson
 
 from taskline.backends.redis.codec import from_ms
 from taskline.backends.redis.context import RedisContext
-from taskline.core.workers import WorkerDetails, WorkerRecord, WorkerState
+from taskline.core.workers import DEPARTURE_KEPT_S, WorkerDetails, WorkerRecord, WorkerState
 
 BATCH = 500
 _LISTS = frozenset({"queues", "types"})
@@ -28,7 +28,8 @@ def _details_args(details: WorkerDetails) -> list[str | int | float]:
 
 
 def _record(worker_id: str, flat: list[bytes]) -> WorkerRecord | None:
-    """The record from HGETALL's flat reply (a script's) or None when the hash is empty."""
+    """The record from HGETALL's flat reply (a script's) or None when the hash is empty (or a
+    stale sighting was dropped)."""
     if not flat:
         return None
     return _from_hash(worker_id, dict(zip(flat[::2], flat[1::2], strict=True)))
@@ -59,23 +60,28 @@ class WorkerRegistry:
         self._ctx = ctx
         self._keys = ctx.keys
 
-    async def register(self, worker_id: str, details: WorkerDetails, now_ms: int) -> WorkerRecord:
+    async def register(self, worker_id: str, details: WorkerDetails, now_ms: int, since_ms: int) -> WorkerRecord | None:
+        """The sighting, or None if it began before the worker said it left (register_worker.lua)."""
         keys = [self._keys.workers_seen, self._keys.worker(worker_id), self._keys.worker_events]
-        flat = await self._ctx.scripts.run("register_worker", keys, [worker_id, now_ms, *_details_args(details)])
-        record = _record(worker_id, flat)
-        assert record is not None  # the script has just written it
-        return record
+        args = [worker_id, now_ms, since_ms, *_details_args(details)]
+        return _record(worker_id, await self._ctx.scripts.run("register_worker", keys, args))
 
     async def seen_since(self, seen_since_ms: int) -> list[WorkerRecord]:
         (ids,) = await self._ctx.pipeline([("zrangebyscore", (self._keys.workers_seen, seen_since_ms, "+inf"))])
         names = sorted(i.decode() for i in ids)
         hashes = await self._ctx.pipeline([("hgetall", (self._keys.worker(n),)) for n in names])
         # A worker forgotten between the two reads has an empty hash: it is gone, leave it out.
-        return [_from_hash(n, h) for n, h in zip(names, hashes, strict=True) if h]
+        return [_from_hash(n, h) for n, h in zip(names, hashes, strict=True) if b"started_ms" in h]
+
+    async def count_seen_since(self, seen_since_ms: int) -> int:
+        """ZCOUNT of the sightings: O(log n), no hash read."""
+        (count,) = await self._ctx.pipeline([("zcount", (self._keys.workers_seen, seen_since_ms, "+inf"))])
+        return int(count)
 
     async def get(self, worker_id: str) -> WorkerRecord | None:
         (stored,) = await self._ctx.pipeline([("hgetall", (self._keys.worker(worker_id),))])
-        return _from_hash(worker_id, stored) if stored else None
+        # Only `said_left_ms` in it: the worker said it left (forget_workers.lua).
+        return _from_hash(worker_id, stored) if b"started_ms" in stored else None
 
     async def set_paused(self, worker_id: str, paused: bool, now_ms: int) -> WorkerRecord | None:
         state = WorkerState.PAUSED if paused else WorkerState.ACTIVE
@@ -86,7 +92,7 @@ class WorkerRegistry:
     async def forget(self, worker_ids: list[str], *, now_ms: int, seen_before_ms: int | None = None) -> int:
         """Delete the records of `worker_ids` (only those last seen before `seen_before_ms`, if given)."""
         before = "" if seen_before_ms is None else seen_before_ms
-        return await self._in_batches("forget_workers", worker_ids, [before, now_ms])
+        return await self._in_batches("forget_workers", worker_ids, [before, now_ms, int(DEPARTURE_KEPT_S * 1000)])
 
     async def prune(self, seen_before_ms: int, now_ms: int) -> int:
         """Forget the workers last seen before `seen_before_ms`."""

@@ -173,12 +173,15 @@ def _translate(error: redis_errors.ResponseError) -> Exception | None:
 
 
 def error_for(code: str, detail: str = "") -> Exception | None:
-    """The exception an error code of a script means (None: not one of ours)."""
+    """The exception an error code of a script means (None: not one of ours); `detail` is what
+    follows the code: a task's state for INVALID_STATE, the task's id for NOT_FOUND."""
     kind = _REPLIES.get(code)
     if kind is None:
         return None
     if kind is InvalidTransition:
         return InvalidTransition(f"a {detail.split()[0] if detail else 'finished'} task does not allow that")
+    if kind is NotFound and detail:  # NOT_FOUND <task id>: every script's NOT_FOUND is a task's
+        return NotFound.of("task", detail)
     return kind(_MESSAGES[code])
 
 

@@ -82,7 +82,7 @@ class Settler:
                 assert place is not None
                 items.append(_Item(i, outcome, place[0], None))
             elif (task := read[outcome.task_id]) is None:
-                results[i] = Settled(outcome.task_id, refused=NotFound(f"no task {outcome.task_id}"))
+                results[i] = Settled(outcome.task_id, refused=NotFound.of("task", outcome.task_id))
             else:
                 items.append(_Item(i, outcome, task.queue, task))
         return items
@@ -172,7 +172,7 @@ class Settler:
             # Settled or refused, the lease is not this process's any more (a retry leased again,
             # in this script's lease below too, is remembered again as it is decoded).
             self._ctx.catalog.settled(task_id)
-            refused = error_for(state)
+            refused = error_for(state, task_id)
             if isinstance(refused, NotFound | LeaseLost):
                 results[item.index] = Settled(task_id, refused=refused)
             else:

@@ -66,6 +66,7 @@ class SqliteBackend:
         self._tx = transitions
         self._hub = hub
         self._buckets = buckets
+        self._departures = registry.Departures()  # the writer's alone, as the registry's writes are
 
     @classmethod
     async def open(
@@ -200,12 +201,19 @@ class SqliteBackend:
 
     # -- the worker registry --------------------------------------------------------------
 
-    async def register_worker(self, worker_id: str, details: WorkerDetails) -> WorkerRecord:
+    async def register_worker(
+        self, worker_id: str, details: WorkerDetails, *, since: float | None = None
+    ) -> WorkerRecord | None:
         now_ms = to_ms(self._clock.now())
-        return await self._writer.run(partial(registry.register, worker_id=worker_id, details=details, now_ms=now_ms))
+        since_ms = now_ms if since is None else to_ms(since)
+        sighting = partial(registry.register, departures=self._departures, worker_id=worker_id, details=details)
+        return await self._writer.run(partial(sighting, now_ms=now_ms, since_ms=since_ms))
 
     async def list_workers(self, *, seen_since: float) -> list[WorkerRecord]:
         return await self._reader.run(partial(registry.seen_since, seen_since_ms=to_ms(seen_since)))
+
+    async def count_workers(self, *, seen_since: float) -> int:
+        return await self._reader.run(partial(registry.count_seen_since, seen_since_ms=to_ms(seen_since)))
 
     async def get_worker(self, worker_id: str) -> WorkerRecord | None:
         return await self._reader.run(partial(registry.get, worker_id=worker_id))
@@ -214,7 +222,10 @@ class SqliteBackend:
         return await self._writer.run(partial(registry.set_paused, worker_id=worker_id, paused=paused))
 
     async def forget_worker(self, worker_id: str) -> bool:
-        return await self._writer.run(partial(registry.forget, worker_id=worker_id))
+        now_ms = to_ms(self._clock.now())
+        return await self._writer.run(
+            partial(registry.forget, departures=self._departures, worker_id=worker_id, now_ms=now_ms)
+        )
 
     async def prune_workers(self, *, seen_before: float) -> int:
         return await self._writer.run(partial(registry.prune, seen_before_ms=to_ms(seen_before)))

@@ -49,6 +49,7 @@ class Queries:
     ping: str
     register_worker: str
     workers_seen_since: str
+    count_workers_seen_since: str
     get_worker: str
     set_worker_paused: str
     forget_worker: str

@@ -184,6 +184,9 @@ RETURNING *;
 -- name: workers_seen_since
 SELECT * FROM workers WHERE last_seen_ms >= ? ORDER BY id;
 
+-- name: count_workers_seen_since
+SELECT COUNT(*) FROM workers WHERE last_seen_ms >= ?;
+
 -- name: get_worker
 SELECT * FROM workers WHERE id = ?;
 

@@ -2,6 +2,10 @@
 
 Writes are `Writer` operations (one savepoint each); reads run on the `Reader`'s connection.
 Each write announces what it changed (worker.joined, .left, .paused, .resumed).
+
+When a worker said it left is kept in `Departures`, in memory: a SQLite file has one writing
+process, the server whose requests could be in flight, so the mark needs to outlive only them
+(`DEPARTURE_KEPT_S`), not the process, and needs no column of its own.
 """
 
 import sqlite3
@@ -11,8 +15,31 @@ import orjson
 
 from taskline.backends.sqlite.queries import QUERIES as Q
 from taskline.backends.sqlite.writer import Wakeups
-from taskline.core.workers import WorkerDetails, WorkerRecord, WorkerState
+from taskline.core.workers import DEPARTURE_KEPT_S, WorkerDetails, WorkerRecord, WorkerState
 from taskline.events.types import EventName
+
+
+class Departures:
+    """When each worker said it left (ms), for `DEPARTURE_KEPT_S`; used by the writer alone."""
+
+    def __init__(self) -> None:
+        self._left_ms: dict[str, int] = {}
+
+    def left(self, worker_id: str, now_ms: int) -> None:
+        kept_since = now_ms - int(DEPARTURE_KEPT_S * 1000)
+        self._left_ms = {w: at for w, at in self._left_ms.items() if at >= kept_since}
+        self._left_ms[worker_id] = now_ms
+
+    def stale(self, worker_id: str, since_ms: int) -> bool:
+        """Whether a sighting from a request begun at `since_ms` predates the worker's leaving;
+        a later one is the worker starting again, and clears the mark."""
+        left_ms = self._left_ms.get(worker_id)
+        if left_ms is None:
+            return False
+        if since_ms < left_ms:
+            return True
+        del self._left_ms[worker_id]
+        return False
 
 
 def _decode(row: sqlite3.Row) -> WorkerRecord:
@@ -37,9 +64,19 @@ def _list_json(names: list[str] | None) -> str | None:
 
 
 def register(
-    conn: sqlite3.Connection, wakeups: Wakeups, *, worker_id: str, details: WorkerDetails, now_ms: int
-) -> WorkerRecord:
-    """A sighting; a new worker, or one back after it had left, joins."""
+    conn: sqlite3.Connection,
+    wakeups: Wakeups,
+    *,
+    departures: Departures,
+    worker_id: str,
+    details: WorkerDetails,
+    now_ms: int,
+    since_ms: int,
+) -> WorkerRecord | None:
+    """A sighting; a new worker, or one back after it had left, joins. None: the sighting's
+    request began before the worker said it left, and is dropped (no ghost)."""
+    if departures.stale(worker_id, since_ms):
+        return None
     before = conn.execute(Q.get_worker, (worker_id,)).fetchone()
     params: dict[str, Any] = {
         "id": worker_id,
@@ -78,7 +115,10 @@ def _gone(wakeups: Wakeups, rows: list[sqlite3.Row]) -> int:
     return len(rows)
 
 
-def forget(conn: sqlite3.Connection, wakeups: Wakeups, *, worker_id: str) -> bool:
+def forget(conn: sqlite3.Connection, wakeups: Wakeups, *, departures: Departures, worker_id: str, now_ms: int) -> bool:
+    """The worker said it left: its row goes, and when it left is kept (known or not: its first
+    heartbeat may still be on its way)."""
+    departures.left(worker_id, now_ms)
     return _gone(wakeups, conn.execute(Q.forget_worker, (worker_id,)).fetchall()) > 0
 
 
@@ -95,6 +135,12 @@ def depart(conn: sqlite3.Connection, wakeups: Wakeups, *, seen_before_ms: int, n
 
 def seen_since(conn: sqlite3.Connection, *, seen_since_ms: int) -> list[WorkerRecord]:
     return [_decode(row) for row in conn.execute(Q.workers_seen_since, (seen_since_ms,))]
+
+
+def count_seen_since(conn: sqlite3.Connection, *, seen_since_ms: int) -> int:
+    """A count over the index on last_seen_ms (workers_by_last_seen): no row is read."""
+    (count,) = conn.execute(Q.count_workers_seen_since, (seen_since_ms,)).fetchone()
+    return int(count)
 
 
 def get(conn: sqlite3.Connection, *, worker_id: str) -> WorkerRecord | None:

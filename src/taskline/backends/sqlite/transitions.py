@@ -73,7 +73,7 @@ class Transitions:
     def _load(self, conn: sqlite3.Connection, task_id: str) -> Task:
         row = conn.execute(Q.get_task, (task_id,)).fetchone()
         if row is None:
-            raise NotFound(f"no task {task_id}")
+            raise NotFound.of("task", task_id)
         return decode(row)
 
     def _save(self, conn: sqlite3.Connection, task: Task) -> Task:
@@ -123,7 +123,7 @@ class Transitions:
         task.lease_expires_at = None
         if target is S.RETRYING:
             jitter = self._rng.random()
-            backoff_s = self._config.backoff.delay_s(task.attempts, jitter)
+            backoff_s = self._config.backoff.delay_s(task.attempts_since_retry, jitter)
             task.due_at = now + (retry_after_s if retry_after_s is not None else backoff_s)
         else:
             task.completed_at = now

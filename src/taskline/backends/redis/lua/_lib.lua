@@ -78,7 +78,7 @@ end
 local function leased_task(tasks_key, id, token)
   local task = load_task(tasks_key, id)
   if not task then
-    return nil, redis.error_reply('NOT_FOUND')
+    return nil, redis.error_reply('NOT_FOUND ' .. id)
   end
   if task.state ~= 'running' or task.lease_token ~= token then
     return nil, redis.error_reply('LEASE_LOST')
@@ -328,7 +328,7 @@ end
 local function complete_task(ev, q, id, token, now, result)
   local task = load_task(ev.tasks, id)
   if not task then
-    return nil, redis.error_reply('NOT_FOUND')
+    return nil, redis.error_reply('NOT_FOUND ' .. id)
   end
   if task.lease_token ~= token then
     return nil, redis.error_reply('LEASE_LOST')

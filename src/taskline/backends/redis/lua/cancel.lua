@@ -4,7 +4,7 @@
 -- KEYS[7] taskline:{q}:events  KEYS[8] taskline:{q}:metrics
 -- KEYS[9] taskline:{q}:outbox  KEYS[10] taskline:{q}:deliveries  KEYS[11] taskline:{q}:archive
 -- ARGV[1] task id  ARGV[2] now_ms
--- Returns the record. Error reply NOT_FOUND | INVALID_STATE <state> (the task is terminal).
+-- Returns the record. Error reply NOT_FOUND <id> | INVALID_STATE <state> (the task is terminal).
 local tasks_key, counts_key, scheduled_key, retrying_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local cancelled_key, pending_key = KEYS[5], KEYS[6]
 local id, now = ARGV[1], tonumber(ARGV[2])
@@ -12,7 +12,7 @@ local ev = {tasks = KEYS[1], events = KEYS[7], metrics = KEYS[8], outbox = KEYS[
   archive = KEYS[11]}
 local task = load_task(tasks_key, id)
 if not task then
-  return redis.error_reply('NOT_FOUND')
+  return redis.error_reply('NOT_FOUND ' .. id)
 end
 if is_terminal(task.state) then
   return redis.error_reply('INVALID_STATE ' .. task.state)

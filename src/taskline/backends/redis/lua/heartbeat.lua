@@ -2,7 +2,7 @@
 -- KEYS[1] taskline:{q}:tasks  KEYS[2] taskline:{q}:running  KEYS[3] taskline:{q}:events
 -- KEYS[4] taskline:{q}:metrics
 -- ARGV[1] task id  ARGV[2] lease token  ARGV[3] now_ms  ARGV[4] lease_ms  ARGV[5] progress ('' keep)
--- Returns {lease_expires_ms, cancel_requested (0|1)}; error reply NOT_FOUND | LEASE_LOST.
+-- Returns {lease_expires_ms, cancel_requested (0|1)}; error reply NOT_FOUND <id> | LEASE_LOST.
 local tasks_key, running_key = KEYS[1], KEYS[2]
 local id, token, now, lease_ms = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local task, refused = leased_task(tasks_key, id, token)

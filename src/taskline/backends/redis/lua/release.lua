@@ -6,7 +6,7 @@
 -- KEYS[8] taskline:{q}:outbox  KEYS[9] taskline:{q}:deliveries  KEYS[10] taskline:{q}:archive
 -- ARGV[1] task id  ARGV[2] lease token  ARGV[3] now_ms  ARGV[4..7] order-key offsets of
 --   priorities 0..3  ARGV[8] wake channel  ARGV[9] queue name
--- Returns the record. Error reply NOT_FOUND | LEASE_LOST.
+-- Returns the record. Error reply NOT_FOUND <id> | LEASE_LOST.
 local tasks_key, counts_key, running_key, cancelled_key, pending_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local id, token, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local ev = {tasks = KEYS[1], events = KEYS[6], metrics = KEYS[7], outbox = KEYS[8], deliveries = KEYS[9],

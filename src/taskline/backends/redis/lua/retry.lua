@@ -5,12 +5,12 @@
 -- KEYS[6] taskline:{q}:events  KEYS[7] taskline:{q}:metrics
 -- ARGV[1] task id  ARGV[2] now_ms  ARGV[3] encoded new payload ('' keep)  ARGV[4..7] order-key
 --   offsets of priorities 0..3  ARGV[8] wake channel  ARGV[9] queue name
--- Returns the record. Error reply NOT_FOUND | INVALID_STATE <state>.
+-- Returns the record. Error reply NOT_FOUND <id> | INVALID_STATE <state>.
 local tasks_key, counts_key, failed_key, cancelled_key, pending_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local id, now = ARGV[1], tonumber(ARGV[2])
 local task = load_task(tasks_key, id)
 if not task then
-  return redis.error_reply('NOT_FOUND')
+  return redis.error_reply('NOT_FOUND ' .. id)
 end
 if task.state ~= 'failed' and task.state ~= 'cancelled' then
   return redis.error_reply('INVALID_STATE ' .. task.state)

@@ -36,8 +36,9 @@ for b = 9, 8 + 7 * n, 7 do
       ARGV[b + 5] == '1', tonumber(ARGV[b + 6]))
   end
   if not raw then
-    -- The error reply's code (Redis 7 prefixes 'ERR '), for this outcome alone.
-    state = (string.gsub(state.err, '^ERR ', ''))
+    -- The error reply's code alone (Redis 7 prefixes 'ERR '; NOT_FOUND is followed by the id,
+    -- which the caller has), for this outcome alone.
+    state = string.match((string.gsub(state.err, '^ERR ', '')), '^%S+')
   end
   retrying = retrying or state == 'retrying'
   states[#states + 1] = state
