@@ -43,6 +43,9 @@ def test_node_and_the_packages_are_there() -> None:
     assert (CLIENT / "node_modules" / ".bin" / "tsc").exists(), "no packages in clients/typescript: make clients-deps"
 
 
+# ~15 s alone; a 2-core machine running other suites beside it (`make test-clients` builds Go and
+# TypeScript on the other xdist worker) has taken over 120 s, pytest-timeout's default.
+@pytest.mark.timeout(300)
 def test_npm_test_passes_against_a_live_server(server: LiveServer) -> None:
     env = node_env(
         TASKLINE_SERVER=server.url,
