@@ -6,17 +6,15 @@ than skipping (tests/helpers/golang.py).
 """
 
 import re
-import signal
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 
+from tests.helpers.examples import example_worker
 from tests.helpers.golang import GO_CLIENT, build_examples, go_env, run_go
-from tests.helpers.live import LiveServer, live_server, wait_until
+from tests.helpers.live import LiveServer, live_server
 
 ADMIN_KEY, PRODUCER_KEY = "go-admin", "go-producer"
 EXAMPLES = ("examples/worker/main.go", "examples/producer/main.go")
@@ -80,27 +78,13 @@ def test_the_readme_examples_work_as_printed(server: LiveServer, tmp_path: Path)
     )
     programs = build_examples(tmp_path / "bin", module=tmp_path)
     env = go_env(TASKLINE_SERVER=server.url, TASKLINE_API_KEY=ADMIN_KEY)
-    log = tmp_path / "worker.log"
-    with log.open("wb") as out:
-        worker = subprocess.Popen([programs["worker"]], env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        with server.client(ADMIN_KEY) as http:
-            wait_until(lambda: _go_workers(http), what="the Go worker to register")
-            producer = subprocess.run([programs["producer"]], env=env, capture_output=True, text=True, timeout=90)
-            assert producer.returncode == 0, producer.stderr + log.read_text()
-            assert producer.stdout == "hello Ada\n"
-            task = http.get("/api/v1/tasks", params={"type": "hello", "state": "completed"}).json()["tasks"][0]
-            assert task["result"] == {"greeting": "hello Ada", "by": "go"}
-
-            worker.send_signal(signal.SIGTERM)  # a graceful stop: exit 0, and gone from the registry at once
-            assert worker.wait(timeout=30) == 0, log.read_text()
-            assert _go_workers(http) == []
-    finally:
-        if worker.poll() is None:
-            worker.kill()
-            worker.wait()
-
-
-def _go_workers(http: httpx.Client) -> list[dict[str, Any]]:
-    workers = http.get("/admin/workers").json()["workers"]
-    return [w for w in workers if w["types"] == ["hello"]]
+    with (
+        server.client(ADMIN_KEY) as http,
+        example_worker([programs["worker"]], http=http, env=env, log=tmp_path / "worker.log") as worker,
+    ):
+        producer = subprocess.run([programs["producer"]], env=env, capture_output=True, text=True, timeout=90)
+        assert producer.returncode == 0, producer.stderr + worker.output()
+        assert producer.stdout == "hello Ada\n"
+        task = http.get("/api/v1/tasks", params={"type": "hello", "state": "completed"}).json()["tasks"][0]
+        assert task["result"] == {"greeting": "hello Ada", "by": "go"}
+        worker.stop()  # SIGTERM: exit 0 and gone from the registry at once

@@ -1,17 +1,20 @@
 """One batch shared by workers in three languages on one live server: the Python worker
 (`taskline worker`), and the TypeScript and Go worker examples as their READMEs print them
-(clients/typescript/examples/worker.mjs after `npm run build`, clients/go/examples/worker).
+(clients/typescript/examples/worker.mjs with the package built, clients/go/examples/worker).
 
 With all three registered, one bulk of `hello` tasks is submitted: every task completes exactly
-once (one attempt, one `task.completed` event) and each language completes some. A machine
-without Node or Go fails here rather than skipping (`make clients-deps` installs them).
+once (one attempt, one `task.completed` event) and each language completes some. That last part
+is made certain, not likely (the handlers are instant, so one worker could drain the batch before
+another's poll returns): each worker reaches the server through a proxy of its own that, once
+its worker has leased tasks, holds that worker's every further request until all three have
+leased some. A machine without Node or Go fails here rather than skipping (`make clients-deps`).
 """
 
+import asyncio
 import json
-import os
 import shutil
-import signal
-import subprocess
+import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -21,31 +24,29 @@ from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 from websockets.sync.client import ClientConnection, connect
 
+from tests.helpers.examples import example_worker, registered
 from tests.helpers.golang import build_examples
-from tests.helpers.live import REPO_ROOT, LiveServer, live_server, stop, wait_until, worker_process
+from tests.helpers.live import REPO_ROOT, LiveServer, live_server
+from tests.helpers.node import TS_CLIENT, built_package, node_env, node_executable
+from tests.helpers.servers import free_port
 
-TYPESCRIPT = REPO_ROOT / "clients" / "typescript"
 KEYS = {"admin": "shared-admin-key", "worker": "shared-worker-key"}
-LANGUAGES = {"python", "typescript", "go"}
-BATCH = 300  # enough that a language whose poll comes a moment late still finds tasks left
+LANGUAGES = ("python", "typescript", "go")
+# Larger than what two workers can lease before the gate holds them (one poll each: at most their
+# concurrency, 4 and 10 here, and never past a poll's 100), so tasks are left for the third.
+BATCH = 300
+PYTHON_WORKER = ("tests.clients.hello", "--concurrency", "4")
 
 
 @pytest.fixture(scope="module")
-def typescript_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The package built by `npm run build`, in a copy with node_modules linked: the TypeScript
-    client's own test builds clients/typescript/dist too, and may run at the same time (xdist).
-    The example's `import "@taskline/client"` resolves to the copy's dist, as a package's own
-    name does inside the package."""
-    assert shutil.which("node") is not None, "Node is missing: `make clients-deps`"
-    assert (TYPESCRIPT / "node_modules").is_dir(), "no packages in clients/typescript: `make clients-deps`"
-    copy = tmp_path_factory.mktemp("typescript") / "typescript"
-    shutil.copytree(TYPESCRIPT, copy, ignore=shutil.ignore_patterns("node_modules", "dist", "build"), symlinks=True)
-    (copy / "node_modules").symlink_to(TYPESCRIPT / "node_modules", target_is_directory=True)
-    build = subprocess.run(["npm", "run", "build"], cwd=copy, capture_output=True, text=True, timeout=300)
-    assert build.returncode == 0, build.stdout + build.stderr
-    return copy
+def typescript_app(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The README's worker example beside the package it imports, built for this test alone."""
+    app = built_package(tmp_path_factory.mktemp("typescript") / "app")
+    shutil.copy(TS_CLIENT / "examples" / "worker.mjs", app)
+    return app
 
 
 @pytest.fixture(scope="module")
@@ -55,27 +56,74 @@ def go_worker(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_examples(tmp_path_factory.mktemp("go"))["worker"]
 
 
-@contextmanager
-def child(argv: list[str], *, cwd: Path, env: dict[str, str], log: Path) -> Iterator["subprocess.Popen[bytes]"]:
-    """A worker example's process, its output in `log`; SIGTERM (then SIGKILL) on exit if still there."""
-    with log.open("wb") as out:
-        process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        yield process
-    finally:
-        stop(process)
+class LeaseGate:
+    """A reverse proxy to `target` per worker (`urls[name]`). Once a worker has leased tasks (a
+    poll or an outcome report that brought some), its proxy holds each further request of that
+    worker until every worker has leased some; from then on everything passes. A worker that
+    leased first cannot drain the batch while another's poll is on its way: each language is
+    certain to get tasks, whatever the timing."""
 
+    _DROP = frozenset({"host", "content-length", "transfer-encoding", "connection", "content-encoding"})
 
-def example_env(server: LiveServer) -> dict[str, str]:
-    """What the examples read: TASKLINE_SERVER and TASKLINE_API_KEY (a worker's key)."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("TASKLINE_")}
-    return {**clean, "TASKLINE_SERVER": server.url, "TASKLINE_API_KEY": KEYS["worker"], "NO_COLOR": "1"}
+    def __init__(self, target: str, names: tuple[str, ...]) -> None:
+        self.target = target
+        self.names = names
+        self.ports = {name: free_port() for name in names}
+        self.urls = {name: f"http://127.0.0.1:{port}" for name, port in self.ports.items()}
+        self.leased: set[str] = set()
+        self.held = 0  # requests that waited at the gate (for a failure's message)
+        self._loop = asyncio.new_event_loop()
+        self._all_leased = asyncio.Event()
+        self._servers: list[uvicorn.Server] = []
+        self._thread = threading.Thread(target=self._loop.run_until_complete, args=(self._serve(),), daemon=True)
 
+    @contextmanager
+    def running(self) -> Iterator["LeaseGate"]:
+        self._thread.start()
+        try:
+            while not (len(self._servers) == len(self.names) and all(s.started for s in self._servers)):
+                assert self._thread.is_alive(), "the lease gate's proxies did not start"
+                time.sleep(0.01)  # paces the asking; `started`, not the sleep, is what is waited for
+            yield self
+        finally:
+            for server in self._servers:
+                server.should_exit = True
+            self._thread.join(timeout=10)
 
-def registered(http: httpx.Client) -> list[dict[str, Any]]:
-    response = http.get("/admin/workers")
-    assert response.status_code == 200, response.text
-    return list(response.json()["workers"])
+    async def _serve(self) -> None:
+        async with httpx.AsyncClient(base_url=self.target, timeout=None) as http:
+            for name in self.names:
+                config = uvicorn.Config(self._app(name, http), host="127.0.0.1", port=self.ports[name])
+                config.log_level, config.lifespan, config.access_log = "warning", "off", False
+                self._servers.append(uvicorn.Server(config))
+            await asyncio.gather(*(server.serve() for server in self._servers))
+
+    def _app(self, name: str, http: httpx.AsyncClient) -> Any:
+        async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+            assert scope["type"] == "http"
+            body = b""
+            while True:
+                message = await receive()
+                body += message.get("body", b"")
+                if not message.get("more_body"):
+                    break
+            if name in self.leased and not self._all_leased.is_set():
+                self.held += 1
+                await self._all_leased.wait()
+            headers = [(k, v) for k, v in scope["headers"] if k.decode().lower() not in self._DROP]
+            url = scope["path"] + (f"?{scope['query_string'].decode()}" if scope["query_string"] else "")
+            answer = await http.request(scope["method"], url, headers=headers, content=body)
+            leasing = scope["path"] in ("/api/v1/poll", "/api/v1/outcomes") and answer.status_code == 200
+            if leasing and answer.json().get("tasks"):
+                self.leased.add(name)
+                if self.leased == set(self.names):
+                    self._all_leased.set()
+            out = [(k.encode(), v.encode()) for k, v in answer.headers.items() if k.lower() not in self._DROP]
+            out.append((b"content-length", str(len(answer.content)).encode()))
+            await send({"type": "http.response.start", "status": answer.status_code, "headers": out})
+            await send({"type": "http.response.body", "body": answer.content})
+
+        return app
 
 
 def completed_events(ws: ClientConnection, ids: set[str], *, timeout_s: float = 90) -> Counter[str]:
@@ -108,34 +156,32 @@ def events_until_cancelled(ws: ClientConnection, task_id: str, *, timeout_s: flo
 
 @pytest.mark.timeout(600)  # the two builds may take minutes on a loaded machine; the run itself, seconds
 def test_python_typescript_and_go_workers_share_one_batch_each_task_once(
-    tmp_path: Path, typescript_package: Path, go_worker: Path
+    tmp_path: Path, typescript_app: Path, go_worker: Path
 ) -> None:
     keys = ",".join(f"{key}:{role}" for role, key in KEYS.items())
     with (
         live_server(tmp_path, api_keys=keys) as server,
         server.client(KEYS["admin"]) as http,
-        ExitStack() as workers,
+        LeaseGate(server.url, LANGUAGES).running() as gate,
+        ExitStack() as stack,
     ):
-        env = example_env(server)
-        python = workers.enter_context(
-            worker_process(
-                tmp_path, "tests.clients.hello", "--concurrency", "4", server=server.url, api_key=KEYS["worker"]
+        programs = {
+            "python": ([sys.executable, "-m", "taskline", "worker", *PYTHON_WORKER], REPO_ROOT),
+            "typescript": ([node_executable(), "worker.mjs"], typescript_app),
+            "go": ([go_worker], tmp_path),
+        }  # fmt: skip
+        workers = {
+            language: stack.enter_context(
+                example_worker(
+                    argv,
+                    http=http,
+                    env=node_env(TASKLINE_SERVER=gate.urls[language], TASKLINE_API_KEY=KEYS["worker"]),
+                    log=tmp_path / f"{language}.log",
+                    cwd=cwd,
+                )
             )
-        )
-        processes = {
-            "python": (python.process, python.log),
-            "typescript": _start(
-                workers, ["node", "examples/worker.mjs"], typescript_package, env, tmp_path / "ts.log"
-            ),
-            "go": _start(workers, [str(go_worker)], tmp_path, env, tmp_path / "go.log"),
+            for language, (argv, cwd) in programs.items()
         }
-
-        def all_three_registered() -> bool:
-            for language, (process, log) in processes.items():
-                assert process.poll() is None, f"the {language} worker exited:\n{log.read_text()}"
-            return len(registered(http)) == 3
-
-        wait_until(all_three_registered, timeout_s=60, what="the three workers to register")
         assert all("hello" in worker["types"] for worker in registered(http)), registered(http)
 
         with _listen(server) as ws:
@@ -146,9 +192,8 @@ def test_python_typescript_and_go_workers_share_one_batch_each_task_once(
             completed = completed_events(ws, set(ids))
 
             # Each stops gracefully on SIGTERM and says it left.
-            for language, (process, log) in processes.items():
-                process.send_signal(signal.SIGTERM)
-                assert process.wait(timeout=30) == 0, f"{language}:\n{log.read_text()}"
+            for worker in workers.values():
+                worker.stop()
             assert registered(http) == []
 
             # With every worker gone, an end marker: its task.cancelled comes after every event
@@ -158,6 +203,7 @@ def test_python_typescript_and_go_workers_share_one_batch_each_task_once(
             late = events_until_cancelled(ws, end)
             completed.update(e["task"]["id"] for e in late if e["event"] == "task.completed")
 
+        assert gate.leased == set(LANGUAGES)
         assert set(completed) == set(ids)
         assert [task_id for task_id, count in completed.items() if count != 1] == []
         tasks = _all_tasks(http, "hello")
@@ -166,13 +212,7 @@ def test_python_typescript_and_go_workers_share_one_batch_each_task_once(
             assert (task["state"], task["attempts"]) == ("completed", 1), task
             assert task["result"]["greeting"] == f"hello {task['payload']['name']}", task
         by = Counter(task["result"]["by"] for task in tasks)
-        assert set(by) == LANGUAGES, f"tasks completed by language: {dict(by)}"
-
-
-def _start(
-    stack: ExitStack, argv: list[str], cwd: Path, env: dict[str, str], log: Path
-) -> tuple["subprocess.Popen[bytes]", Path]:
-    return stack.enter_context(child(argv, cwd=cwd, env=env, log=log)), log
+        assert set(by) == set(LANGUAGES), f"tasks completed by language: {dict(by)}, {gate.held} requests held"
 
 
 @contextmanager

@@ -2,19 +2,19 @@
 a live `taskline serve` on SQLite with API keys on, and its README's producer and worker examples
 run as printed. A machine without Node fails here rather than skipping (`make clients-deps`)."""
 
-import os
 import re
 import shutil
-import signal
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.helpers.live import REPO_ROOT, LiveServer, live_server, wait_until
+from tests.helpers.examples import example_worker
+from tests.helpers.live import LiveServer, live_server
+from tests.helpers.node import TS_CLIENT as CLIENT
+from tests.helpers.node import built_package, node_env, node_executable
 
-CLIENT = REPO_ROOT / "clients" / "typescript"
 KEYS = {"admin": "ts-admin-key", "producer": "ts-producer-key", "worker": "ts-worker-key"}
 # What the tests in clients/typescript/test assume of the server (its README says so too).
 SETTINGS = {
@@ -31,30 +31,28 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         yield running
 
 
-def node_env(server: LiveServer, api_key: str) -> dict[str, str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("TASKLINE_")}
-    return {**clean, "TASKLINE_SERVER": server.url, "TASKLINE_API_KEY": api_key, "NO_COLOR": "1"}
-
-
 def npm(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["npm", *args], cwd=CLIENT, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 def test_node_and_the_packages_are_there() -> None:
-    node = shutil.which("node")
-    assert node is not None, "Node is missing: `make clients-deps`"
+    node = node_executable()
     assert shutil.which("npm") is not None, "npm is missing: `make clients-deps`"
     version = subprocess.run([node, "--version"], capture_output=True, text=True, check=True).stdout
     assert int(version.lstrip("v").split(".")[0]) >= 20, f"Node {version.strip()}: the client needs 20 or later"
     assert (CLIENT / "node_modules" / ".bin" / "tsc").exists(), "no packages in clients/typescript: make clients-deps"
 
 
+# ~15 s alone; a 2-core machine running other suites beside it (`make test-clients` builds Go and
+# TypeScript on the other xdist worker) has taken over 120 s, pytest-timeout's default.
+@pytest.mark.timeout(300)
 def test_npm_test_passes_against_a_live_server(server: LiveServer) -> None:
-    env = {
-        **node_env(server, KEYS["admin"]),
-        "TASKLINE_TEST_PRODUCER_KEY": KEYS["producer"],
-        "TASKLINE_TEST_WORKER_KEY": KEYS["worker"],
-    }
+    env = node_env(
+        TASKLINE_SERVER=server.url,
+        TASKLINE_API_KEY=KEYS["admin"],
+        TASKLINE_TEST_PRODUCER_KEY=KEYS["producer"],
+        TASKLINE_TEST_WORKER_KEY=KEYS["worker"],
+    )
     run = npm("test", env=env)
     output = f"{run.stdout}\n{run.stderr}\n--- server log ---\n{server.output()[-5000:]}"
     assert run.returncode == 0, output
@@ -81,46 +79,23 @@ def test_the_example_files_are_the_readmes() -> None:
 
 
 def test_the_readme_examples_work_as_printed(tmp_path: Path) -> None:
-    """On a server of its own, so the worker registry and the task list hold only the example's."""
+    """On a server of its own, so the task list holds only the example's."""
     producer, worker = readme_examples()
-    # An app with the package installed: what `npm pack` ships (package.json and the compiled
-    # dist/, nothing else: no runtime dependencies), built here rather than into clients/typescript,
-    # where other tests may be loading dist/ meanwhile.
-    app = tmp_path / "app"
-    package = app / "node_modules" / "@taskline" / "client"
-    package.mkdir(parents=True)
-    shutil.copy(CLIENT / "package.json", package)
-    build = subprocess.run(
-        [CLIENT / "node_modules" / ".bin" / "tsc", "-p", CLIENT / "tsconfig.json", "--outDir", package / "dist"],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert build.returncode == 0, build.stdout + build.stderr
+    app = built_package(tmp_path / "app")  # what `npm pack` ships, installed in an app of its own
     (app / "producer.mjs").write_text(producer)
     (app / "worker.mjs").write_text(worker)
     with live_server(tmp_path, api_keys=SETTINGS["api_keys"]) as server, server.client(KEYS["admin"]) as http:
-        log = tmp_path / "worker.log"
-        with log.open("wb") as out:
-            running = subprocess.Popen(
-                ["node", "worker.mjs"], cwd=app, env=node_env(server, KEYS["worker"]), stdout=out, stderr=out
-            )
-        try:
-            wait_until(lambda: http.get("/admin/workers").json()["workers"], what="the worker example to register")
-            [registered] = http.get("/admin/workers").json()["workers"]
+        env = node_env(TASKLINE_SERVER=server.url, TASKLINE_API_KEY=KEYS["worker"])
+        with example_worker(
+            [node_executable(), "worker.mjs"], http=http, env=env, log=tmp_path / "worker.log", cwd=app
+        ) as running:
             run = subprocess.run(
-                ["node", "producer.mjs"],
-                cwd=app, env=node_env(server, KEYS["producer"]), capture_output=True, text=True, timeout=60,
+                [node_executable(), "producer.mjs"],
+                cwd=app, env=env | {"TASKLINE_API_KEY": KEYS["producer"]}, capture_output=True, text=True, timeout=60,
             )  # fmt: skip
-            assert run.returncode == 0, f"{run.stdout}\n{run.stderr}\n--- worker ---\n{log.read_text()}"
+            assert run.returncode == 0, f"{run.stdout}\n{run.stderr}\n--- worker ---\n{running.output()}"
             assert run.stdout == "hello world\n"
             [task] = http.get("/api/v1/tasks", params={"type": "hello"}).json()["tasks"]
             assert task["result"] == {"greeting": "hello world", "by": "typescript"}
             assert task["attempts"] == 1
-
-            running.send_signal(signal.SIGTERM)
-            assert running.wait(timeout=20) == 0, log.read_text()
-            # It said it left: gone from the registry at once, not a minute after its last beat.
-            assert registered["id"] not in [w["id"] for w in http.get("/admin/workers").json()["workers"]]
-        finally:
-            if running.poll() is None:
-                running.kill()
-                running.wait()
+            running.stop()  # SIGTERM: exit 0 and gone from the registry at once

@@ -5,14 +5,13 @@ and need no C compiler (CGO_ENABLED=0). Go comes from `make clients-deps` (Debia
 golang-go); without it the caller fails, it does not skip.
 """
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.helpers.live import REPO_ROOT
+from tests.helpers.live import REPO_ROOT, clean_env
 
 GO_CLIENT = REPO_ROOT / "clients" / "go"
 
@@ -21,7 +20,7 @@ def go_env(**extra: str) -> dict[str, str]:
     """The environment for `go`: the caller's without TASKLINE_* settings, no network, no cgo,
     no VCS stamping (a clone owned by another user would fail it), and a build cache even
     where HOME is unset; `extra` on top."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TASKLINE_")}
+    env = clean_env()
     env |= {"CGO_ENABLED": "0", "GOPROXY": "off", "GOFLAGS": "-mod=readonly -buildvcs=false", "GOWORK": "off"}
     env |= {"GOTOOLCHAIN": "local"}  # a go newer than 1.19 must not fetch another toolchain
     if not (env.get("GOCACHE") or env.get("XDG_CACHE_HOME") or env.get("HOME")):

@@ -21,6 +21,12 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 _TLS = ssl.create_default_context()
 
 
+def clean_env() -> dict[str, str]:
+    """This process's environment without `TASKLINE_*` settings, for a child that must take only
+    the settings its test gives it (a developer's shell may export some)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("TASKLINE_")}
+
+
 class LiveServer:
     def __init__(self, process: subprocess.Popen[bytes], port: int, log: Path) -> None:
         self.process = process
@@ -56,12 +62,11 @@ def live_server(
         **({"TASKLINE_REDIS_URL": redis_url} if redis_url else {}),
         **{f"TASKLINE_{name.upper()}": value for name, value in env.items()},
     }
-    clean_env = {k: v for k, v in os.environ.items() if not k.startswith("TASKLINE_")}
     log = workdir / f"server-{port}-{time.monotonic_ns()}.log"  # a restart keeps the first run's log
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "taskline", "serve"],
-            env={**clean_env, **settings},
+            env={**clean_env(), **settings},
             cwd=workdir,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -121,12 +126,11 @@ def worker_process(
     `TASKLINE_*` settings from `env` (and other variables from `environ`); on exit SIGTERM it
     and wait, if still running."""
     settings = {**(environ or {}), **{f"TASKLINE_{name.upper()}": value for name, value in env.items()}}
-    clean_env = {k: v for k, v in os.environ.items() if not k.startswith("TASKLINE_")}
     log = workdir / f"worker-{time.monotonic_ns()}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "taskline", "worker", *args],
-            env={**clean_env, **settings},
+            env={**clean_env(), **settings},
             cwd=REPO_ROOT,
             stdout=out,
             stderr=subprocess.STDOUT,

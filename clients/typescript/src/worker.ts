@@ -544,9 +544,25 @@ function describeThrown(error: unknown): string {
   return String(error);
 }
 
-/** The server takes 1 to 65,536 characters. */
-function errorText(error: string): string {
-  return (error || "failed").slice(0, MAX_ERROR_CHARS);
+/**
+ * A fail's `error` as the server takes it: 1 to 65,536 characters, counted as it counts them (code
+ * points, not UTF-16 units), and well-formed. A cut by units could split a surrogate pair, and a
+ * lone surrogate is not Unicode: the server refuses the report (422) and the attempt is lost to
+ * its lease timeout. So the cut is by code points, and a lone surrogate becomes U+FFFD (what
+ * `toWellFormed` does). The Go client cuts by runes, the Python worker by characters: one rule.
+ */
+export function errorText(error: string): string {
+  // In a `u` regex a pair is one code point, so \p{Surrogate} matches only the lone ones.
+  const text = (error || "failed").replace(/\p{Surrogate}/gu, "\uFFFD");
+  if (text.length <= MAX_ERROR_CHARS) return text; // units: at least as many as code points
+  let cut = 0;
+  let count = 0;
+  for (const char of text) {
+    if (count === MAX_ERROR_CHARS) break;
+    cut += char.length;
+    count += 1;
+  }
+  return text.slice(0, cut);
 }
 
 function hostname(): string | undefined {

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
 import { Connection, Fail, Retry, TasklineError, Worker, type WorkerOptions } from "../src/index.js";
+import { errorText } from "../src/worker.js";
 
 import { ADMIN_KEY, Recorder, SERVER, WORKER_KEY, client, eventually, gate, unique } from "./support.js";
 
@@ -126,6 +127,52 @@ describe("Worker", { concurrency: true }, () => {
     assert.match(notJson.error ?? "", /not JSON/);
     w.stop();
     await running;
+  });
+
+  test("an error is cut to the server's 65,536 code points, never inside a surrogate pair", async () => {
+    // "Error: " is 7 units, so a cut at unit 65,536 would fall inside the 32,765th emoji and leave a
+    // lone surrogate, which the server refuses (422): the attempt would be lost to the lease timeout.
+    const queue = unique("cut");
+    const emoji = "\u{1F600}";
+    const w = worker(queue, {
+      handlers: {
+        emoji: () => {
+          throw new Error(emoji.repeat(40000)); // 40,007 code points, 80,007 units: nothing to cut
+        },
+        long: () => {
+          throw new Fail(emoji.repeat(70000)); // past the limit in code points too
+        },
+        lone: () => {
+          throw new Fail("ab\uD83D"); // a lone high surrogate, as a careless cut elsewhere leaves
+        },
+      },
+    });
+    const [whole, cut, lone] = await api.submitMany([
+      { type: "emoji", queue, max_retries: 0 },
+      { type: "long", queue },
+      { type: "lone", queue },
+    ]);
+    const running = w.run();
+    const failed = await Promise.all([whole!, cut!, lone!].map((task) => api.wait(task.id, { timeout: 20 })));
+    assert.deepEqual(
+      failed.map((task) => [task.state, task.attempts]),
+      [["failed", 1], ["failed", 1], ["failed", 1]],
+    );
+    assert.equal(failed[0]!.error, `Error: ${emoji.repeat(40000)}`);
+    assert.equal(failed[1]!.error, emoji.repeat(65536));
+    assert.equal(failed[2]!.error, "ab\uFFFD");
+    w.stop();
+    await running;
+  });
+
+  test("errorText: code points, well-formed, never empty", () => {
+    const emoji = "\u{1F600}";
+    assert.equal(errorText(""), "failed");
+    assert.equal(errorText("x".repeat(65537)), "x".repeat(65536));
+    assert.equal(errorText(`x${emoji.repeat(65536)}`), `x${emoji.repeat(65535)}`);
+    assert.equal(errorText(emoji.repeat(40000)), emoji.repeat(40000));
+    assert.equal(errorText("a\uDE00b\uD83D"), "a\uFFFDb\uFFFD");
+    assert.equal(errorText(`${"\uD83D".repeat(70000)}`), "\uFFFD".repeat(65536));
   });
 
   test("heartbeats carry progress; a cancel reaches the handler through its signal", async () => {

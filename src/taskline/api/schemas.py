@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag
 
-from taskline.core.outcomes import MAX_NEXT, MAX_OUTCOMES, Completion, Failure, Outcome
+from taskline.core.outcomes import MAX_ERROR_CHARS, MAX_NEXT, MAX_OUTCOMES, Completion, Failure, Outcome
 from taskline.core.workers import WorkerDetails
 
 
@@ -36,7 +36,7 @@ class CompleteBody(_Body):
 
 class FailBody(_Body):
     token: str = Field(min_length=1)
-    error: str = Field(min_length=1, max_length=65536)
+    error: str = Field(min_length=1, max_length=MAX_ERROR_CHARS)
     retry: bool = True
     retry_after: float | None = Field(
         None, ge=0, le=31_536_000, description="Seconds until the retry, instead of the backoff"

@@ -4,6 +4,7 @@ A batch of outcomes is settled in one atomic step per queue (`Backend.settle`), 
 leasing the worker's next tasks in the same step: a worker pays one round trip a task.
 """
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,21 @@ MAX_OUTCOMES = 1000
 
 MAX_NEXT = 100
 """The most tasks leased with one report, as with one poll."""
+
+MAX_ERROR_CHARS = 65536
+"""The longest error a fail carries, in characters (code points), as `FailBody` takes it."""
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def error_text(error: str) -> str:
+    """`error` as a fail carries it: 1 to `MAX_ERROR_CHARS` characters, and valid Unicode.
+
+    The server refuses a longer, empty or ill-formed one (422), and a worker's attempt would be
+    lost to its lease timeout. A surrogate (from a `surrogateescape` decode, say) is not
+    Unicode: it becomes U+FFFD. The TypeScript and Go clients apply the same rule.
+    """
+    return _SURROGATE.sub("\ufffd", error or "failed")[:MAX_ERROR_CHARS]
 
 
 @dataclass(slots=True, frozen=True)

@@ -27,7 +27,7 @@ from typing import Any
 
 from taskline.core.backoff import Backoff
 from taskline.core.jsonvalue import NotJson, encoded_size
-from taskline.core.outcomes import MAX_NEXT, Completion, Failure, LeaseAsk, Outcome
+from taskline.core.outcomes import MAX_NEXT, Completion, Failure, LeaseAsk, Outcome, error_text
 from taskline.core.task import Lease
 from taskline.core.workers import WorkerDetails
 from taskline.errors import BackendUnavailable, LeaseLost, NotFound, RetryLater, TasklineError
@@ -302,7 +302,9 @@ class Worker:
 
     async def _fail(self, lease: Lease, error: str, *, retry: bool, retry_after_s: float | None = None) -> None:
         self.failed += 1
-        await self._report(lease, Failure(lease.task.id, lease.token, error, retry, retry_after_s))
+        # Cut and made well-formed as the server takes it: a refused report would lose the attempt.
+        failure = Failure(lease.task.id, lease.token, error_text(error), retry, retry_after_s)
+        await self._report(lease, failure)
 
     async def _report(self, lease: Lease, outcome: Outcome) -> None:
         """Report `outcome`; while the engine is unreachable, again, until a lease's length has

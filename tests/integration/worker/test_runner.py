@@ -1,6 +1,7 @@
 """The worker runner in-process, over both backends: handlers, outcomes, timeout, cancel, queues."""
 
 import asyncio
+import json
 import os
 import random
 import threading
@@ -8,9 +9,11 @@ from typing import Any
 
 import pytest
 
+from taskline.api.schemas import FailBody
 from taskline.core.clock import FrozenClock
 from taskline.core.config import EngineConfig
 from taskline.core.jsonvalue import MAX_DEPTH
+from taskline.core.outcomes import MAX_ERROR_CHARS
 from taskline.core.states import TaskState
 from taskline.service import TaskService
 from taskline.worker.app import App, TaskContext
@@ -112,6 +115,33 @@ async def test_a_result_that_is_not_json_fails_for_good(
     task = await service.get(task_id)
     assert task.state is TaskState.FAILED
     assert str(task.error).startswith("result is not JSON")
+
+
+async def test_an_error_is_sent_as_the_server_takes_it(
+    service: TaskService, transport: RecordingTransport, run_worker: RunWorker
+) -> None:
+    """Over HTTP the server refuses an error past 65,536 characters, an empty one or one holding a
+    lone surrogate (422), and the attempt would be lost to its lease timeout: each is cut, filled
+    or made well-formed first, and what is sent passes the server's own `FailBody`."""
+    app = App(builtins=False)
+    raised = {
+        "long": lambda: Fail("\N{GRINNING FACE}" * 70000),
+        "empty": lambda: Retry(""),
+        "lone": lambda: Fail("ab\ud83d"),
+    }
+
+    @app.task("raise")
+    async def raise_(payload: dict[str, str]) -> None:
+        raise raised[payload["kind"]]()
+
+    ids = {await submit(service, "raise", {"kind": kind}): kind for kind in raised}
+    async with run_worker(app):
+        outcomes = [await transport.next_outcome() for _ in ids]
+
+    sent = {ids[outcome.task_id]: outcome.fields["error"] for outcome in outcomes}
+    assert sent == {"long": "\N{GRINNING FACE}" * MAX_ERROR_CHARS, "empty": "failed", "lone": "ab\ufffd"}
+    for error in sent.values():
+        FailBody.model_validate_json(json.dumps({"token": "t", "error": error}))  # as the server parses it
 
 
 async def test_a_result_nested_deeper_than_the_server_takes_fails_for_good(
