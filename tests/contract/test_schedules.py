@@ -10,13 +10,16 @@ import pytest
 
 from taskline.backends.base import Backend
 from taskline.core.clock import FrozenClock
-from taskline.core.schedules import tick_spec
+from taskline.core.schedules import ScheduleDefinition, tick_spec
+from taskline.core.states import TaskState
 from taskline.core.task import TaskFilter
 from taskline.errors import NotFound, ValidationFailed
 from taskline.events.types import Event, EventName
+from taskline.maintenance.scheduler import SCHEDULES_RETRY_S, Scheduler
 from taskline.maintenance.schedules import ScheduleFirer
 from taskline.service import TaskService
 from taskline.wire import rfc3339
+from tests.helpers.seed import spec
 
 START = 1_800_000_000.0  # the FrozenClock's start: 2027-01-15T08:00:00Z, a multiple of 60
 
@@ -216,3 +219,30 @@ async def test_a_berlin_schedule_fires_once_a_day_across_both_dst_changes(
     assert await fire_at("2026-10-25T01:30:00+00:00") == [*fired, "2026-10-25T00:30:00.000Z"]  # 02:30 CET: not again
     schedule = await service.schedule("berlin")
     assert schedule.next_run_at == datetime.fromisoformat("2026-10-26T01:30:00+00:00").timestamp()
+
+
+async def test_a_schedule_that_cannot_fire_does_not_stop_the_others_or_the_loop(
+    service: TaskService, clock: FrozenClock
+) -> None:
+    """A stored definition this process cannot fire (here a task with no type, as a hand edit or
+    a version skew could leave it; a zone this machine lacks raises alike) is logged and put aside
+    for a moment; the good schedule behind it fires, and the loop's other steps go on."""
+    corrupt = ScheduleDefinition(name="a-corrupt", cron=None, every=30, timezone="UTC", task={"queue": "reports"})
+    await service.backend.put_schedule(corrupt)  # past the API's checks, as a stored record
+    await service.put_schedule(body("b-good"))
+    (delayed,) = await service.backend.submit([spec(clock, delay=10)])
+    clock.advance(60)  # both due, the corrupt one first (START + 30)
+    scheduler = Scheduler(service.backend, clock)
+
+    report = await scheduler.run_once()
+
+    assert (report.fired, report.forwarded) == (1, 1)
+    (task,) = (await service.list_tasks(TaskFilter(queue="reports"), limit=10, cursor=None)).tasks
+    assert task.unique_key == "b-good:2027-01-15T08:01:00.000Z"
+    assert (await service.backend.get(delayed.task.id)).state is TaskState.PENDING  # type: ignore[union-attr]
+    # Put aside, not tried again at once: the loop sleeps until its retry instead of spinning.
+    assert (await scheduler.run_once()).fired == 0
+    assert await service.backend.next_schedule_at() == START + 30
+    assert scheduler._schedules_wake(START + 30) == START + 60 + SCHEDULES_RETRY_S
+    clock.advance(SCHEDULES_RETRY_S)
+    assert (await scheduler.run_once()).fired == 0  # tried again (and failed again), the loop still up

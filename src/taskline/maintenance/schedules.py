@@ -6,6 +6,10 @@ backend's submit (so it is announced, counted and webhooked like any task), with
 then advance: a crash between the two leaves the tick due, and whoever fires it next finds the
 key and gets the same task, so any number of servers may run this step against one store.
 Ticks missed while no server ran are submitted once, for the latest of them.
+
+One schedule that cannot be fired (a time zone this process cannot load, a corrupt stored
+definition, a store error on its queue) is logged and put aside for RETRY_S: it stays first in
+the due order, and without that it would stop every schedule behind it, or spin the loop.
 """
 
 import logging
@@ -20,6 +24,7 @@ from taskline.wire import rfc3339
 log = logging.getLogger(__name__)
 
 BATCH = 100
+RETRY_S = 1.0  # a schedule whose firing failed is tried again this much later (not at once: no spinning)
 
 
 class ScheduleFirer:
@@ -28,12 +33,28 @@ class ScheduleFirer:
     def __init__(self, backend: Backend, clock: Clock) -> None:
         self._backend = backend
         self._clock = clock
+        self._retry_at: dict[str, float] = {}  # name -> not before: schedules whose firing failed
+
+    @property
+    def retry_at(self) -> float | None:
+        """The earliest time a schedule put aside after a failure is tried again; None if none is."""
+        return min(self._retry_at.values(), default=None)
 
     async def run_once(self) -> int:
-        """Fire up to BATCH due schedules; more due ones wake the loop again at once."""
+        """Fire up to BATCH due schedules; more due ones wake the loop again at once. A schedule
+        whose firing raises is logged and left until RETRY_S later; the others go on."""
+        now = self._clock.now()
+        self._retry_at = {name: at for name, at in self._retry_at.items() if at > now}
         fired = 0
-        for schedule in await self._backend.due_schedules(limit=BATCH):
-            fired += await self.fire(schedule)
+        # The ones put aside are still due and first in order: read past them.
+        for schedule in await self._backend.due_schedules(limit=BATCH + len(self._retry_at)):
+            if schedule.name in self._retry_at:
+                continue
+            try:
+                fired += await self.fire(schedule)
+            except Exception:  # whatever one schedule raises must not stop the others
+                log.exception("schedule %s: firing failed; tried again in %.0f s", schedule.name, RETRY_S)
+                self._retry_at[schedule.name] = self._clock.now() + RETRY_S
         return fired
 
     async def fire(self, schedule: Schedule) -> bool:
