@@ -11,7 +11,7 @@ from typing import Any
 
 from taskline.core.measures import COUNTERS
 from taskline.core.outcomes import Settled
-from taskline.core.schedules import Schedule, ScheduleDefinition
+from taskline.core.schedules import Schedule, ScheduleDefinition, schedule_summary
 from taskline.core.series import MinuteFigures
 from taskline.core.states import TaskState
 from taskline.core.task import AttemptError, Lease, QueueStats, Task
@@ -242,7 +242,7 @@ def event_json(event: Event | Lagged) -> dict[str, Any]:
         return {"event": LAGGED, "ts": rfc3339(event.ts)}
     data: dict[str, Any] = {"id": event.id, "event": event.name.value, "ts": rfc3339(event.ts)}
     if event.schedule is not None:
-        data["schedule"] = schedule_json(event.schedule)
+        data["schedule"] = schedule_json(schedule_summary(event.schedule))  # the backends reduce it already
     if event.task is not None:
         data["task"] = task_summary_json(event.task)
     if event.worker is not None:

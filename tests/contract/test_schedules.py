@@ -6,11 +6,12 @@ import asyncio
 from datetime import datetime
 from typing import Any
 
+import orjson
 import pytest
 
 from taskline.backends.base import Backend
 from taskline.core.clock import FrozenClock
-from taskline.core.schedules import ScheduleDefinition, tick_spec
+from taskline.core.schedules import ScheduleDefinition, schedule_summary, tick_spec
 from taskline.core.states import TaskState
 from taskline.core.task import TaskFilter
 from taskline.errors import NotFound, ValidationFailed
@@ -18,7 +19,7 @@ from taskline.events.types import Event, EventName
 from taskline.maintenance.scheduler import SCHEDULES_RETRY_S, Scheduler
 from taskline.maintenance.schedules import ScheduleFirer
 from taskline.service import TaskService
-from taskline.wire import rfc3339
+from taskline.wire import event_json, rfc3339
 from tests.helpers.seed import spec
 
 START = 1_800_000_000.0  # the FrozenClock's start: 2027-01-15T08:00:00Z, a multiple of 60
@@ -125,7 +126,7 @@ async def test_a_due_tick_submits_one_task_with_its_unique_key_and_announces_it(
     # Two streams on Redis (the task's queue, the schedules'): ordered to the millisecond only.
     assert sorted(e.name for e in events) == [EventName.SCHEDULE_FIRED, EventName.TASK_CREATED]
     (fired,) = [e for e in events if e.name == EventName.SCHEDULE_FIRED]
-    assert fired.schedule == schedule
+    assert fired.schedule == schedule_summary(schedule)  # its task without payload (as a task event's)
     assert fired.task is not None
     assert fired.task.id == task.id
     assert await service.backend.next_schedule_at() == START + 120
@@ -246,3 +247,59 @@ async def test_a_schedule_that_cannot_fire_does_not_stop_the_others_or_the_loop(
     assert scheduler._schedules_wake(START + 30) == START + 60 + SCHEDULES_RETRY_S
     clock.advance(SCHEDULES_RETRY_S)
     assert (await scheduler.run_once()).fired == 0  # tried again (and failed again), the loop still up
+
+
+async def test_schedule_events_carry_the_task_as_a_summary_whatever_its_payload(
+    service: TaskService, clock: FrozenClock
+) -> None:
+    big = {"blob": "x" * 200_000}
+    cursor = await service.event_cursor()
+    await service.put_schedule(
+        body(task={"type": "report", "payload": big, "queue": "reports", "metadata": {"m": "y" * 50_000}})
+    )
+    await service.put_schedule(body(task={"type": "report", "payload": big, "queue": "reports", "priority": "high"}))
+    clock.advance(60)
+    assert await ScheduleFirer(service.backend, clock).run_once() == 1
+    await service.pause_schedule("every-minute")
+    await service.resume_schedule("every-minute")
+    await service.delete_schedule("every-minute")
+
+    events = [e for e in await drain(service, cursor) if e.schedule is not None]
+    assert [e.name.value.removeprefix("schedule.") for e in events] == [
+        "created", "updated", "fired", "paused", "resumed", "deleted"
+    ]  # fmt: skip
+    for event in events:
+        assert event.schedule is not None
+        assert event.schedule.definition.task == {
+            "type": "report",
+            "queue": "reports",
+            "priority": 2 if event.name != EventName.SCHEDULE_CREATED else 1,
+        }
+        assert len(orjson.dumps(event_json(event))) < 2000, event.name
+    (fired,) = [e for e in events if e.name == EventName.SCHEDULE_FIRED]
+    assert fired.task is not None
+    assert fired.task.payload == {}
+    # What the store keeps per event is small too, not only what a reader is handed.
+    raw = getattr(service.backend, "_ctx", None)
+    if raw is not None:  # Redis: the schedules' stream itself
+        entries = await raw.client.xrange(raw.keys.schedule_events)
+        assert len(entries) == 6
+        assert all(sum(len(k) + len(v) for k, v in fields.items()) < 2000 for _, fields in entries)
+
+
+async def test_declaring_an_unchanged_schedule_again_keeps_its_overdue_tick(
+    service: TaskService, clock: FrozenClock
+) -> None:
+    await service.put_schedule(body(timezone="Europe/Berlin"))
+    clock.advance(10 * 60)  # overdue since START + 60: every server was down
+
+    again, is_new = await service.put_schedule(body(timezone="Europe/Berlin"))  # a deploy script's re-run
+
+    assert not is_new
+    assert again.next_run_at == START + 60
+    assert await ScheduleFirer(service.backend, clock).run_once() == 1
+    (task,) = (await service.list_tasks(TaskFilter(queue="reports"), limit=10, cursor=None)).tasks
+    assert task.unique_key == "every-minute:2027-01-15T08:10:00.000Z"  # the latest tick, once
+    # A changed timing is a new schedule of ticks: its next run counts from now.
+    changed, _ = await service.put_schedule(body(every=120, timezone="Europe/Berlin"))
+    assert changed.next_run_at == START + 12 * 60
