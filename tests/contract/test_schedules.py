@@ -303,3 +303,43 @@ async def test_declaring_an_unchanged_schedule_again_keeps_its_overdue_tick(
     # A changed timing is a new schedule of ticks: its next run counts from now.
     changed, _ = await service.put_schedule(body(every=120, timezone="Europe/Berlin"))
     assert changed.next_run_at == START + 12 * 60
+
+
+@pytest.mark.parametrize("change", ["pause", "delete", "replace"])
+async def test_a_change_between_reading_a_due_schedule_and_firing_it_leaves_no_unaccounted_task(
+    service: TaskService, clock: FrozenClock, change: str
+) -> None:
+    """The firing step's parts in order, with the API's change between the read and the
+    submit: the task the late submit created is cancelled, not left pending unannounced."""
+    await service.put_schedule(body())
+    clock.advance(60)
+    (read,) = await service.backend.due_schedules(limit=10)  # the scheduler reads it due
+    clock.advance(0.5)
+    if change == "pause":
+        await service.pause_schedule("every-minute")
+    elif change == "delete":
+        await service.delete_schedule("every-minute")
+    else:
+        await service.put_schedule(body(every=120))  # a new timing: its next run counts from now
+
+    assert not await ScheduleFirer(service.backend, clock).fire(read)  # submit, advance (lost), check
+
+    (task,) = (await service.list_tasks(TaskFilter(queue="reports"), limit=10, cursor=None)).tasks
+    assert task.state is TaskState.CANCELLED
+
+
+async def test_a_tick_another_scheduler_announced_is_not_cancelled_by_the_one_that_lost(
+    service: TaskService, clock: FrozenClock
+) -> None:
+    await service.put_schedule(body())
+    clock.advance(60)
+    (read,) = await service.backend.due_schedules(limit=10)
+    first = ScheduleFirer(service.backend, clock)
+    assert await first.fire(read)
+    clock.advance(0.5)
+    await service.pause_schedule("every-minute")  # after the winner's advance
+
+    assert not await ScheduleFirer(service.backend, clock).fire(read)
+
+    (task,) = (await service.list_tasks(TaskFilter(queue="reports"), limit=10, cursor=None)).tasks
+    assert task.state is TaskState.PENDING

@@ -17,8 +17,8 @@ import logging
 from taskline.backends.base import Backend
 from taskline.core.clock import Clock
 from taskline.core.schedules import Schedule, latest_tick, next_tick, tick_spec
-from taskline.core.task import Task
-from taskline.errors import QueueFull
+from taskline.core.task import Submitted, Task
+from taskline.errors import QueueFull, TasklineError
 from taskline.wire import rfc3339
 
 log = logging.getLogger(__name__)
@@ -64,17 +64,40 @@ class ScheduleFirer:
         if due_at is None or due_at > now:  # read after another scheduler advanced it: not due
             return False
         tick = latest_tick(schedule.definition, due_at, now)
-        task: Task | None = None
+        submitted: Submitted | None = None
         try:
             (submitted,) = await self._backend.submit([tick_spec(schedule, tick, rfc3339(tick) or "")])
-            task = submitted.task
         except QueueFull as exc:
             # Retrying at once would spin the loop; the tick is skipped, said loudly.
             log.warning("schedule %s: tick %s not submitted: %s", schedule.name, rfc3339(tick), exc.message)
-        return await self._backend.advance_schedule(
+        task = None if submitted is None else submitted.task
+        advanced = await self._backend.advance_schedule(
             schedule.name,
             due_at=due_at,
             next_run_at=next_tick(schedule.definition, now),
             ran_at=tick,
             task=task,
         )
+        if not advanced and submitted is not None and submitted.created:
+            await self._withdraw_if_overtaken(schedule, submitted.task)
+        return advanced
+
+    async def _withdraw_if_overtaken(self, read: Schedule, task: Task) -> None:
+        """The advance lost after this call created the tick's task. Either another scheduler
+        advanced the schedule (it found this task by its key and announced it: nothing to do),
+        or a pause, delete or replace came between the read and the advance. Then the client
+        was told the change took effect before this task appeared, and no schedule.fired or
+        last_task_id records it: a task nobody accounts for, from a schedule the client
+        stopped. It is still pending (just created), so it is cancelled, which is cheap and
+        announced (task.cancelled)."""
+        now = await self._backend.get_schedule(read.name)
+        overtaken = (
+            now is None or now.paused or (now.updated_at != read.updated_at and now.definition != read.definition)
+        )
+        if not overtaken or (now is not None and now.last_task_id == task.id):
+            return
+        try:
+            await self._backend.cancel(task.id)
+            log.info("schedule %s: changed while firing; its task %s cancelled", read.name, task.id)
+        except TasklineError as exc:  # a worker took it already, say: it runs, as a task does
+            log.warning("schedule %s: changed while firing; task %s not cancelled: %s", read.name, task.id, exc.message)
