@@ -27,7 +27,8 @@ from cronsim import CronSim, CronSimError
 from taskline.core.spec import TaskSpec, parse_spec
 from taskline.errors import PayloadTooLarge, TasklineError, ValidationFailed
 
-NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")  # fullmatch: no newline slips past a `$`
+MAX_NAME_CHARS = 128
+NAME_RE = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._:-]{{0,{MAX_NAME_CHARS - 1}}}")  # fullmatch: no newline slips past a `$`
 FIELDS = frozenset({"name", "cron", "every", "timezone", "task"})
 REFUSED_TASK_FIELDS = ("unique_key", "unique_ttl", "scheduled_at", "delay")
 """Set by the schedule for each tick; a task spec that names one is refused (422)."""
