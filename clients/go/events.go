@@ -24,7 +24,8 @@ type Event struct {
 	// Task is the task as events carry it: without payload, result, metadata and errors.
 	Task   *Task       `json:"task,omitempty"`
 	Worker *WorkerInfo `json:"worker,omitempty"`
-	// Schedule is a schedule.* event's schedule, as GET /api/v1/schedules/{name} gives it.
+	// Schedule is a schedule.* event's schedule, as GET /api/v1/schedules/{name} gives it but
+	// with its task as a summary (type, queue, priority; no payload or metadata).
 	Schedule json.RawMessage `json:"schedule,omitempty"`
 	// Raw is the whole message as sent, for fields this client does not name.
 	Raw json.RawMessage `json:"-"`

@@ -11,13 +11,13 @@ from typing import Any
 
 from taskline.core.measures import COUNTERS
 from taskline.core.outcomes import Settled
-from taskline.core.schedules import Schedule, ScheduleDefinition
+from taskline.core.schedules import Schedule, schedule_summary
 from taskline.core.series import MinuteFigures
 from taskline.core.states import TaskState
 from taskline.core.task import AttemptError, Lease, QueueStats, Task
 from taskline.core.workers import WorkerRecord, WorkerState
 from taskline.errors import LeaseLost, NotFound
-from taskline.events.types import LAGGED, Event, EventName, Lagged
+from taskline.events.types import LAGGED, Event, Lagged
 
 PRIORITY_NAMES = ("low", "normal", "high", "critical")
 _QUEUE_COUNTS = ("scheduled", "running", "retrying", "failed", "completed", "cancelled")
@@ -215,26 +215,6 @@ def _seconds(every: float | None) -> float | int | None:
     return int(every) if every is not None and every.is_integer() else every
 
 
-def schedule_from_json(data: dict[str, Any]) -> Schedule:
-    """The `Schedule` a `schedule_json` dict describes."""
-    definition = ScheduleDefinition(
-        name=data["name"],
-        cron=data["cron"],
-        every=None if data["every"] is None else float(data["every"]),
-        timezone=data["timezone"],
-        task=data["task"],
-    )
-    return Schedule(
-        definition,
-        paused=data["paused"],
-        created_at=from_rfc3339(data["created_at"]) or 0.0,
-        updated_at=from_rfc3339(data["updated_at"]) or 0.0,
-        next_run_at=from_rfc3339(data["next_run_at"]),
-        last_run_at=from_rfc3339(data["last_run_at"]),
-        last_task_id=data["last_task_id"],
-    )
-
-
 def event_json(event: Event | Lagged) -> dict[str, Any]:
     """One `/ws` message (SPEC §3): `{"id", "event", "ts", "task" | "worker" | "schedule"}` (a
     `schedule.fired` has both `schedule` and `task`), or `{"event": "lagged", "ts"}`."""
@@ -242,33 +222,12 @@ def event_json(event: Event | Lagged) -> dict[str, Any]:
         return {"event": LAGGED, "ts": rfc3339(event.ts)}
     data: dict[str, Any] = {"id": event.id, "event": event.name.value, "ts": rfc3339(event.ts)}
     if event.schedule is not None:
-        data["schedule"] = schedule_json(event.schedule)
+        data["schedule"] = schedule_json(schedule_summary(event.schedule))  # the backends reduce it already
     if event.task is not None:
         data["task"] = task_summary_json(event.task)
     if event.worker is not None:
         data["worker"] = worker_json(event.worker)
     return data
-
-
-def event_from_json(data: dict[str, Any]) -> Event | Lagged:
-    """The `Event` (or `Lagged` notice) an `event_json` dict describes; the task is a summary
-    (payload `{}`, no result, metadata or errors)."""
-    ts = from_rfc3339(data["ts"]) or 0.0
-    if data["event"] == LAGGED:
-        return Lagged(ts=ts)
-    task = data.get("task")
-    worker = data.get("worker")
-    schedule = data.get("schedule")
-    return Event(
-        id=data["id"],
-        name=EventName(data["event"]),
-        ts=ts,
-        task=None
-        if task is None
-        else task_from_json({**task, "payload": {}, "result": None, "metadata": {}, "errors": []}),
-        worker=None if worker is None else worker_from_json(worker),
-        schedule=None if schedule is None else schedule_from_json(schedule),
-    )
 
 
 def minute_json(figures: MinuteFigures) -> dict[str, Any]:

@@ -2,19 +2,20 @@
 
 import json
 
+from taskline.client.events import Event as ClientEvent
+from taskline.client.events import event_from_json
+from taskline.client.schedules import schedule_from_json, schedule_to_json
 from taskline.core.schedules import Schedule, ScheduleDefinition
 from taskline.core.states import TaskState
 from taskline.core.task import AttemptError, Lease, Task
 from taskline.core.workers import WorkerRecord, WorkerState
 from taskline.events.types import Event, EventName
 from taskline.wire import (
-    event_from_json,
     event_json,
     from_rfc3339,
     lease_from_json,
     lease_json,
     rfc3339,
-    schedule_from_json,
     schedule_json,
     task_from_json,
     task_json,
@@ -98,11 +99,13 @@ def test_a_worker_survives_the_round_trip_with_the_fields_spec_names() -> None:
 
 
 def test_a_schedule_and_its_fired_event_survive_the_round_trip() -> None:
+    """The server's `schedule_json`, read by the client as `client.schedules` reads it; in an
+    event the schedule is a summary (its task without payload)."""
     definition = ScheduleDefinition("nightly", None, 90.0, "Europe/Berlin", {"type": "report", "payload": {"n": [1]}})
     schedule = Schedule(definition, False, 1_800_000_000.0, 1_800_000_001.5, 1_800_000_090.0, 1_800_000_000.0, "t-1")
     data = schedule_json(schedule)
     assert (data["every"], data["next_run_at"], data["last_task_id"]) == (90, "2027-01-15T08:01:30.000Z", "t-1")
-    assert schedule_from_json(json.loads(json.dumps(data))) == schedule
+    assert schedule_to_json(schedule_from_json(json.loads(json.dumps(data)))) == data
 
     task = Task(id="t-1", type="report", queue="default", created_at=1.0, updated_at=1.0)
     fired = Event(id="5-1", name=EventName.SCHEDULE_FIRED, ts=2.0, task=task, schedule=schedule)
@@ -112,6 +115,8 @@ def test_a_schedule_and_its_fired_event_survive_the_round_trip() -> None:
         "nightly",
         "t-1",
     )
+    assert message["schedule"]["task"] == {"type": "report"}
     again = event_from_json(json.loads(json.dumps(message)))
-    assert isinstance(again, Event)
-    assert (again.schedule, again.task.id if again.task else None, again.queue) == (schedule, "t-1", "default")
+    assert isinstance(again, ClientEvent)
+    assert again.schedule == schedule_from_json({**data, "task": {"type": "report"}})
+    assert (again.task.id if again.task else None, again.queue) == ("t-1", "default")

@@ -136,7 +136,7 @@ export interface TasklineEvent {
   ts: string;
   task?: TaskSummary;
   worker?: WorkerInfo;
-  /** On `schedule.*` events (SPEC §10). */
+  /** On `schedule.*` events (SPEC §10): the schedule with its `task` as a summary (type, queue, priority). */
   schedule?: Record<string, unknown>;
 }
 

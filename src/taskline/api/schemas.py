@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag
 
 from taskline.core.outcomes import MAX_ERROR_CHARS, MAX_NEXT, MAX_OUTCOMES, Completion, Failure, Outcome
+from taskline.core.schedules import MAX_EVERY_S, MAX_NAME_CHARS, NAME_RE, REFUSED_TASK_FIELDS
 from taskline.core.workers import WorkerDetails
 
 
@@ -197,7 +198,7 @@ def task_response(description: str, task_id: str = "/id") -> dict[str, Any]:
 def _schedule_task_schema() -> dict[str, Any]:
     """A submit body's schema without the fields each tick sets (422 in a schedule's task)."""
     schema = copy.deepcopy(TASK_SPEC_SCHEMA)
-    for name in ("scheduled_at", "delay", "unique_key", "unique_ttl"):
+    for name in REFUSED_TASK_FIELDS:
         del schema["properties"][name]
     schema["title"] = "ScheduleTask"
     return schema
@@ -208,11 +209,11 @@ class ScheduleDefinitionBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid", title="ScheduleDefinition")
 
-    name: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
+    name: str = Field(min_length=1, max_length=MAX_NAME_CHARS, pattern=f"^{NAME_RE.pattern}$")
     cron: str | None = Field(
         None, description="5 fields, or @hourly, @daily, @weekly, @monthly, @yearly; exactly one of cron and every"
     )
-    every: float | None = Field(None, ge=1, le=31_622_400, description="Seconds between ticks (from the Unix epoch)")
+    every: float | None = Field(None, ge=1, le=MAX_EVERY_S, description="Seconds between ticks (from the Unix epoch)")
     timezone: str | None = Field(
         "UTC", description="IANA name (null: UTC); cron's wall times are in it (with every: only shown)"
     )

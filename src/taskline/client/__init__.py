@@ -2,6 +2,7 @@
 
 from taskline.client.async_ import AsyncClient, AsyncSchedules, ScheduleTaskOptions, TaskOptions
 from taskline.client.errors import UnexpectedResponse, WaitTimeout
+from taskline.client.events import Event
 from taskline.client.schedules import Schedule
 from taskline.client.sync import Client, Schedules
 from taskline.core.task import Stats
@@ -10,6 +11,7 @@ __all__ = [
     "AsyncClient",
     "AsyncSchedules",
     "Client",
+    "Event",
     "Schedule",
     "ScheduleTaskOptions",
     "Schedules",

@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import Any, Self, TypedDict, TypeVar, Unpack
 
 from taskline.client.engine import Engine, kind_of, target
+from taskline.client.events import Event
 from taskline.client.http import HttpEngine
 from taskline.client.local import LocalEngine
 from taskline.client.policy import Paging, Waiting, retry_pause
@@ -21,7 +22,7 @@ from taskline.core.task import QueueStats, Source, Stats, Task, TaskFilter, Task
 from taskline.core.workers import WorkerRecord
 from taskline.errors import RetryLater, ValidationFailed
 from taskline.events.filter import EventFilter
-from taskline.events.types import Event, Lagged
+from taskline.events.types import Lagged
 
 T = TypeVar("T")
 
@@ -217,8 +218,9 @@ class AsyncClient:
     ) -> AsyncIterator[Event | Lagged]:
         """The live events (SPEC §3 `/ws`), forever: `async for event in client.events(): ...`.
 
-        Yields `taskline.events.types.Event` (`id`, `name`, `ts`, and `task` as a summary without payload,
-        result, metadata and errors, or `worker`) and `Lagged` notices (`name == "lagged"`)
+        Yields `taskline.client.Event` (`id`, `name`, `ts`, and `task` as a summary without payload,
+        result, metadata and errors, `worker`, or `schedule`: a `taskline.client.Schedule` whose
+        `task` is a summary too) and `Lagged` notices (`name == "lagged"`)
         when events were dropped or are gone. A dropped connection is reopened by itself and
         resumed after the last event yielded; pass that event's `id` as `since` to resume later.
 

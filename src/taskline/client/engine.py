@@ -3,11 +3,12 @@
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from taskline.client.events import Event
 from taskline.client.schedules import Schedule
 from taskline.core.task import QueueStats, Source, Stats, Task, TaskFilter, TaskPage
 from taskline.core.workers import WorkerRecord
 from taskline.events.filter import EventFilter
-from taskline.events.types import Event, Lagged
+from taskline.events.types import Lagged
 
 if TYPE_CHECKING:
     from taskline.config import Settings

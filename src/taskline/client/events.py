@@ -3,6 +3,10 @@
 A dropped connection is reopened with backoff and resumed with `since=<last id delivered>`;
 a resume may repeat events of that millisecond from other streams, so ids already delivered
 are skipped. Both yield `Event`s and `Lagged` notices (events the reader will never see).
+
+`Event` is the client's: its `schedule` is the `taskline.client.Schedule` that
+`client.schedules` returns, decoded from the `/ws` JSON by the same converter (a `redis://`
+client's events go through that JSON too), so a user meets one shape of a schedule.
 """
 
 import asyncio
@@ -11,6 +15,8 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode
 
 import orjson
@@ -18,18 +24,70 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI, WebSocketException
 
 from taskline.client.errors import error_from_response
+from taskline.client.schedules import Schedule, schedule_from_json
+from taskline.core.task import Task
+from taskline.core.workers import WorkerRecord
 from taskline.errors import RetryLater, Unauthorized, ValidationFailed
+from taskline.events import types as server
 from taskline.events.filter import EventFilter
 from taskline.events.follow import BACKOFF_S, follow
-from taskline.events.types import Event, Lagged
+from taskline.events.types import LAGGED, EventName, Lagged
 from taskline.service import TaskService
-from taskline.wire import event_from_json
+from taskline.wire import event_json, from_rfc3339, task_from_json, worker_from_json
 
 log = logging.getLogger("taskline.client")
 
 _REMEMBERED = 10_000  # ids kept to skip repeats; a resume repeats at most one millisecond's worth
 _CLOSE_UNAUTHORIZED = 4401
 _CLOSE_POLICY = 1008
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One event (SPEC §3 `/ws`): `task` a summary (no payload, result, metadata or errors),
+    `worker`, or `schedule` (its `task` a summary too: type, queue and priority); a
+    `schedule.fired` has both `schedule` and the `task` it submitted."""
+
+    id: str
+    name: EventName
+    ts: float
+    task: Task | None = None
+    worker: WorkerRecord | None = None
+    schedule: Schedule | None = None
+
+    @property
+    def queue(self) -> str | None:
+        """The queue of its task, or of the tasks its schedule submits; None for a worker's."""
+        if self.task is not None:
+            return self.task.queue
+        return None if self.schedule is None else str(self.schedule.task.get("queue", "default"))
+
+
+def event_from_json(data: dict[str, Any]) -> Event | Lagged:
+    """The `Event` (or `Lagged` notice) a `/ws` message describes (`wire.event_json`)."""
+    ts = from_rfc3339(data["ts"]) or 0.0
+    if data["event"] == LAGGED:
+        return Lagged(ts=ts)
+    task = data.get("task")
+    worker = data.get("worker")
+    schedule = data.get("schedule")
+    return Event(
+        id=data["id"],
+        name=EventName(data["event"]),
+        ts=ts,
+        task=None
+        if task is None
+        else task_from_json({**task, "payload": {}, "result": None, "metadata": {}, "errors": []}),
+        worker=None if worker is None else worker_from_json(worker),
+        schedule=None if schedule is None else schedule_from_json(schedule),
+    )
+
+
+def _from_store(event: server.Event) -> Event:
+    """A store's event as the client's: through the JSON `/ws` would send (one converter)."""
+    converted = event_from_json(event_json(event))
+    assert isinstance(converted, Event)
+    return converted
 
 
 class _Delivered:
@@ -137,4 +195,4 @@ async def store_events(service: TaskService, filter: EventFilter, since: str | N
                 continue
             for event in events:
                 if filter.matches(event):
-                    yield event
+                    yield _from_store(event)

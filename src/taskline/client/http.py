@@ -7,12 +7,12 @@ from typing import Any
 from taskline.client import protocol
 from taskline.client.api import ApiConnection
 from taskline.client.blocking_api import BlockingApiConnection
-from taskline.client.events import socket_events
+from taskline.client.events import Event, socket_events
 from taskline.client.schedules import Schedule
 from taskline.core.task import QueueStats, Source, Stats, Task, TaskFilter, TaskPage
 from taskline.core.workers import WorkerRecord
 from taskline.events.filter import EventFilter
-from taskline.events.types import Event, Lagged
+from taskline.events.types import Lagged
 
 
 class HttpEngine:

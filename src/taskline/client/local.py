@@ -5,14 +5,14 @@ import asyncio
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from taskline.client.events import store_events
+from taskline.client.events import Event, store_events
 from taskline.client.schedules import Schedule, schedule_from_json
 from taskline.config import Settings
 from taskline.core.schedules import Schedule as StoredSchedule
 from taskline.core.task import QueueStats, Source, Stats, Task, TaskFilter, TaskPage
 from taskline.core.workers import WorkerRecord
 from taskline.events.filter import EventFilter
-from taskline.events.types import Event, Lagged
+from taskline.events.types import Lagged
 from taskline.service import TaskService
 from taskline.wire import schedule_json
 

@@ -13,6 +13,7 @@ runs on real elapsed time (an hourly job runs every real hour, both repeated hou
 `every` aligns them), so every server, and a replaced or resumed schedule, agrees on them.
 """
 
+import dataclasses
 import math
 import re
 from collections.abc import Mapping
@@ -26,7 +27,8 @@ from cronsim import CronSim, CronSimError
 from taskline.core.spec import TaskSpec, parse_spec
 from taskline.errors import PayloadTooLarge, TasklineError, ValidationFailed
 
-NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")  # fullmatch: no newline slips past a `$`
+MAX_NAME_CHARS = 128
+NAME_RE = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._:-]{{0,{MAX_NAME_CHARS - 1}}}")  # fullmatch: no newline slips past a `$`
 FIELDS = frozenset({"name", "cron", "every", "timezone", "task"})
 REFUSED_TASK_FIELDS = ("unique_key", "unique_ttl", "scheduled_at", "delay")
 """Set by the schedule for each tick; a task spec that names one is refused (422)."""
@@ -276,21 +278,51 @@ def tick_spec(schedule: Schedule, tick: float, tick_text: str) -> TaskSpec:
     )
 
 
+def timing(definition: ScheduleDefinition) -> list[Any]:
+    """What decides when a schedule ticks: a replace that keeps it keeps the next run."""
+    return [definition.cron, definition.every, definition.timezone]
+
+
 def replaced(existing: Schedule | None, definition: ScheduleDefinition, now: float) -> Schedule:
     """The schedule a `POST` leaves: new, or `existing` with its definition replaced (paused
-    state, created_at and last run kept; the next run computed afresh from now)."""
+    state, created_at and last run kept). The next run: none while paused; the stored one when
+    the timing is unchanged, so a tick due but not yet fired (every server down, scheduler lag)
+    still fires and a deploy script may declare its schedules on every run; else the first tick
+    after now."""
     if existing is None:
         first = next_tick(definition, now)
         return Schedule(definition, paused=False, created_at=now, updated_at=now, next_run_at=first)
+    if existing.paused:
+        next_run = None
+    elif existing.next_run_at is not None and timing(existing.definition) == timing(definition):
+        next_run = existing.next_run_at
+    else:
+        next_run = next_tick(definition, now)
     return Schedule(
         definition,
         paused=existing.paused,
         created_at=existing.created_at,
         updated_at=now,
-        next_run_at=None if existing.paused else next_tick(definition, now),
+        next_run_at=next_run,
         last_run_at=existing.last_run_at,
         last_task_id=existing.last_task_id,
     )
+
+
+SUMMARY_TASK_FIELDS = ("type", "queue", "priority")
+"""What a schedule's event shows of its task: no payload, metadata or webhook, so the event log
+stays small whatever the task carries, as a task's events do (events/types.py `Event`)."""
+
+
+def summary_definition(definition: ScheduleDefinition) -> ScheduleDefinition:
+    """The definition as a schedule's event carries it: its task reduced to SUMMARY_TASK_FIELDS."""
+    task = {key: definition.task[key] for key in SUMMARY_TASK_FIELDS if key in definition.task}
+    return dataclasses.replace(definition, task=task)
+
+
+def schedule_summary(schedule: Schedule) -> Schedule:
+    """The schedule as its events carry it (`summary_definition`)."""
+    return dataclasses.replace(schedule, definition=summary_definition(schedule.definition))
 
 
 def definition_json(definition: ScheduleDefinition) -> dict[str, Any]:

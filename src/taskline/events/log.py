@@ -10,7 +10,7 @@ import itertools
 import time
 from collections import deque
 
-from taskline.core.schedules import Schedule
+from taskline.core.schedules import Schedule, schedule_summary
 from taskline.core.task import Task
 from taskline.core.workers import WorkerRecord
 from taskline.events.types import (
@@ -49,7 +49,8 @@ class LocalEventLog:
         self._seq += 1
         shown = None if task is None else task_summary(task)
         event_at = event_id(self._boot_ms, self._seq)
-        event = Event(id=event_at, name=name, ts=ts, task=shown, worker=worker, schedule=schedule)
+        summary = None if schedule is None else schedule_summary(schedule)
+        event = Event(id=event_at, name=name, ts=ts, task=shown, worker=worker, schedule=summary)
         self._events.append(event)
         self._arrived.set()
         self._arrived = asyncio.Event()

@@ -54,7 +54,9 @@ class Event:
 
     `task` is a summary: the task without payload, result, metadata, errors and lease token,
     so the log stays small whatever tasks carry (a client reads the task for those). A
-    schedule's event carries the schedule, and `schedule.fired` the task it submitted too.
+    schedule's event carries the schedule with its task as a summary too (type, queue and
+    priority: `core.schedules.schedule_summary`), and `schedule.fired` the summary of the task
+    it submitted.
     """
 
     id: str

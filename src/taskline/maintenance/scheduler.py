@@ -14,7 +14,7 @@ from taskline.core.clock import Clock, SystemClock
 from taskline.core.workers import FORGET_AFTER_S, SEEN_WITHIN_S
 from taskline.errors import TasklineError
 from taskline.maintenance.sampler import MinuteSampler
-from taskline.maintenance.schedules import ScheduleFirer
+from taskline.maintenance.schedules import RETRY_S, ScheduleFirer
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 RETENTION_EVERY_S = 60.0
 DEPARTURES_EVERY_S = 5.0  # worker.left comes at most this late after SEEN_WITHIN_S
 BATCH = 1000
-SCHEDULES_RETRY_S = 1.0  # a failed firing of a due schedule is tried again this much later
+SCHEDULES_RETRY_S = RETRY_S  # a failed firing of a due schedule is tried again this much later
 # Retention deletes in batches small enough that nothing waits long behind one: a batch is one
 # script on Redis (which serves nobody else meanwhile) or one transaction of the SQLite writer.
 # At 1,000 a batch held Redis for ~19 ms and the SQLite writer for ~12 ms, and every submit and
@@ -104,8 +104,10 @@ class Scheduler:
             return await self._schedules.run_once()
         except TasklineError as exc:
             log.warning("firing schedules failed: %s", exc.message)
-            self._next_schedules = self.clock.now() + SCHEDULES_RETRY_S
-            return 0
+        except Exception:  # a stored schedule this process cannot read must not end the tick either
+            log.exception("firing schedules failed")
+        self._next_schedules = self.clock.now() + SCHEDULES_RETRY_S
+        return 0
 
     async def _next_schedule_at(self) -> float | None:
         """The next schedule's tick; None when the schedules' store does not answer (a cluster
@@ -115,6 +117,16 @@ class Scheduler:
         except TasklineError:
             self._next_schedules = self.clock.now() + SCHEDULES_RETRY_S
             return self._next_schedules
+
+    def _schedules_wake(self, next_schedule: float) -> float:
+        """When to look at the schedules again. A next run already past after the step is one
+        put aside after a failure (ScheduleFirer.retry_at), or one past the batch: the first
+        waits for its retry, lest the loop spin on it; the second is fired at once."""
+        wake = max(next_schedule, self._next_schedules)
+        retry_at = self._schedules.retry_at
+        if wake <= self.clock.now() and retry_at is not None:
+            wake = retry_at
+        return wake
 
     async def run(self) -> None:
         """Loop until cancelled; a failing step is logged and retried, never fatal.
@@ -133,10 +145,15 @@ class Scheduler:
                 # The next schedule's tick, so "every 1 s" fires on time (a new or resumed one
                 # that comes earlier wakes wait_timers).
                 if (next_schedule := await self._next_schedule_at()) is not None:
-                    wake_at = min(wake_at, max(next_schedule, self._next_schedules))
+                    wake_at = min(wake_at, self._schedules_wake(next_schedule))
             except TasklineError as exc:
                 log.warning("scheduler step failed: %s", exc.message)
                 wake_at = self.clock.now() + MAX_TIMER_WAIT_S  # a failing store is not asked again at once
+            except Exception:
+                # The last guard: a bug or a bad stored record must not end the loop, which also
+                # forwards due tasks and recovers leases for every queue of this server.
+                log.exception("scheduler step failed")
+                wake_at = self.clock.now() + MAX_TIMER_WAIT_S
             await self._backend.wait_timers(min(max(wake_at - self.clock.now(), 0.0), MAX_TIMER_WAIT_S))
 
 

@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from taskline import AsyncClient
-from taskline.events.types import Event, Lagged
+from taskline.client import Event
+from taskline.events.types import Lagged
 
 Item = Event | Lagged
 

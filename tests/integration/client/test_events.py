@@ -9,7 +9,8 @@ from contextlib import ExitStack, asynccontextmanager
 from pathlib import Path
 
 from taskline import AsyncClient
-from taskline.events.types import Event, Lagged
+from taskline.client import Event
+from taskline.events.types import Lagged
 from tests.helpers.live import LiveServer, live_server, stop
 from tests.helpers.servers import free_port
 from tests.integration.client.conftest import Target

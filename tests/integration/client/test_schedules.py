@@ -8,10 +8,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from taskline import AsyncClient, Client
-from taskline.client import Schedule
+from taskline.client import Event, Schedule
 from taskline.errors import NotFound, ValidationFailed
 from tests.helpers.live import wait_until
 from tests.integration.client.conftest import Target
+from tests.integration.client.event_reader import listening, reading
 
 
 def test_add_get_list_replace_and_remove(client: Client, queue: str) -> None:
@@ -114,3 +115,21 @@ async def test_the_async_client_has_the_same_schedules(target: Target, queue: st
     assert added.cron == "@daily"
     assert (paused.paused, resumed.paused) == (True, False)
     assert name in listed
+
+
+async def test_events_carry_the_schedule_as_client_schedules_returns_it(target: Target, queue: str) -> None:
+    """One shape of a schedule for a user: `client.events()` yields `taskline.client.Schedule`
+    (times as datetimes, its task a summary), on every target."""
+    name = f"evented-{queue}"
+    async with AsyncClient(target.url) as client, reading(client, queue=queue) as reader:
+        await listening(reader, client, queue)
+        added = await client.schedules.add(name, cron="@daily", type="report", payload={"big": "x"}, queue=queue)
+        items = await reader.until(lambda items: any(isinstance(i, Event) and i.schedule for i in items))
+        await client.schedules.remove(name)
+
+    (created, *_) = [i for i in items if isinstance(i, Event) and i.schedule is not None]
+    assert created.name == "schedule.created"
+    assert isinstance(created.schedule, Schedule)
+    assert created.schedule.task == {"type": "report", "queue": queue, "priority": 1}
+    assert (created.schedule.next_run_at, created.schedule.created_at) == (added.next_run_at, added.created_at)
+    assert created.queue == queue

@@ -3,6 +3,7 @@
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
@@ -76,4 +77,45 @@ async def test_run_once_reports_what_it_moved(tmp_path: Path) -> None:
 
         assert (report.forwarded, report.recovered, report.trimmed) == (2, 1, 0)
     finally:
+        await backend.close()
+
+
+class _FailsOnce:
+    """A backend whose first forward_due raises a non-Taskline error, and whose wait_timers
+    returns at once and says how often the loop came round."""
+
+    def __init__(self, backend: Backend) -> None:
+        self._backend = backend
+        self.calls = 0
+        self.second_round = asyncio.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._backend, name)
+
+    async def forward_due(self, *, limit: int) -> int:
+        self.calls += 1
+        if self.calls == 1:
+            raise RuntimeError("a bug in one step")
+        self.second_round.set()
+        return await self._backend.forward_due(limit=limit)
+
+    async def wait_timers(self, max_wait_s: float) -> None:
+        await asyncio.sleep(0)
+
+
+async def test_an_unexpected_error_in_a_step_is_logged_and_the_loop_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = FrozenClock()
+    backend = await open_backend(redis_url=None, sqlite_path=tmp_path / "t.db", clock=clock)
+    failing = _FailsOnce(backend)
+    loop = asyncio.create_task(Scheduler(cast(Backend, failing), clock).run())
+    try:
+        await asyncio.wait_for(failing.second_round.wait(), 10)
+        assert not loop.done()
+        assert "scheduler step failed" in caplog.text
+    finally:
+        loop.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await loop
         await backend.close()

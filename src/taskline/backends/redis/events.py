@@ -20,6 +20,7 @@ from taskline.backends.redis.failures import redis_unavailable
 from taskline.backends.redis.registry import worker_from_fields
 from taskline.backends.redis.schedules import schedule_from_fields
 from taskline.backends.redis.streams import Poll, xread
+from taskline.core.schedules import schedule_summary
 from taskline.events.types import (
     MAX_SEQ,
     Event,
@@ -145,7 +146,8 @@ def _decode(stream: str, entry_id: str, raw: dict[Any, Any]) -> Event:
     name = EventName(text(fields["e"]))
     ts = from_ms(int(fields["ts"]))
     if stream == SCHEDULES_STREAM:
-        schedule = schedule_from_fields({k: text(v) for k, v in orjson.loads(fields["b"]).items()})
+        # Reduced here too: an entry written before hashes had a summary carries the definition.
+        schedule = schedule_summary(schedule_from_fields({k: text(v) for k, v in orjson.loads(fields["b"]).items()}))
         task = None
         if "i" in fields:  # schedule.fired: the task it submitted
             task = task_summary(decode_task(text(fields["i"]), text(fields["q"]), fields["t"]))

@@ -2,7 +2,9 @@
 all in the slot `{~schedules}` (keys.py), so each change is one script that Redis Cluster accepts.
 
 Hash fields are plain strings: times in ms, `paused` as '0' | '1', the definition as JSON that
-Lua never decodes (the task's payload keeps its exact JSON). A schedule event carries the hash.
+Lua never decodes (the task's payload keeps its exact JSON), and `summary`: the definition as
+events show it (`core.schedules.summary_definition`, no payload), which a schedule event carries
+in place of `definition`, so the stream stays small whatever the task carries.
 """
 
 from typing import Any
@@ -16,6 +18,7 @@ from taskline.core import schedules as model
 from taskline.core.clock import Clock
 from taskline.core.schedules import Schedule, ScheduleDefinition
 from taskline.core.task import Task
+from taskline.events.types import task_summary
 
 RESUME_TRIES = 5  # a resume whose definition changed under it reads again; each replace is a new chance
 
@@ -68,6 +71,8 @@ class ScheduleStore:
             to_ms(now),
             _ms(model.next_tick(definition, now)),
             self._keys.wake_channel,
+            orjson.dumps(model.definition_json(model.summary_definition(definition))).decode(),
+            orjson.dumps(model.timing(definition)).decode(),
         ]
         created, flat = await self._ctx.scripts.run(
             "put_schedule", self._script_keys(definition.name, names=True), args
@@ -127,7 +132,8 @@ class ScheduleStore:
     ) -> bool:
         args: list[str | int | float | bytes] = [name, to_ms(due_at), _ms(next_run_at), to_ms(ran_at)]
         args += [to_ms(self._clock.now())]
-        args += ["", "", b""] if task is None else [task.id, task.queue, encode_task(task)]
+        # The event's task is the summary every task event carries, not the record with its payload.
+        args += ["", "", b""] if task is None else [task.id, task.queue, encode_task(task_summary(task))]
         return bool(await self._ctx.scripts.run("advance_schedule", self._script_keys(name, names=False), args))
 
     async def next_run(self) -> float | None:

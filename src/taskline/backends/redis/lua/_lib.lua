@@ -230,12 +230,20 @@ local function worker_event(events_key, name, id, now, flat)
   return emit(events_key, name, now, 'w', id, cjson.encode(fields))
 end
 
--- A schedule's hash (a flat HGETALL reply) as an event body: its fields as a JSON object.
+-- A schedule's hash (a flat HGETALL reply) as an event body: its fields as a JSON object, the
+-- definition as events show it (`summary`: its task without payload, metadata or webhook), so
+-- the stream stays small whatever the task carries. A hash written before there was a summary
+-- keeps its definition here, and the reader reduces it (redis/events.py).
 local function schedule_body(flat)
   local fields = {}
   for i = 1, #flat, 2 do
     fields[flat[i]] = flat[i + 1]
   end
+  if fields.summary then
+    fields.definition = fields.summary
+  end
+  fields.summary = nil
+  fields.timing = nil
   return cjson.encode(fields)
 end
 
