@@ -11,9 +11,9 @@ from rich.markup import escape
 from taskline.cli.connection import ApiKeyOption, ServerOption, settings_for
 from taskline.cli.following import closing, reached, run_command
 from taskline.cli.output import console, state_text
+from taskline.client.events import Event, event_to_json
 from taskline.config import Settings
-from taskline.events.types import Event, Lagged
-from taskline.wire import event_json
+from taskline.events.types import Lagged
 
 
 def tail(
@@ -59,7 +59,7 @@ async def _follow(
             if type is not None and isinstance(item, Event) and (item.task is None or item.task.type != type):
                 continue
             if as_json:
-                sys.stdout.write(orjson.dumps(event_json(item)).decode() + "\n")
+                sys.stdout.write(orjson.dumps(event_to_json(item)).decode() + "\n")
                 sys.stdout.flush()
             else:
                 console.print(event_line(item), soft_wrap=True)

@@ -27,11 +27,12 @@ from taskline.cli.connection import ApiKeyOption, ServerOption, settings_for
 from taskline.cli.following import closing, reached, run_command
 from taskline.cli.top_view import Rates, Reading, Status, plain_line, screen
 from taskline.client import AsyncClient
+from taskline.client.events import Event
 from taskline.config import Settings, mask_url
 from taskline.core.states import TaskState
 from taskline.core.workers import WorkerRecord
 from taskline.errors import Forbidden, TasklineError, Unauthorized
-from taskline.events.types import Event, EventName
+from taskline.events.types import EventName
 
 FULL_READ_S = 5.0
 """The longest the counts go unread while events are quiet."""

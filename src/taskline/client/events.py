@@ -24,7 +24,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI, WebSocketException
 
 from taskline.client.errors import error_from_response
-from taskline.client.schedules import Schedule, schedule_from_json
+from taskline.client.schedules import Schedule, schedule_from_json, schedule_to_json
 from taskline.core.task import Task
 from taskline.core.workers import WorkerRecord
 from taskline.errors import RetryLater, Unauthorized, ValidationFailed
@@ -33,7 +33,15 @@ from taskline.events.filter import EventFilter
 from taskline.events.follow import BACKOFF_S, follow
 from taskline.events.types import LAGGED, EventName, Lagged
 from taskline.service import TaskService
-from taskline.wire import event_json, from_rfc3339, task_from_json, worker_from_json
+from taskline.wire import (
+    event_json,
+    from_rfc3339,
+    rfc3339,
+    task_from_json,
+    task_summary_json,
+    worker_from_json,
+    worker_json,
+)
 
 log = logging.getLogger("taskline.client")
 
@@ -81,6 +89,20 @@ def event_from_json(data: dict[str, Any]) -> Event | Lagged:
         worker=None if worker is None else worker_from_json(worker),
         schedule=None if schedule is None else schedule_from_json(schedule),
     )
+
+
+def event_to_json(item: Event | Lagged) -> dict[str, Any]:
+    """The `/ws` message an `Event` (or `Lagged` notice) was read from: `event_from_json`'s inverse."""
+    if isinstance(item, Lagged):
+        return {"event": LAGGED, "ts": rfc3339(item.ts)}
+    data: dict[str, Any] = {"id": item.id, "event": item.name.value, "ts": rfc3339(item.ts)}
+    if item.schedule is not None:
+        data["schedule"] = schedule_to_json(item.schedule)
+    if item.task is not None:
+        data["task"] = task_summary_json(item.task)
+    if item.worker is not None:
+        data["worker"] = worker_json(item.worker)
+    return data
 
 
 def _from_store(event: server.Event) -> Event:
