@@ -104,6 +104,7 @@ async def exercise_every_script(backend: RedisBackend, clock: FrozenClock) -> No
     await backend.forward_due()
     await backend.recover_expired()
     await backend.list_tasks(TaskFilter(), limit=5)
+    await backend.find_ids(running.id[:8], limit=2)
     await backend.dlq_retry()
     failed = await in_state(backend, clock, TaskState.FAILED, queue="q1", type="again")
     await backend.retry(failed.id)
