@@ -5,11 +5,32 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: run test test-browser screenshots lint fmt typecheck unit bench bench-peers services browser-deps openapi clean
 
-$(STAMP): pyproject.toml
+# Installs are locked: every dependency of Taskline and of its tests (every extra, `dev` included) at the
+# version and with the hashes that $(LOCK) pins (pip's hash-checking mode refuses anything else), then
+# Taskline itself, editable, without dependencies. `make lock` regenerates $(LOCK) from pyproject.toml;
+# tests/unit/test_lock.py fails while the two disagree.
+LOCK       := requirements.lock
+UV_VERSION := 0.13.9
+LOCK_ARGS  ?=
+
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q --require-hashes -r $(LOCK)
+	$(PY) -m pip install -q --no-deps -e .
 	touch $(STAMP)
+
+# uv (a pinned release, from PyPI into the venv) resolves pyproject.toml's dependencies and every extra
+# for CPython 3.11 on Linux x86_64, whatever machine runs it, and writes every file's hash. It keeps
+# each pin of $(LOCK) that still fits: `make lock LOCK_ARGS=--upgrade` takes the newest releases,
+# LOCK_ARGS='--upgrade-package NAME' one package's newest.
+.PHONY: lock
+lock:
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q 'uv==$(UV_VERSION)'
+	$(VENV)/bin/uv pip compile pyproject.toml --all-extras --python-version 3.11 \
+		--python-platform x86_64-unknown-linux-gnu --generate-hashes --custom-compile-command 'make lock' \
+		--quiet $(LOCK_ARGS) -o $(LOCK)
 
 run: $(STAMP)
 	$(VENV)/bin/taskline serve
