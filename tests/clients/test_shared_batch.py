@@ -89,11 +89,19 @@ class LeaseGate:
             for server in self._servers:
                 server.should_exit = True
             self._thread.join(timeout=10)
+            assert not self._thread.is_alive(), "the lease gate's proxies did not stop"
+            # Closed here, not left to the collector: an unclosed loop's self-pipe sockets are a
+            # ResourceWarning that fails whichever test happens to be running when it is collected.
+            self._loop.close()
 
     async def _serve(self) -> None:
         async with httpx.AsyncClient(base_url=self.target, timeout=None) as http:
             for name in self.names:
-                config = uvicorn.Config(self._app(name, http), host="127.0.0.1", port=self.ports[name])
+                # A poll the proxy forwarded before its worker stopped may wait out its `wait` upstream:
+                # shutting down does not wait for it.
+                config = uvicorn.Config(
+                    self._app(name, http), host="127.0.0.1", port=self.ports[name], timeout_graceful_shutdown=1
+                )
                 config.log_level, config.lifespan, config.access_log = "warning", "off", False
                 self._servers.append(uvicorn.Server(config))
             await asyncio.gather(*(server.serve() for server in self._servers))
