@@ -3,7 +3,7 @@ API's own shapes) or JSON lines for programs."""
 
 import sys
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -88,7 +88,17 @@ def short_ids_for(client: Client, tasks: Sequence[Task], output: Output, *, wide
 
 def print_task(task: Task, *, as_json: bool) -> None:
     """One task, every field: a two-column table, or its API JSON."""
-    data = task_json(task)
+
+    def shown(name: str, value: Any) -> str:
+        if name == "priority":
+            value = f"{value} ({PRIORITY_NAMES[value]})"
+        return state_text(value) if name == "state" else escape(_compact(value))
+
+    _print_fields(task_json(task), shown, as_json=as_json)
+
+
+def _print_fields(data: dict[str, Any], shown: Callable[[str, Any], str], *, as_json: bool) -> None:
+    """A record's every field as a two-column table (`shown` renders each value), or its JSON."""
     if as_json:
         print_json(data)
         return
@@ -96,10 +106,7 @@ def print_task(task: Task, *, as_json: bool) -> None:
     table.add_column(style="bold", no_wrap=True)
     table.add_column(overflow="fold")
     for name, value in data.items():
-        if name == "priority":
-            value = f"{value} ({PRIORITY_NAMES[value]})"
-        shown = state_text(value) if name == "state" else escape(_compact(value))
-        table.add_row(name, shown)
+        table.add_row(name, shown(name, value))
     console.print(table)
 
 
@@ -201,19 +208,13 @@ def _print_json(data: Any, output: Output) -> None:
 
 def print_schedule(schedule: Schedule, *, as_json: bool) -> None:
     """One schedule, every field: a two-column table, or its API JSON."""
-    data = schedule_to_json(schedule)
-    if as_json:
-        print_json(data)
-        return
-    table = Table(show_header=False, box=None, pad_edge=False)
-    table.add_column(style="bold", no_wrap=True)
-    table.add_column(overflow="fold")
-    for name, value in data.items():
-        shown = escape(_compact(value))
+
+    def shown(name: str, value: Any) -> str:
         if name == "paused":
-            shown = "[yellow]yes[/yellow]" if value else "no"
-        table.add_row(name, shown)
-    console.print(table)
+            return "[yellow]yes[/yellow]" if value else "no"
+        return escape(_compact(value))
+
+    _print_fields(schedule_to_json(schedule), shown, as_json=as_json)
 
 
 def print_schedules(schedules: Iterable[Schedule]) -> None:
